@@ -1,0 +1,64 @@
+//! What each subcommand does once the command line is parsed.
+
+use tokio::net::TcpListener;
+
+use crate::{
+    config::{Cli, Command, ServeArgs},
+    db::Database,
+    server::{self, AppState},
+    AppError,
+};
+
+/// Runs the chosen subcommand to completion.
+pub async fn execute(cli: Cli) -> Result<(), AppError> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), AppError> {
+    let db = Database::connect(&args.database_url).await?;
+    db.migrate().await?;
+    if !args.dist.join("index.html").is_file() {
+        tracing::warn!(dist = %args.dist.display(), "no index.html in the dist directory: build the web app with `trunk build`");
+    }
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .map_err(|source| AppError::Bind { addr: args.bind, source })?;
+    let addr = listener.local_addr().map_err(AppError::Io)?;
+    // Scripts and tests read this line to find the port when binding port 0.
+    println!("pronto listening on http://{addr}");
+    tracing::info!(%addr, backend = db.backend().as_str(), "serving");
+    let state = AppState::new(db, args.dist);
+    server::run(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM, so in-flight requests finish before exit.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

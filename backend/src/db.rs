@@ -1,0 +1,181 @@
+//! The database: one pool over SQLite (default) or PostgreSQL, chosen by URL.
+//!
+//! We use sqlx's `Any` driver so that one query text (with `$1` placeholders, which both
+//! dialects accept) serves both backends. The price is that only portable types cross the
+//! driver: integers, floats, text, bytes, booleans. UUIDs and timestamps are stored as text or
+//! integers on both sides. Where the dialects cannot share SQL (DDL, upserts that differ), the
+//! difference is kept to the migration directories and to [`Backend`]-keyed branches.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    any::{install_default_drivers, AnyPoolOptions},
+    migrate::Migrator,
+    AnyPool, Executor,
+};
+
+use crate::AppError;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which SQL engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+
+    fn from_url(url: &str) -> Result<Self, AppError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            Err(AppError::UnsupportedDatabase(redact(url)))
+        }
+    }
+}
+
+/// A pool plus the knowledge of which backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Database {
+    /// Opens a pool. For SQLite the file (and its directory) is created if missing, and every
+    /// connection is put in WAL mode with foreign keys on and a busy timeout, so that readers
+    /// never block the single writer and a brief write lock waits instead of failing.
+    pub async fn connect(url: &str) -> Result<Self, AppError> {
+        install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite => prepare_sqlite_url(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // One writer at a time anyway; a few readers in WAL.
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies the embedded migrations of this backend that are not applied yet.
+    pub async fn migrate(&self) -> Result<(), AppError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Number of successfully applied migrations; doubles as a liveness query.
+    pub async fn applied_migrations(&self) -> Result<i64, AppError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = $1")
+                .bind(true)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(count)
+    }
+
+    /// Closes every connection; pending queries finish first.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Makes sure the SQLite file can be created: its directory exists and `mode=rwc` is set.
+fn prepare_sqlite_url(url: &str) -> Result<String, AppError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    if query.split('&').any(|kv| kv.starts_with("mode=")) {
+        Ok(url.to_owned())
+    } else if query.is_empty() {
+        Ok(format!("{url}?mode=rwc"))
+    } else {
+        Ok(format!("{url}&mode=rwc"))
+    }
+}
+
+/// A URL fit for logs: the password, if any, is replaced.
+fn redact(url: &str) -> String {
+    match url::Url::from_str(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_url_gets_create_mode_and_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nested/deeper/pos.db");
+        let url = format!("sqlite://{}", file.display());
+        let prepared = prepare_sqlite_url(&url).unwrap();
+        assert_eq!(prepared, format!("{url}?mode=rwc"));
+        assert!(file.parent().unwrap().is_dir());
+    }
+
+    #[test]
+    fn sqlite_url_keeps_an_explicit_mode() {
+        let url = "sqlite://x.db?mode=ro";
+        assert_eq!(prepare_sqlite_url(url).unwrap(), url);
+    }
+
+    #[test]
+    fn unknown_scheme_is_refused_without_echoing_the_password() {
+        let err = Backend::from_url("mysql://root:hunter2@db/pos").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("mysql://"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}

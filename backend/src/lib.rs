@@ -1,0 +1,23 @@
+//! Pronto POS server.
+//!
+//! `main.rs` only parses the command line; everything else lives here so that integration tests
+//! can build the real application, bind it to port 0 and drive it over HTTP:
+//!
+//! - [`config`]: command line and environment (`pronto serve`).
+//! - [`db`]: the connection pool (SQLite by default, PostgreSQL by URL) and embedded migrations.
+//! - [`routes`]: the `/api` routers, one module per feature.
+//! - [`static_files`]: the built web app (`dist/`) with its caching rules and client routes.
+//! - [`server`]: assembles the router and runs it until a shutdown signal.
+//! - [`error`]: the one error type, mapped to HTTP status and JSON body at the edge.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod routes;
+pub mod server;
+pub mod static_files;
+pub mod telemetry;
+
+pub use error::AppError;
+pub use server::{router, run, AppState};
