@@ -1,1 +1,5 @@
-fn main() {}
+//! Entry point Trunk builds: mounts the app on `<body>`.
+
+fn main() {
+    pronto_frontend::start();
+}

@@ -4,8 +4,10 @@
 //! no tokio, no sqlx, no browser APIs. Wire types live here so that a change to the protocol is
 //! one change, checked by the compiler on both sides.
 
+pub mod connection;
 pub mod error;
 pub mod health;
 
+pub use connection::{ConnectionState, Heartbeat};
 pub use error::ErrorBody;
 pub use health::{DatabaseStatus, HealthReport, HealthStatus};

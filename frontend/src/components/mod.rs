@@ -1,0 +1,4 @@
+//! Reusable pieces of the screen.
+
+pub mod connection_indicator;
+pub mod update_banner;

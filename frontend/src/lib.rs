@@ -1,0 +1,20 @@
+//! Pronto POS in the browser: a Leptos client-side app built by Trunk.
+//!
+//! - [`app`]: the router and the page layout every screen shares.
+//! - [`connection`]: online/offline from `navigator.onLine` plus a heartbeat to the server.
+//! - [`pwa`]: service worker registration and the "new version" prompt.
+//! - [`components`] and [`pages`]: what the cashier sees.
+//!
+//! No rule the server also needs is written here; those live in `pronto_shared`.
+
+pub mod app;
+pub mod components;
+pub mod connection;
+pub mod pages;
+pub mod pwa;
+
+/// Installs the panic hook, then mounts the app on `<body>`.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,38 @@
+//! The start screen: tells the cashier whether the device is ready to sell, online or not.
+
+use leptos::prelude::*;
+
+use crate::{connection::Connection, pwa::Pwa};
+
+#[component]
+pub fn Home() -> impl IntoView {
+    let connection = expect_context::<Connection>();
+    let pwa = expect_context::<Pwa>();
+    let sync_text = move || {
+        if connection.state.get().can_sync() {
+            "Las ventas se envían al servidor al momento."
+        } else {
+            "Puedes seguir vendiendo: las ventas se guardan en este dispositivo y se envían al volver la conexión."
+        }
+    };
+    let offline_text = move || {
+        if pwa.offline_ready.get() {
+            "Esta aplicación ya abre sin internet en este dispositivo."
+        } else {
+            "Preparando la aplicación para usarse sin internet…"
+        }
+    };
+
+    view! {
+        <section class="card">
+            <h1>"Bienvenido a Pronto POS"</h1>
+            <p class="lead">"Punto de venta de Pronto Zapaterías."</p>
+            <ul class="checklist">
+                <li data-testid="sync-status">{sync_text}</li>
+                <li data-testid="offline-ready" data-ready=move || pwa.offline_ready.get().to_string()>
+                    {offline_text}
+                </li>
+            </ul>
+        </section>
+    }
+}

@@ -1,0 +1,68 @@
+// Pronto POS service worker: keeps the app shell so the app opens and reloads offline.
+//
+// The precache list and version are written by scripts/post-build.sh from the files the build
+// produced; they are never edited by hand. Each release gets its own cache; a new release
+// installs beside the old one and waits until the page asks it to take over ("Actualizar
+// ahora"), so a page never mixes files from two releases. Only on the very first install,
+// when there is nothing to mix with, does it take over at once.
+//
+// API calls (/api/) and sockets (/ws/) never touch the cache: data must be fresh or fail, and
+// the app's own offline engine (IndexedDB) handles the failure.
+
+const VERSION = "__PRONTO_VERSION__";
+const PRECACHE = __PRONTO_PRECACHE__;
+const CACHE_PREFIX = "pronto-shell-";
+const CACHE = CACHE_PREFIX + VERSION;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      // cache: "reload" skips the HTTP cache so a release is stored exactly as served now.
+      await cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "reload" })));
+      if (!self.registration.active) {
+        await self.skipWaiting();
+      }
+    })(),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      const names = await caches.keys();
+      await Promise.all(
+        names
+          .filter((name) => name.startsWith(CACHE_PREFIX) && name !== CACHE)
+          .map((name) => caches.delete(name)),
+      );
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "SKIP_WAITING") {
+    self.skipWaiting();
+  }
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/ws/")) return;
+
+  if (request.mode === "navigate") {
+    // Every client route is the same index.html.
+    event.respondWith(fromCache("/index.html").then((hit) => hit || fetch(request)));
+    return;
+  }
+  event.respondWith(fromCache(url.pathname).then((hit) => hit || fetch(request)));
+});
+
+async function fromCache(path) {
+  const cache = await caches.open(CACHE);
+  return cache.match(path);
+}

@@ -1,0 +1,64 @@
+// The app shell works offline: after one online visit, the service worker holds the app, a
+// reload with the network cut still renders it, and the indicator tells the cashier so.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { artifactPath, launchBrowser, startServer } from "./support.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const indicator = (page) => page.locator(".connection");
+
+test("app renders, works offline after a reload, and the indicator follows the network", async () => {
+  const { context } = browser;
+  const page = context.pages()[0] ?? (await context.newPage());
+  const consoleErrors = [];
+  page.on("console", (msg) => msg.type() === "error" && consoleErrors.push(msg.text()));
+  page.on("pageerror", (err) => consoleErrors.push(String(err)));
+
+  await page.goto(server.url);
+  await page.getByRole("heading", { name: "Bienvenido a Pronto POS" }).waitFor();
+  await page.waitForFunction(
+    () => document.querySelector(".connection")?.dataset.state === "online",
+    null,
+    { timeout: 10_000 },
+  );
+  assert.equal(await indicator(page).innerText(), "En línea");
+
+  const swState = await page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.ready;
+    return registration.active?.state;
+  });
+  assert.equal(swState, "activated");
+  await page.locator('[data-testid="offline-ready"][data-ready="true"]').waitFor();
+
+  await context.setOffline(true);
+  await page.reload();
+  await page.getByRole("heading", { name: "Bienvenido a Pronto POS" }).waitFor();
+  assert.ok(
+    await page.evaluate(() => navigator.serviceWorker.controller !== null),
+    "the offline reload was served by the service worker",
+  );
+  await page.waitForFunction(() => document.querySelector(".connection")?.dataset.state === "offline");
+  assert.equal(await indicator(page).innerText(), "Sin conexión");
+  await page.screenshot({ path: artifactPath("offline.png"), fullPage: true });
+
+  await context.setOffline(false);
+  await page.waitForFunction(
+    () => document.querySelector(".connection")?.dataset.state === "online",
+    null,
+    { timeout: 10_000 },
+  );
+  assert.equal(await indicator(page).innerText(), "En línea");
+  assert.deepEqual(consoleErrors, [], "no errors in the page console");
+});

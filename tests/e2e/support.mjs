@@ -1,0 +1,90 @@
+// Shared by the end-to-end tests: start the real server on a free port with its own database,
+// and launch Debian's Chromium with a fresh profile through playwright-core.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const artifactsDir = path.join(repoRoot, "target", "e2e");
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const SERVER_BIN = process.env.PRONTO_BIN || path.join(repoRoot, "target", "debug", "pronto");
+const DIST = process.env.PRONTO_DIST || path.join(repoRoot, "dist");
+
+// Flags from DEVELOPERS.md: no sandbox as root, and nothing that phones home (this machine's
+// closed network refuses those connections).
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Starts `pronto serve` on 127.0.0.1:0; resolves once it prints its address. */
+export async function startServer() {
+  const dir = mkdtempSync(path.join(tmpdir(), "pronto-e2e-"));
+  const child = spawn(
+    SERVER_BIN,
+    ["serve", "--bind", "127.0.0.1:0", "--dist", DIST, "--database-url", `sqlite://${dir}/pronto.db`],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } },
+  );
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s\n${stderr}`)), 30_000);
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = out.match(/listening on (http:\/\/\S+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening\n${stderr}`));
+    });
+  });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A persistent context on a throwaway profile directory, so every run starts clean. */
+export async function launchBrowser() {
+  const profile = mkdtempSync(path.join(tmpdir(), "pronto-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1024, height: 768 }, // a landscape tablet
+    locale: "es-MX",
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export function artifactPath(name) {
+  mkdirSync(artifactsDir, { recursive: true });
+  return path.join(artifactsDir, name);
+}
