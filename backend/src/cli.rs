@@ -24,7 +24,10 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     }
     let listener = TcpListener::bind(args.bind)
         .await
-        .map_err(|source| AppError::Bind { addr: args.bind, source })?;
+        .map_err(|source| AppError::Bind {
+            addr: args.bind,
+            source,
+        })?;
     let addr = listener.local_addr().map_err(AppError::Io)?;
     // Scripts and tests read this line to find the port when binding port 0.
     println!("pronto listening on http://{addr}");

@@ -128,7 +128,10 @@ fn prepare_sqlite_url(url: &str) -> Result<String, AppError> {
     if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
         return Ok(url.to_owned());
     }
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir)?;
     }
     if query.split('&').any(|kv| kv.starts_with("mode=")) {

@@ -151,7 +151,10 @@ fn is_hashed_asset(path: &str) -> bool {
     let Some((_, hash)) = stem.rsplit_once('-') else {
         return false;
     };
-    hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    hash.len() == 16
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -172,10 +175,10 @@ mod tests {
 
     #[test]
     fn csp_allows_exactly_the_inline_scripts_by_hash() {
-        let html = r#"<head><script src="/x.js"></script><script type="module">init()</script></head>"#;
+        let html =
+            r#"<head><script src="/x.js"></script><script type="module">init()</script></head>"#;
         let csp = content_security_policy(html);
-        let expected = base64::engine::general_purpose::STANDARD
-            .encode(Sha256::digest(b"init()"));
+        let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
         assert!(csp.contains(&format!("'sha256-{expected}'")), "{csp}");
         assert_eq!(csp.matches("'sha256-").count(), 1, "{csp}");
         assert!(csp.contains("'wasm-unsafe-eval'"));

@@ -36,7 +36,9 @@ impl Connection {
             navigator_online.set(true);
             heartbeat.set(Heartbeat::Unknown);
             // Don't wait for the next tick: the cashier wants to see "En línea" now.
-            spawn_local(async move { heartbeat.set(probe(HEALTH_URL, HEARTBEAT_TIMEOUT_MS).await) });
+            spawn_local(
+                async move { heartbeat.set(probe(HEALTH_URL, HEARTBEAT_TIMEOUT_MS).await) },
+            );
         });
         spawn_local(async move {
             loop {
@@ -47,8 +49,9 @@ impl Connection {
             }
         });
 
-        let state =
-            Signal::derive(move || ConnectionState::derive(navigator_online.get(), heartbeat.get()));
+        let state = Signal::derive(move || {
+            ConnectionState::derive(navigator_online.get(), heartbeat.get())
+        });
         Self { state }
     }
 }

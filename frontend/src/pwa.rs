@@ -92,14 +92,22 @@ impl Pwa {
     }
 
     /// When a new worker finishes installing while an old one controls the page, offer it.
-    fn watch_for_updates(self, registration: &ServiceWorkerRegistration, container: ServiceWorkerContainer) {
+    fn watch_for_updates(
+        self,
+        registration: &ServiceWorkerRegistration,
+        container: ServiceWorkerContainer,
+    ) {
         let reg = registration.clone();
         let on_update_found = Closure::<dyn Fn()>::new(move || {
-            let Some(installing) = reg.installing() else { return };
+            let Some(installing) = reg.installing() else {
+                return;
+            };
             let worker = installing.clone();
             let container = container.clone();
             let on_state = Closure::<dyn Fn()>::new(move || {
-                if worker.state() == ServiceWorkerState::Installed && container.controller().is_some() {
+                if worker.state() == ServiceWorkerState::Installed
+                    && container.controller().is_some()
+                {
                     self.update_ready.set(true);
                 }
             });
@@ -114,6 +122,7 @@ impl Pwa {
 /// `navigator.serviceWorker`, absent on plain-http origins other than localhost.
 fn container() -> Option<ServiceWorkerContainer> {
     let navigator = web_sys::window()?.navigator();
-    let has = js_sys::Reflect::has(&navigator, &JsValue::from_str("serviceWorker")).unwrap_or(false);
+    let has =
+        js_sys::Reflect::has(&navigator, &JsValue::from_str("serviceWorker")).unwrap_or(false);
     has.then(|| navigator.service_worker())
 }

@@ -92,7 +92,11 @@ mod tests {
         for online in [false, true] {
             for hb in all {
                 let state = ConnectionState::derive(online, hb);
-                assert_eq!(state.can_sync(), online && hb == Heartbeat::Ok, "{online} {hb:?}");
+                assert_eq!(
+                    state.can_sync(),
+                    online && hb == Heartbeat::Ok,
+                    "{online} {hb:?}"
+                );
             }
         }
     }

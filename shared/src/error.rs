@@ -46,12 +46,10 @@ mod tests {
 
     #[test]
     fn error_body_decodes_when_fields_are_absent_or_present() {
-        let bare: ErrorBody =
-            serde_json::from_str(r#"{"code":"x","message":"y"}"#).unwrap();
+        let bare: ErrorBody = serde_json::from_str(r#"{"code":"x","message":"y"}"#).unwrap();
         assert!(bare.fields.is_empty());
         let with: ErrorBody =
-            serde_json::from_str(r#"{"code":"x","message":"y","fields":{"sku":"vacío"}}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"code":"x","message":"y","fields":{"sku":"vacío"}}"#).unwrap();
         assert_eq!(with.fields.get("sku").map(String::as_str), Some("vacío"));
     }
 }

@@ -64,7 +64,10 @@ mod tests {
 
     #[test]
     fn report_is_ok_only_when_database_is_reachable() {
-        assert_eq!(HealthReport::new("1.0.0", db(true)).status, HealthStatus::Ok);
+        assert_eq!(
+            HealthReport::new("1.0.0", db(true)).status,
+            HealthStatus::Ok
+        );
         assert_eq!(
             HealthReport::new("1.0.0", db(false)).status,
             HealthStatus::Degraded

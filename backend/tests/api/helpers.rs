@@ -61,11 +61,7 @@ pub fn test_dirs() -> (tempfile::TempDir, PathBuf, String) {
 }
 
 /// Starts the app over a database the caller prepared (or broke on purpose).
-pub async fn spawn_app_with(
-    dir: tempfile::TempDir,
-    dist: PathBuf,
-    db: Database,
-) -> TestApp {
+pub async fn spawn_app_with(dir: tempfile::TempDir, dist: PathBuf, db: Database) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
@@ -91,9 +87,15 @@ fn write_dist(dist: &std::path::Path) {
         "export default function init() {}",
     )
     .expect("js");
-    std::fs::write(dist.join("sw.js"), "self.addEventListener('fetch', () => {});")
-        .expect("sw.js");
-    std::fs::write(dist.join("manifest.webmanifest"), "{\"name\":\"Pronto POS\"}")
-        .expect("manifest");
+    std::fs::write(
+        dist.join("sw.js"),
+        "self.addEventListener('fetch', () => {});",
+    )
+    .expect("sw.js");
+    std::fs::write(
+        dist.join("manifest.webmanifest"),
+        "{\"name\":\"Pronto POS\"}",
+    )
+    .expect("manifest");
     std::fs::write(dist.join("icons/icon-192.png"), b"\x89PNG\r\n\x1a\n").expect("icon");
 }

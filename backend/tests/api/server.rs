@@ -10,7 +10,9 @@ async fn shutdown_signal_ends_run_cleanly_and_frees_the_port() {
 
     app.stop().await.expect("run returns Ok after shutdown");
 
-    assert!(reqwest::get(format!("http://{addr}/api/health")).await.is_err());
+    assert!(reqwest::get(format!("http://{addr}/api/health"))
+        .await
+        .is_err());
 }
 
 #[tokio::test]

@@ -91,7 +91,11 @@ async fn unknown_api_path_is_a_json_404_not_the_web_app() {
 #[tokio::test]
 async fn precompressed_brotli_is_served_when_the_client_accepts_it() {
     let app = spawn_app().await;
-    let br_path = app.dir.path().join("dist").join(format!("{HASHED_WASM}.br"));
+    let br_path = app
+        .dir
+        .path()
+        .join("dist")
+        .join(format!("{HASHED_WASM}.br"));
     std::fs::write(&br_path, b"brotli-bytes").unwrap();
 
     let response = app

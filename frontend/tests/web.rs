@@ -1,0 +1,82 @@
+//! Browser tests (headless Chromium through wasm-bindgen-test-runner): what only a real
+//! browser can show — fetch failures as the heartbeat sees them, and the indicator's DOM.
+
+use leptos::prelude::*;
+use pronto_frontend::{components::connection_indicator::ConnectionIndicator, connection};
+use pronto_shared::{ConnectionState, Heartbeat};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+async fn heartbeat_fails_when_the_health_endpoint_does_not_exist() {
+    // The test runner's own server has no /api/health: a 404 must count as "server down".
+    assert_eq!(
+        connection::probe("/api/health", 2_000).await,
+        Heartbeat::Failed
+    );
+}
+
+#[wasm_bindgen_test]
+async fn heartbeat_fails_when_nothing_listens() {
+    // Port 9 (discard) is closed on the test machine: a network error, not a hang.
+    assert_eq!(
+        connection::probe("http://127.0.0.1:9/api/health", 2_000).await,
+        Heartbeat::Failed
+    );
+}
+
+/// A `data:` URL answers a fetch like a server would, without one.
+fn json_url(body: &str) -> String {
+    format!(
+        "data:application/json,{}",
+        String::from(js_sys::encode_uri_component(body))
+    )
+}
+
+#[wasm_bindgen_test]
+async fn heartbeat_succeeds_only_on_a_healthy_report() {
+    let healthy = r#"{"status":"ok","version":"0.1.0","database":{"backend":"sqlite","reachable":true,"migrations":1}}"#;
+    let degraded = r#"{"status":"degraded","version":"0.1.0","database":{"backend":"sqlite","reachable":false,"migrations":0}}"#;
+
+    assert_eq!(
+        connection::probe(&json_url(healthy), 2_000).await,
+        Heartbeat::Ok
+    );
+    assert_eq!(
+        connection::probe(&json_url(degraded), 2_000).await,
+        Heartbeat::Failed
+    );
+    assert_eq!(
+        connection::probe(&json_url("<html>portal cautivo</html>"), 2_000).await,
+        Heartbeat::Failed
+    );
+}
+
+#[wasm_bindgen_test]
+async fn indicator_shows_the_state_label_and_follows_changes() {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&host).unwrap();
+    let state = RwSignal::new(ConnectionState::Online);
+    let handle = leptos::mount::mount_to(host.clone().unchecked_into(), move || {
+        view! { <ConnectionIndicator state=state /> }
+    });
+
+    let pill = host
+        .query_selector(".connection")
+        .unwrap()
+        .expect("indicator rendered");
+    assert_eq!(pill.get_attribute("data-state").as_deref(), Some("online"));
+    assert_eq!(pill.text_content().as_deref(), Some("En línea"));
+    assert_eq!(pill.get_attribute("role").as_deref(), Some("status"));
+
+    state.set(ConnectionState::Offline);
+    leptos::task::tick().await;
+
+    assert_eq!(pill.get_attribute("data-state").as_deref(), Some("offline"));
+    assert_eq!(pill.text_content().as_deref(), Some("Sin conexión"));
+    assert!(pill.class_name().contains("connection--offline"));
+    drop(handle);
+}
