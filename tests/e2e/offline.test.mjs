@@ -35,11 +35,15 @@ test("app renders, works offline after a reload, and the indicator follows the n
   );
   assert.equal(await indicator(page).innerText(), "En línea");
 
-  const swState = await page.evaluate(async () => {
-    const registration = await navigator.serviceWorker.ready;
-    return registration.active?.state;
-  });
-  assert.equal(swState, "activated");
+  // `ready` resolves as soon as a worker is activating; wait until it has fully taken over.
+  await page.waitForFunction(
+    async () => {
+      const registration = await navigator.serviceWorker.ready;
+      return registration.active?.state === "activated" && navigator.serviceWorker.controller !== null;
+    },
+    null,
+    { timeout: 10_000 },
+  );
   await page.locator('[data-testid="offline-ready"][data-ready="true"]').waitFor();
 
   await context.setOffline(true);

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# README command 2: every check and test the project has. Stops at the first failure.
+#   1. formatting and clippy (native, and the frontend for wasm32)
+#   2. unit and backend integration tests (cargo test: shared + backend)
+#   3. browser unit tests (wasm-bindgen-test in headless Chromium)
+#   4. end-to-end tests (Playwright + /usr/bin/chromium against the real server)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+started=$SECONDS
+
+bash scripts/toolchain.sh
+
+step "Format and lint"
+cargo fmt --all -- --check
+cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet -p pronto-frontend --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+step "Unit and backend integration tests"
+cargo test --quiet
+
+step "Browser tests (wasm-bindgen-test, headless Chromium)"
+(cd frontend && cargo test --target wasm32-unknown-unknown)
+
+step "End-to-end tests (Playwright, Chromium, real server)"
+build_web
+cargo build --quiet -p pronto-backend
+(cd tests && PRONTO_BIN="$(target_dir)/debug/pronto" PRONTO_DIST="$REPO_ROOT/dist" npm test --silent)
+
+step "All tests passed in $((SECONDS - started)) s"
