@@ -121,6 +121,7 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
 /// exists (a missing hashed name falls back to `index.html`, which must not be pinned).
 async fn cache_headers(request: Request, next: Next) -> Response<Body> {
     let hashed = is_hashed_asset(request.uri().path());
+    let service_worker = request.uri().path() == "/sw.js";
     let mut response = next.run(request).await;
     let is_html = response
         .headers()
@@ -138,10 +139,17 @@ async fn cache_headers(request: Request, next: Next) -> Response<Body> {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if service_worker {
+        // Browsers decide "new release" by comparing sw.js bytes. A Last-Modified with
+        // one-second resolution would let a release published within the same second answer
+        // 304 to the update check, and the device would keep the old release.
+        headers.remove(header::LAST_MODIFIED);
+    }
     response
 }
 
-/// Trunk names hashed outputs `stem-<16 lowercase hex>[_bg].ext`.
+/// Trunk names hashed outputs `stem-<hex>[_bg].ext`, the hex being a 64-bit hash printed
+/// without leading zeros (so usually 16 digits, sometimes fewer).
 fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let Some((stem, _ext)) = name.rsplit_once('.') else {
@@ -151,7 +159,7 @@ fn is_hashed_asset(path: &str) -> bool {
     let Some((_, hash)) = stem.rsplit_once('-') else {
         return false;
     };
-    hash.len() == 16
+    (8..=16).contains(&hash.len())
         && hash
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
@@ -166,11 +174,13 @@ mod tests {
         assert!(is_hashed_asset("/pronto-frontend-4f3a9c0d1e2b7a65_bg.wasm"));
         assert!(is_hashed_asset("/pronto-frontend-4f3a9c0d1e2b7a65.js"));
         assert!(is_hashed_asset("/main-0123456789abcdef.css"));
+        assert!(is_hashed_asset("/pronto-frontend-7c9cdd0ef6a8632_bg.wasm"));
         assert!(!is_hashed_asset("/sw.js"));
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/icons/icon-192.png"));
         assert!(!is_hashed_asset("/ventas/nueva"));
         assert!(!is_hashed_asset("/app-0123456789ABCDEF.js"));
+        assert!(!is_hashed_asset("/zapato-cafe.png"));
     }
 
     #[test]

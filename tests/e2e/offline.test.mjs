@@ -2,7 +2,13 @@
 // reload with the network cut still renders it, and the indicator tells the cashier so.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { artifactPath, launchBrowser, startServer } from "./support.mjs";
+import {
+  artifactPath,
+  launchBrowser,
+  startServer,
+  waitForConnection,
+  waitForServiceWorker,
+} from "./support.mjs";
 
 let server;
 let browser;
@@ -28,22 +34,10 @@ test("app renders, works offline after a reload, and the indicator follows the n
 
   await page.goto(server.url);
   await page.getByRole("heading", { name: "Bienvenido a Pronto POS" }).waitFor();
-  await page.waitForFunction(
-    () => document.querySelector(".connection")?.dataset.state === "online",
-    null,
-    { timeout: 10_000 },
-  );
+  await waitForConnection(page, "online");
   assert.equal(await indicator(page).innerText(), "En línea");
 
-  // `ready` resolves as soon as a worker is activating; wait until it has fully taken over.
-  await page.waitForFunction(
-    async () => {
-      const registration = await navigator.serviceWorker.ready;
-      return registration.active?.state === "activated" && navigator.serviceWorker.controller !== null;
-    },
-    null,
-    { timeout: 10_000 },
-  );
+  await waitForServiceWorker(page);
   await page.locator('[data-testid="offline-ready"][data-ready="true"]').waitFor();
 
   await context.setOffline(true);
@@ -53,16 +47,12 @@ test("app renders, works offline after a reload, and the indicator follows the n
     await page.evaluate(() => navigator.serviceWorker.controller !== null),
     "the offline reload was served by the service worker",
   );
-  await page.waitForFunction(() => document.querySelector(".connection")?.dataset.state === "offline");
+  await waitForConnection(page, "offline");
   assert.equal(await indicator(page).innerText(), "Sin conexión");
   await page.screenshot({ path: artifactPath("offline.png"), fullPage: true });
 
   await context.setOffline(false);
-  await page.waitForFunction(
-    () => document.querySelector(".connection")?.dataset.state === "online",
-    null,
-    { timeout: 10_000 },
-  );
+  await waitForConnection(page, "online");
   assert.equal(await indicator(page).innerText(), "En línea");
   assert.deepEqual(consoleErrors, [], "no errors in the page console");
 });

@@ -26,12 +26,17 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-/** Starts `pronto serve` on 127.0.0.1:0; resolves once it prints its address. */
-export async function startServer() {
-  const dir = mkdtempSync(path.join(tmpdir(), "pronto-e2e-"));
+/**
+ * Starts `pronto serve`; resolves once it prints its address.
+ * `bind` defaults to a free port; `dataDir` (a database kept across restarts) and `dist` may be
+ * given to restart a server on the same port, database and build.
+ */
+export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST } = {}) {
+  const ownsDir = !dataDir;
+  const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), "pronto-e2e-"));
   const child = spawn(
     SERVER_BIN,
-    ["serve", "--bind", "127.0.0.1:0", "--dist", DIST, "--database-url", `sqlite://${dir}/pronto.db`],
+    ["serve", "--bind", bind, "--dist", dist, "--database-url", `sqlite://${dir}/pronto.db`],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } },
   );
   let stderr = "";
@@ -54,13 +59,15 @@ export async function startServer() {
   });
   return {
     url,
-    async stop() {
-      if (child.exitCode === null) {
+    dataDir: dir,
+    /** Stops the process (SIGTERM, graceful); keeps the database unless we created it. */
+    async stop({ keepData = false } = {}) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once("exit", resolve));
         child.kill("SIGTERM");
         await exited;
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (ownsDir && !keepData) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -82,6 +89,27 @@ export async function launchBrowser() {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Resolves when the page's indicator shows `state` (the data-state attribute). */
+export async function waitForConnection(page, state, timeout = 10_000) {
+  await page.waitForFunction(
+    (expected) => document.querySelector(".connection")?.dataset.state === expected,
+    state,
+    { timeout },
+  );
+}
+
+/** Resolves when a service worker is activated and controls the page. */
+export async function waitForServiceWorker(page) {
+  await page.waitForFunction(
+    async () => {
+      const registration = await navigator.serviceWorker.ready;
+      return registration.active?.state === "activated" && navigator.serviceWorker.controller !== null;
+    },
+    null,
+    { timeout: 10_000 },
+  );
 }
 
 export function artifactPath(name) {

@@ -48,6 +48,10 @@ async fn service_worker_and_unhashed_files_are_revalidated() {
         assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
     }
     let sw = app.get("/sw.js").await;
+    assert!(
+        sw.headers().get("last-modified").is_none(),
+        "sw.js must be compared by bytes, never answered 304 by date"
+    );
     assert!(sw.headers()["content-type"]
         .to_str()
         .unwrap()
