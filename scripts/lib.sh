@@ -9,7 +9,7 @@ BINARYEN_VERSION=132.0.0
 TRUNK_VERSION=0.21.14
 APT_PACKAGES=(chromium chromium-driver brotli)
 
-export PATH="$PRONTO_TOOLS_DIR/binaryen/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$PRONTO_TOOLS_DIR/binaryen/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 
 # Where cargo puts its output (honours CARGO_TARGET_DIR, as cargo and trunk do).
