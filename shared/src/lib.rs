@@ -5,6 +5,7 @@
 //! one change, checked by the compiler on both sides.
 
 pub mod connection;
+pub mod domain;
 pub mod error;
 pub mod health;
 
