@@ -4,11 +4,14 @@
 //! no tokio, no sqlx, no browser APIs. Wire types live here so that a change to the protocol is
 //! one change, checked by the compiler on both sides.
 
+pub mod access;
+pub mod api;
 pub mod connection;
 pub mod domain;
 pub mod error;
 pub mod health;
 
+pub use access::{Action, Principal, Role};
 pub use connection::{ConnectionState, Heartbeat};
 pub use error::ErrorBody;
 pub use health::{DatabaseStatus, HealthReport, HealthStatus};

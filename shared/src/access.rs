@@ -1,0 +1,181 @@
+//! Who may do what, where. The one place the access rules are written; the server checks them
+//! on every request and on every synced op at apply time, and the browser uses them only to
+//! hide what a person cannot do (never as protection).
+//!
+//! | action | cajero | gerente | admin |
+//! |---|---|---|---|
+//! | read catalog, read customers, create customers | yes | yes | yes |
+//! | read stock, create sales | own store | own store | any store |
+//! | edit catalog (products, prices), edit customers | no | yes | yes |
+//! | adjust stock, read sales, register/list devices | no | own store | any store |
+//! | manage stores and users | no | no | yes |
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A person's role in the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Cajero,
+    Gerente,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cajero => "cajero",
+            Self::Gerente => "gerente",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "cajero" => Some(Self::Cajero),
+            "gerente" => Some(Self::Gerente),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+
+    /// Spanish label for the header.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Cajero => "Cajero",
+            Self::Gerente => "Gerente",
+            Self::Admin => "Administrador",
+        }
+    }
+}
+
+/// The identity an access decision is made for: always taken from the session (or, for a
+/// synced op, from its author), never from a request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    /// The store the person works in.
+    pub store_id: Uuid,
+}
+
+/// Something a person wants to do; store-scoped actions name the store they touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ReadCatalog,
+    EditCatalog,
+    ReadCustomers,
+    CreateCustomer,
+    EditCustomer,
+    ReadStock(Uuid),
+    AdjustStock(Uuid),
+    CreateSale(Uuid),
+    ReadSales(Uuid),
+    ManageDevices(Uuid),
+    ManageStoresAndUsers,
+}
+
+impl Principal {
+    /// Whether this principal may perform `action`.
+    pub fn can(&self, action: Action) -> bool {
+        use Action::*;
+        if self.role == Role::Admin {
+            return true;
+        }
+        let own = |store: Uuid| store == self.store_id;
+        let manager = self.role == Role::Gerente;
+        match action {
+            ReadCatalog | ReadCustomers | CreateCustomer => true,
+            ReadStock(store) | CreateSale(store) => own(store),
+            EditCatalog | EditCustomer => manager,
+            AdjustStock(store) | ReadSales(store) | ManageDevices(store) => manager && own(store),
+            ManageStoresAndUsers => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: Uuid = Uuid::from_u128(0xA);
+    const B: Uuid = Uuid::from_u128(0xB);
+
+    fn who(role: Role) -> Principal {
+        Principal { role, store_id: A }
+    }
+
+    fn all_actions(store: Uuid) -> Vec<Action> {
+        use Action::*;
+        vec![
+            ReadCatalog,
+            EditCatalog,
+            ReadCustomers,
+            CreateCustomer,
+            EditCustomer,
+            ReadStock(store),
+            AdjustStock(store),
+            CreateSale(store),
+            ReadSales(store),
+            ManageDevices(store),
+            ManageStoresAndUsers,
+        ]
+    }
+
+    #[test]
+    fn admin_may_do_everything_in_every_store() {
+        for store in [A, B] {
+            for action in all_actions(store) {
+                assert!(who(Role::Admin).can(action), "{action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn cashier_sells_and_reads_only_in_own_store_and_edits_nothing() {
+        let cajero = who(Role::Cajero);
+        assert!(cajero.can(Action::CreateSale(A)));
+        assert!(cajero.can(Action::ReadStock(A)));
+        assert!(cajero.can(Action::CreateCustomer));
+        assert!(!cajero.can(Action::CreateSale(B)));
+        assert!(!cajero.can(Action::ReadStock(B)));
+        assert!(!cajero.can(Action::ReadSales(A)));
+        assert!(!cajero.can(Action::EditCatalog));
+        assert!(!cajero.can(Action::EditCustomer));
+        assert!(!cajero.can(Action::AdjustStock(A)));
+        assert!(!cajero.can(Action::ManageDevices(A)));
+    }
+
+    #[test]
+    fn manager_runs_own_store_but_not_another_nor_the_chain() {
+        let gerente = who(Role::Gerente);
+        for action in [
+            Action::AdjustStock(A),
+            Action::ReadSales(A),
+            Action::ManageDevices(A),
+            Action::EditCatalog,
+            Action::EditCustomer,
+        ] {
+            assert!(gerente.can(action), "{action:?}");
+        }
+        for action in [
+            Action::AdjustStock(B),
+            Action::ReadSales(B),
+            Action::CreateSale(B),
+            Action::ManageDevices(B),
+            Action::ManageStoresAndUsers,
+        ] {
+            assert!(!gerente.can(action), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_wire_names() {
+        for role in [Role::Cajero, Role::Gerente, Role::Admin] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{}\"", role.as_str()));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+}

@@ -1,0 +1,327 @@
+//! `/api/sales`: `venta`, insert-only. The totals rule lives here, once: the cashier's screen
+//! shows what the server will compute, and the server refuses anything else.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{FieldErrors, Money, Price, Quantity};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentMethod {
+    Efectivo,
+    Tarjeta,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Efectivo => "efectivo",
+            Self::Tarjeta => "tarjeta",
+        }
+    }
+}
+
+/// How a sale was paid, derived from its payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentKind {
+    Efectivo,
+    Tarjeta,
+    Mixto,
+}
+
+impl PaymentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Efectivo => "efectivo",
+            Self::Tarjeta => "tarjeta",
+            Self::Mixto => "mixto",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaleLineInput {
+    pub producto_id: Uuid,
+    pub cantidad: i64,
+    /// Price charged per pair, centavos (the price the cashier saw, even offline).
+    pub precio_unitario: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentInput {
+    pub metodo: PaymentMethod,
+    pub monto: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaleInput {
+    /// Born on the device (UUIDv7): sending the same sale twice creates it once.
+    pub id: Uuid,
+    pub lineas: Vec<SaleLineInput>,
+    pub pagos: Vec<PaymentInput>,
+    #[serde(default)]
+    pub cliente_id: Option<Uuid>,
+    /// Discount on the whole sale, centavos.
+    #[serde(default)]
+    pub descuento: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidLine {
+    pub product_id: Uuid,
+    pub quantity: Quantity,
+    pub unit_price: Price,
+    pub amount: Money,
+}
+
+/// A sale whose arithmetic holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidSale {
+    pub lines: Vec<ValidLine>,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub total: Money,
+    pub paid: Money,
+    pub change: Money,
+    pub kind: PaymentKind,
+}
+
+impl SaleInput {
+    pub const MAX_LINES: usize = 200;
+
+    /// Totals and payments: at least one line; discount between zero and the subtotal;
+    /// payments positive; cards never pay more than the total (no change on a card); the
+    /// payments cover the total; change comes out of cash only.
+    pub fn validate(&self) -> Result<ValidSale, FieldErrors> {
+        let mut e = FieldErrors::new();
+        if self.lineas.is_empty() {
+            e.add("lineas", "La venta no tiene productos.");
+        }
+        if self.lineas.len() > Self::MAX_LINES {
+            e.add("lineas", "La venta tiene demasiadas líneas.");
+        }
+        let mut lines = Vec::with_capacity(self.lineas.len());
+        let mut subtotal = Money::ZERO;
+        for (i, line) in self.lineas.iter().enumerate() {
+            let qty = e.check(
+                &format!("lineas[{i}].cantidad"),
+                Quantity::new(line.cantidad),
+            );
+            let price = e.check(
+                &format!("lineas[{i}].precio_unitario"),
+                Price::new(line.precio_unitario),
+            );
+            if let (Some(quantity), Some(unit_price)) = (qty, price) {
+                // Bounded: 999 × $999,999.99 × 200 lines fits easily in i64.
+                let amount = Money::from_centavos(unit_price.centavos() * quantity.get());
+                subtotal = Money::from_centavos(subtotal.centavos() + amount.centavos());
+                lines.push(ValidLine {
+                    product_id: line.producto_id,
+                    quantity,
+                    unit_price,
+                    amount,
+                });
+            }
+        }
+        if !(0..=subtotal.centavos()).contains(&self.descuento) {
+            e.add("descuento", "El descuento debe ir de cero al subtotal.");
+        }
+        let discount = Money::from_centavos(self.descuento.clamp(0, subtotal.centavos().max(0)));
+        let total = Money::from_centavos(subtotal.centavos() - discount.centavos());
+
+        let (mut cash, mut card) = (0_i64, 0_i64);
+        if self.pagos.is_empty() {
+            e.add("pagos", "Falta registrar el pago.");
+        }
+        for (i, payment) in self.pagos.iter().enumerate() {
+            if !(1..=Price::MAX_CENTAVOS * 10).contains(&payment.monto) {
+                e.add(
+                    format!("pagos[{i}].monto"),
+                    "El importe del pago debe ser mayor que cero.",
+                );
+                continue;
+            }
+            match payment.metodo {
+                PaymentMethod::Efectivo => cash += payment.monto,
+                PaymentMethod::Tarjeta => card += payment.monto,
+            }
+        }
+        let paid = cash + card;
+        if e.is_empty() {
+            if card > total.centavos() {
+                e.add(
+                    "pagos",
+                    "El pago con tarjeta no puede ser mayor que el total.",
+                );
+            } else if paid < total.centavos() {
+                e.add(
+                    "pagos",
+                    format!(
+                        "Faltan {} por pagar.",
+                        Money::from_centavos(total.centavos() - paid).format_mxn()
+                    ),
+                );
+            }
+        }
+        e.into_result()?;
+        let kind = match (cash > 0, card > 0) {
+            (true, true) => PaymentKind::Mixto,
+            (false, true) => PaymentKind::Tarjeta,
+            _ => PaymentKind::Efectivo,
+        };
+        Ok(ValidSale {
+            lines,
+            subtotal,
+            discount,
+            total,
+            paid: Money::from_centavos(paid),
+            change: Money::from_centavos(paid - total.centavos()),
+            kind,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleLine {
+    pub producto_id: Uuid,
+    pub sku: String,
+    pub nombre: String,
+    pub cantidad: i64,
+    pub precio_unitario: i64,
+    pub importe: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub metodo: PaymentMethod,
+    pub monto: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sale {
+    pub id: Uuid,
+    /// `STORE-DEVICE-SEQ`.
+    pub folio: String,
+    pub tienda_id: Uuid,
+    pub dispositivo_id: Option<Uuid>,
+    pub cajero_id: Uuid,
+    pub cliente_id: Option<Uuid>,
+    pub lineas: Vec<SaleLine>,
+    pub pagos: Vec<Payment>,
+    pub forma_pago: PaymentKind,
+    pub subtotal: i64,
+    pub descuento: i64,
+    pub total: i64,
+    pub cambio: i64,
+    /// RFC 3339, UTC.
+    pub creada: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SaleQuery {
+    /// `YYYY-MM-DD` (UTC day); defaults to today.
+    #[serde(default)]
+    pub fecha: Option<String>,
+    /// Defaults to the session's store.
+    #[serde(default)]
+    pub tienda_id: Option<Uuid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sale(lines: &[(i64, i64)], pays: &[(PaymentMethod, i64)], discount: i64) -> SaleInput {
+        SaleInput {
+            id: Uuid::from_u128(1),
+            lineas: lines
+                .iter()
+                .map(|(q, p)| SaleLineInput {
+                    producto_id: Uuid::from_u128(2),
+                    cantidad: *q,
+                    precio_unitario: *p,
+                })
+                .collect(),
+            pagos: pays
+                .iter()
+                .map(|(m, a)| PaymentInput {
+                    metodo: *m,
+                    monto: *a,
+                })
+                .collect(),
+            cliente_id: None,
+            descuento: discount,
+        }
+    }
+
+    use PaymentMethod::{Efectivo, Tarjeta};
+
+    #[test]
+    fn cash_overpayment_gives_change() {
+        let v = sale(&[(2, 50_000)], &[(Efectivo, 120_000)], 0)
+            .validate()
+            .unwrap();
+        assert_eq!(v.total.centavos(), 100_000);
+        assert_eq!(v.change.centavos(), 20_000);
+        assert_eq!(v.kind, PaymentKind::Efectivo);
+    }
+
+    #[test]
+    fn mixed_payment_with_discount_balances() {
+        let v = sale(
+            &[(1, 129_900), (1, 50_000)],
+            &[(Tarjeta, 100_000), (Efectivo, 70_000)],
+            10_000,
+        )
+        .validate()
+        .unwrap();
+        assert_eq!(v.subtotal.centavos(), 179_900);
+        assert_eq!(v.total.centavos(), 169_900);
+        assert_eq!(v.change.centavos(), 100);
+        assert_eq!(v.kind, PaymentKind::Mixto);
+    }
+
+    #[test]
+    fn short_payment_card_overpayment_and_bad_lines_are_refused() {
+        assert!(sale(&[(1, 1000)], &[(Efectivo, 999)], 0)
+            .validate()
+            .unwrap_err()
+            .get("pagos")
+            .is_some());
+        assert!(sale(&[(1, 1000)], &[(Tarjeta, 1001)], 0)
+            .validate()
+            .unwrap_err()
+            .get("pagos")
+            .is_some());
+        assert!(sale(&[], &[(Efectivo, 1)], 0)
+            .validate()
+            .unwrap_err()
+            .get("lineas")
+            .is_some());
+        assert!(sale(&[(0, 1000)], &[(Efectivo, 1000)], 0)
+            .validate()
+            .unwrap_err()
+            .get("lineas[0].cantidad")
+            .is_some());
+        assert!(sale(&[(1, -5)], &[(Efectivo, 1000)], 0)
+            .validate()
+            .unwrap_err()
+            .get("lineas[0].precio_unitario")
+            .is_some());
+        assert!(sale(&[(1, 1000)], &[(Efectivo, 1000)], 1001)
+            .validate()
+            .unwrap_err()
+            .get("descuento")
+            .is_some());
+        assert!(sale(&[(1, 1000)], &[], 0)
+            .validate()
+            .unwrap_err()
+            .get("pagos")
+            .is_some());
+    }
+}
