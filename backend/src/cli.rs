@@ -1,10 +1,14 @@
 //! What each subcommand does once the command line is parsed.
 
+use std::time::Duration;
+
 use tokio::net::TcpListener;
 
 use crate::{
+    auth::AuthConfig,
     config::{Cli, Command, ServeArgs},
     db::Database,
+    demo,
     server::{self, AppState},
     AppError,
 };
@@ -19,6 +23,15 @@ pub async fn execute(cli: Cli) -> Result<(), AppError> {
 async fn serve(args: ServeArgs) -> Result<(), AppError> {
     let db = Database::connect(&args.database_url).await?;
     db.migrate().await?;
+    if args.demo {
+        let started = std::time::Instant::now();
+        match demo::load_if_empty(&db).await? {
+            Some(summary) => {
+                tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, %summary, "demo data loaded")
+            }
+            None => tracing::info!("database already has data; demo data not loaded"),
+        }
+    }
     if !args.dist.join("index.html").is_file() {
         tracing::warn!(dist = %args.dist.display(), "no index.html in the dist directory: build the web app with `trunk build`");
     }
@@ -32,7 +45,12 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     // Scripts and tests read this line to find the port when binding port 0.
     println!("pronto listening on http://{addr}");
     tracing::info!(%addr, backend = db.backend().as_str(), "serving");
-    let state = AppState::new(db, args.dist);
+    let auth = AuthConfig {
+        idle_timeout: Duration::from_secs(args.session_idle_minutes * 60),
+        absolute_timeout: Duration::from_secs(args.session_max_hours * 3600),
+        secure_cookies: args.secure_cookies,
+    };
+    let state = AppState::new(db, args.dist).with_auth(auth);
     server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped cleanly");
     Ok(())

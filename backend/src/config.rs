@@ -35,6 +35,24 @@ pub struct ServeArgs {
     /// Directory holding the built web app (Trunk's `dist/`).
     #[arg(long, env = "PRONTO_DIST", default_value = "dist")]
     pub dist: PathBuf,
+
+    /// Load the demo stores, people, catalog, customers and stock into an empty database
+    /// (a database that already has stores is left untouched).
+    #[arg(long, env = "PRONTO_DEMO")]
+    pub demo: bool,
+
+    /// Mark the session cookie `Secure` always (behind a TLS proxy that sends no
+    /// X-Forwarded-Proto). Requests that arrive as https get it anyway.
+    #[arg(long, env = "PRONTO_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Minutes a session may sit unused before it ends.
+    #[arg(long, env = "PRONTO_SESSION_IDLE_MINUTES", default_value_t = 8 * 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_minutes: u64,
+
+    /// Hours after sign-in a session ends however busy it is.
+    #[arg(long, env = "PRONTO_SESSION_MAX_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_max_hours: u64,
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::{path::Path, str::FromStr, time::Duration};
 use sqlx::{
     any::{install_default_drivers, AnyPoolOptions},
     migrate::Migrator,
-    AnyPool, Executor,
+    Any, AnyConnection, AnyPool, Executor, Transaction,
 };
 
 use crate::AppError;
@@ -115,9 +115,47 @@ impl Database {
         Ok(count)
     }
 
+    /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock
+    /// up front: a deferred transaction that reads and then writes can fail with
+    /// SQLITE_BUSY_SNAPSHOT when another writer committed in between, and no timeout helps.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, AppError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Closes every connection; pending queries finish first.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Takes the next position in the global change sequence. The single counter row is locked
+/// by the UPDATE until the transaction ends, so positions become visible in commit order and a
+/// puller reading "everything after N" can never skip a change that commits late.
+pub async fn next_change_seq(conn: &mut AnyConnection) -> Result<i64, AppError> {
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(seq)
+}
+
+/// Parses a UUID read back from the database; a malformed one is corruption, not user error.
+pub fn uuid(text: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(text)
+        .map_err(|_| AppError::Internal(format!("stored id {text:?} is not a UUID")))
+}
+
+/// Maps a unique-constraint violation to a 409 with `message`; other errors pass through.
+pub fn on_unique(err: sqlx::Error, message: &str) -> AppError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            AppError::Conflict(message.to_owned())
+        }
+        _ => AppError::Database(err),
     }
 }
 

@@ -2,21 +2,58 @@
 //!
 //! Each variant says which HTTP status it becomes. Internal failures (database, I/O) are logged
 //! with their cause and answered with an opaque 500: a client never sees SQL or file paths.
+//! Messages are Spanish (es-MX): the browser shows them as they come.
 
 use std::net::SocketAddr;
 
 use axum::{
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
-use pronto_shared::ErrorBody;
+use pronto_shared::{domain::FieldErrors, ErrorBody};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// 400: the body is not JSON, or not the JSON this route reads.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+
+    /// 401: no session, or it expired or was closed.
+    #[error("not signed in")]
+    Unauthenticated,
+
+    /// 401: wrong user name or password (never says which).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+
+    /// 403: signed in, but role or store does not allow this.
+    #[error("forbidden")]
+    Forbidden,
+
     /// 404: no such resource or route.
     #[error("not found: {0}")]
     NotFound(String),
+
+    /// 409: the change collides with existing data (a duplicate SKU, a stale version).
+    #[error("conflict: {0}")]
+    Conflict(String),
+
+    /// 413: the body is larger than this route accepts.
+    #[error("payload too large")]
+    PayloadTooLarge,
+
+    /// 415: the body is not `application/json`.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+
+    /// 422: well-formed, but values break domain rules; per-field messages.
+    #[error("validation failed: {0}")]
+    Validation(FieldErrors),
+
+    /// 429: too many failed sign-ins; try again after the given seconds.
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
 
     /// 500: the database failed; logged, never shown.
     #[error("database error: {0}")]
@@ -40,24 +77,67 @@ pub enum AppError {
     /// 500: file system or socket failure.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+
+    /// 500: a bug or broken invariant (e.g. a stored value that no longer parses).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<FieldErrors> for AppError {
+    fn from(errors: FieldErrors) -> Self {
+        Self::Validation(errors)
+    }
 }
 
 impl AppError {
     /// The status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Database(_)
             | Self::Migration(_)
             | Self::UnsupportedDatabase(_)
             | Self::Bind { .. }
-            | Self::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            | Self::Io(_)
+            | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn body(&self) -> ErrorBody {
         match self {
+            Self::BadRequest(message) => ErrorBody::new("bad_request", message.clone()),
+            Self::Unauthenticated => {
+                ErrorBody::new("unauthenticated", "Inicia sesión para continuar.")
+            }
+            Self::InvalidCredentials => {
+                ErrorBody::new("invalid_credentials", "Usuario o contraseña incorrectos.")
+            }
+            Self::Forbidden => ErrorBody::new("forbidden", "No tienes permiso para esta acción."),
             Self::NotFound(what) => ErrorBody::new("not_found", format!("No encontrado: {what}")),
+            Self::Conflict(message) => ErrorBody::new("conflict", message.clone()),
+            Self::PayloadTooLarge => {
+                ErrorBody::new("payload_too_large", "La solicitud es demasiado grande.")
+            }
+            Self::UnsupportedMediaType => ErrorBody::new(
+                "unsupported_media_type",
+                "La solicitud debe enviarse como application/json.",
+            ),
+            Self::Validation(errors) => errors.clone().into_body(),
+            Self::TooManyAttempts { retry_after_secs } => ErrorBody::new(
+                "too_many_attempts",
+                format!(
+                    "Demasiados intentos fallidos. Espera {} minutos e intenta de nuevo.",
+                    retry_after_secs.div_ceil(60).max(1)
+                ),
+            ),
             _ => ErrorBody::new(
                 "internal",
                 "Ocurrió un error interno del servidor. Intenta de nuevo.",
@@ -72,7 +152,13 @@ impl IntoResponse for AppError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        (status, Json(self.body())).into_response()
+        let mut response = (status, Json(self.body())).into_response();
+        if let Self::TooManyAttempts { retry_after_secs } = self {
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 
@@ -94,5 +180,24 @@ mod tests {
         let err = AppError::NotFound("/api/nada".into());
         assert_eq!(err.status(), StatusCode::NOT_FOUND);
         assert!(err.body().message.contains("/api/nada"));
+    }
+
+    #[test]
+    fn validation_errors_carry_their_fields() {
+        let mut fields = FieldErrors::new();
+        fields.add("precio", "El precio debe ser mayor que cero.");
+        let err = AppError::from(fields);
+        assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err.body().fields.len(), 1);
+    }
+
+    #[test]
+    fn too_many_attempts_sets_retry_after() {
+        let response = AppError::TooManyAttempts {
+            retry_after_secs: 90,
+        }
+        .into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "90");
     }
 }

@@ -8,12 +8,20 @@
 //! - [`routes`]: the `/api` routers, one module per feature.
 //! - [`static_files`]: the built web app (`dist/`) with its caching rules and client routes.
 //! - [`server`]: assembles the router and runs it until a shutdown signal.
+//! - [`auth`]: passwords, sessions, sign-in limits, the `CurrentUser` extractor.
+//! - [`model`]: reads and writes per kind of record, shared by REST and (later) sync.
+//! - [`demo`]: the deterministic demo data set (`pronto serve --demo`).
 //! - [`error`]: the one error type, mapped to HTTP status and JSON body at the edge.
 
+pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
+pub mod extract;
+pub mod model;
 pub mod routes;
 pub mod server;
 pub mod static_files;

@@ -4,27 +4,47 @@
 //! binary binds the configured address and waits for SIGINT/SIGTERM, tests bind port 0 and stop
 //! the server by completing a future.
 
-use std::{future::Future, path::PathBuf, sync::Arc};
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
 
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::{db::Database, routes, static_files, AppError};
+use crate::{
+    auth::AuthConfig,
+    clock::{Clock, SystemClock},
+    db::Database,
+    routes, static_files, AppError,
+};
 
 /// What every handler may need, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: Database,
     pub dist: Arc<PathBuf>,
+    pub clock: Arc<dyn Clock>,
+    pub auth: Arc<AuthConfig>,
 }
 
 impl AppState {
+    /// Real clock, default session settings.
     pub fn new(db: Database, dist: PathBuf) -> Self {
         Self {
             db,
             dist: Arc::new(dist),
+            clock: Arc::new(SystemClock),
+            auth: Arc::new(AuthConfig::default()),
         }
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn with_auth(mut self, auth: AuthConfig) -> Self {
+        self.auth = Arc::new(auth);
+        self
     }
 }
 
@@ -45,7 +65,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
     let db = state.db.clone();
-    axum::serve(listener, router(state))
+    // Peer addresses feed the per-IP sign-in limit.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     db.close().await;

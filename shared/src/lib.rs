@@ -10,6 +10,7 @@ pub mod connection;
 pub mod domain;
 pub mod error;
 pub mod health;
+pub mod search;
 
 pub use access::{Action, Principal, Role};
 pub use connection::{ConnectionState, Heartbeat};

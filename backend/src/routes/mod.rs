@@ -1,17 +1,36 @@
 //! The `/api` routers, one module per feature. Each module exposes `router()`.
 
+mod auth;
+mod customers;
+mod devices;
 mod health;
+mod products;
+mod sales;
+mod stock;
+mod stores;
 
-use axum::{http::Uri, Router};
+use axum::{extract::DefaultBodyLimit, http::Uri, Router};
 
 use crate::{AppError, AppState};
+
+/// Largest JSON body any `/api` route reads. A sale with 200 lines is ~30 KiB; this leaves
+/// room and refuses abuse early. (Sync push batches get their own limit on their route.)
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// Everything under `/api`. Unknown paths here answer a JSON 404, never the web app's
 /// `index.html`, so a client bug shows up as an API error instead of HTML it cannot parse.
 pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(auth::router())
+        .merge(stores::router())
+        .merge(devices::router())
+        .merge(products::router())
+        .merge(customers::router())
+        .merge(stock::router())
+        .merge(sales::router())
         .fallback(unknown_api_path)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 async fn unknown_api_path(uri: Uri) -> AppError {

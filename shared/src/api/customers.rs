@@ -32,6 +32,10 @@ pub struct CustomerInput {
     pub rfc: Option<String>,
     #[serde(default)]
     pub notas: Option<String>,
+    /// For edits: the version the person started from; a newer server version answers 409
+    /// instead of silently overwriting someone else's change.
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +90,16 @@ pub struct CustomerQuery {
     /// Name prefix (any word), phone digits, or e-mail prefix.
     #[serde(default)]
     pub q: Option<String>,
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub per_page: Option<u32>,
+}
+
+impl CustomerQuery {
+    pub fn paging(&self) -> super::Paging {
+        super::Paging::from_query(self.page, self.per_page)
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +115,7 @@ mod tests {
             email: None,
             rfc: None,
             notas: None,
+            version: None,
         };
         let valid = c.validate().unwrap();
         assert!(valid.phone.is_none());

@@ -53,6 +53,16 @@ impl Default for Paging {
 impl Paging {
     pub const MAX_PER_PAGE: u32 = 100;
 
+    /// From optional `?page=&per_page=` values, clamped.
+    pub fn from_query(page: Option<u32>, per_page: Option<u32>) -> Self {
+        let default = Self::default();
+        Self {
+            page: page.unwrap_or(default.page),
+            per_page: per_page.unwrap_or(default.per_page),
+        }
+        .clamped()
+    }
+
     /// Clamps to the allowed range instead of failing: a too-large page size is not worth an
     /// error screen.
     pub fn clamped(self) -> Self {

@@ -43,6 +43,10 @@ pub struct ProductInput {
     pub imagen: Option<String>,
     #[serde(default = "yes")]
     pub activo: bool,
+    /// For edits: the version the person started from; a newer server version answers 409
+    /// instead of silently overwriting someone else's change.
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 fn yes() -> bool {
@@ -131,6 +135,16 @@ pub struct ProductQuery {
     pub q: Option<String>,
     #[serde(default)]
     pub incluir_inactivos: bool,
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub per_page: Option<u32>,
+}
+
+impl ProductQuery {
+    pub fn paging(&self) -> super::Paging {
+        super::Paging::from_query(self.page, self.per_page)
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +164,7 @@ mod tests {
             precio: 129_900,
             imagen: None,
             activo: true,
+            version: None,
         }
     }
 

@@ -80,4 +80,14 @@ pub struct StockQuery {
     /// Only rows below zero (the manager's "to check" list).
     #[serde(default)]
     pub solo_negativos: bool,
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub per_page: Option<u32>,
+}
+
+impl StockQuery {
+    pub fn paging(&self) -> super::Paging {
+        super::Paging::from_query(self.page, self.per_page)
+    }
 }

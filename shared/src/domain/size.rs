@@ -36,7 +36,7 @@ impl ShoeSize {
 
     /// `22.5`, `26` (no trailing `.0`).
     pub fn label(self) -> String {
-        if self.0 % 10 == 0 {
+        if self.0.is_multiple_of(10) {
             format!("{}", self.0 / 10)
         } else {
             format!("{}.{}", self.0 / 10, self.0 % 10)

@@ -1,0 +1,178 @@
+//! Customers (`clientes.Cliente`).
+
+use pronto_shared::{
+    api::{
+        customers::{Customer, CustomerQuery, ValidCustomer},
+        Page,
+    },
+    search,
+};
+use sqlx::{any::AnyRow, AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::{db, model::field_versions, AppError};
+
+pub const FIELDS: &[&str] = &["nombre", "telefono", "email", "rfc", "puntos", "notas"];
+
+const COLUMNS: &str = "id, name, phone, email, rfc, points, notes, version";
+
+fn from_row(row: &AnyRow) -> Result<Customer, AppError> {
+    let id: String = row.try_get("id")?;
+    Ok(Customer {
+        id: db::uuid(&id)?,
+        nombre: row.try_get("name")?,
+        telefono: row.try_get("phone")?,
+        email: row.try_get("email")?,
+        rfc: row.try_get("rfc")?,
+        puntos: row.try_get("points")?,
+        notas: row.try_get("notes")?,
+        version: row.try_get("version")?,
+    })
+}
+
+pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Customer>, AppError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM customers WHERE id = $1 AND deleted = FALSE"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// `q` of digits searches phones by prefix, with `@` e-mails by prefix, otherwise names: the
+/// whole name by prefix or any later word by prefix.
+pub async fn search(
+    conn: &mut AnyConnection,
+    query: &CustomerQuery,
+) -> Result<Page<Customer>, AppError> {
+    let paging = query.paging();
+    let mut sql = format!("SELECT {COLUMNS} FROM customers WHERE deleted = FALSE");
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+        if q.contains('@') {
+            let prefix = q.to_lowercase();
+            binds.push(search::prefix_upper_bound(&prefix));
+            binds.push(prefix);
+            sql.push_str(" AND email >= $2 AND email < $1");
+        } else if digits.len() >= 3 && digits.len() * 2 >= q.len() {
+            binds.push(search::prefix_upper_bound(&digits));
+            binds.push(digits);
+            sql.push_str(" AND phone >= $2 AND phone < $1");
+        } else {
+            let folded = search::fold(q);
+            binds.push(search::prefix_upper_bound(&folded));
+            binds.push(folded.clone());
+            binds.push(format!("% {}%", folded.replace(['%', '_'], "")));
+            sql.push_str(" AND ((name_folded >= $2 AND name_folded < $1) OR name_folded LIKE $3)");
+        }
+    }
+    sql.push_str(&format!(
+        " ORDER BY name_folded, id LIMIT {} OFFSET {}",
+        i64::from(paging.per_page) + 1,
+        paging.offset()
+    ));
+    let mut q = sqlx::query(&sql);
+    for bind in &binds {
+        q = q.bind(bind);
+    }
+    let rows = q.fetch_all(conn).await?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(paging.page_of(items))
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    c: &ValidCustomer,
+    points: i64,
+    seq: i64,
+    now: &str,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO customers (id, name, name_folded, phone, email, rfc, points, notes, version, \
+         field_versions, deleted, change_seq, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, FALSE, $10, $11)",
+    )
+    .bind(id.to_string())
+    .bind(&c.name)
+    .bind(search::fold(&c.name))
+    .bind(c.phone.as_ref().map(|p| p.as_str().to_owned()))
+    .bind(c.email.as_ref().map(|e| e.as_str().to_owned()))
+    .bind(c.rfc.as_ref().map(|r| r.as_str().to_owned()))
+    .bind(points)
+    .bind(&c.notes)
+    .bind(field_versions::all(FIELDS, 1))
+    .bind(seq)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map_err(|err| db::on_unique(err, "Ya existe un cliente con ese id."))?;
+    Ok(())
+}
+
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    c: &ValidCustomer,
+    expected_version: Option<i64>,
+    seq: i64,
+    now: &str,
+) -> Result<Customer, AppError> {
+    let current = get(conn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("cliente {id}")))?;
+    if expected_version.is_some_and(|v| v != current.version) {
+        return Err(AppError::Conflict(
+            "Otra persona modificó este cliente. Recarga y vuelve a intentarlo.".into(),
+        ));
+    }
+    let phone = c.phone.as_ref().map(|p| p.as_str().to_owned());
+    let email = c.email.as_ref().map(|e| e.as_str().to_owned());
+    let rfc = c.rfc.as_ref().map(|r| r.as_str().to_owned());
+    let mut changed = Vec::new();
+    if current.nombre != c.name {
+        changed.push("nombre");
+    }
+    if current.telefono != phone {
+        changed.push("telefono");
+    }
+    if current.email != email {
+        changed.push("email");
+    }
+    if current.rfc != rfc {
+        changed.push("rfc");
+    }
+    if current.notas != c.notes {
+        changed.push("notas");
+    }
+    if changed.is_empty() {
+        return Ok(current);
+    }
+    let version = current.version + 1;
+    let stored: String = sqlx::query_scalar("SELECT field_versions FROM customers WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE customers SET name = $1, name_folded = $2, phone = $3, email = $4, rfc = $5, notes = $6, \
+         version = $7, field_versions = $8, change_seq = $9, updated_at = $10 WHERE id = $11",
+    )
+    .bind(&c.name)
+    .bind(search::fold(&c.name))
+    .bind(phone)
+    .bind(email)
+    .bind(rfc)
+    .bind(&c.notes)
+    .bind(version)
+    .bind(field_versions::bump(&stored, &changed, version)?)
+    .bind(seq)
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    get(conn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("cliente {id}")))
+}

@@ -1,0 +1,90 @@
+//! Devices: a browser install registered to one store. The code (`C01`, `C02`, …) is unique in
+//! the store and goes into sale folios.
+
+use pronto_shared::api::devices::Device;
+use sqlx::{any::AnyRow, AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::{db, AppError};
+
+fn from_row(row: &AnyRow) -> Result<Device, AppError> {
+    let id: String = row.try_get("id")?;
+    let store: String = row.try_get("store_id")?;
+    let by: String = row.try_get("registered_by")?;
+    Ok(Device {
+        id: db::uuid(&id)?,
+        nombre: row.try_get("name")?,
+        tienda_id: db::uuid(&store)?,
+        codigo: row.try_get("code")?,
+        registrado_por: db::uuid(&by)?,
+        creado: row.try_get("created_at")?,
+    })
+}
+
+pub async fn register(
+    conn: &mut AnyConnection,
+    store_id: Uuid,
+    name: &str,
+    user_id: Uuid,
+    now: &str,
+) -> Result<Device, AppError> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE store_id = $1")
+        .bind(store_id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    let id = Uuid::now_v7();
+    let code = format!("C{:02}", count + 1);
+    sqlx::query(
+        "INSERT INTO devices (id, store_id, code, name, registered_by, created_at, last_seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0)",
+    )
+    .bind(id.to_string())
+    .bind(store_id.to_string())
+    .bind(&code)
+    .bind(name)
+    .bind(user_id.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(|err| {
+        db::on_unique(
+            err,
+            "No se pudo asignar un código al dispositivo; intenta de nuevo.",
+        )
+    })?;
+    get(conn, id)
+        .await?
+        .ok_or_else(|| AppError::Internal("device vanished after insert".into()))
+}
+
+pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Device>, AppError> {
+    let row = sqlx::query(
+        "SELECT id, store_id, code, name, registered_by, created_at FROM devices WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Devices of one store, or of all stores when `store_id` is `None`.
+pub async fn list(
+    conn: &mut AnyConnection,
+    store_id: Option<Uuid>,
+) -> Result<Vec<Device>, AppError> {
+    let base = "SELECT id, store_id, code, name, registered_by, created_at FROM devices";
+    let rows = match store_id {
+        Some(store) => {
+            sqlx::query(&format!("{base} WHERE store_id = $1 ORDER BY code"))
+                .bind(store.to_string())
+                .fetch_all(conn)
+                .await?
+        }
+        None => {
+            sqlx::query(&format!("{base} ORDER BY store_id, code"))
+                .fetch_all(conn)
+                .await?
+        }
+    };
+    rows.iter().map(from_row).collect()
+}

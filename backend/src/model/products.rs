@@ -1,0 +1,242 @@
+//! The catalog (`productos.Producto`): one row per shoe variant, plus its search words.
+
+use pronto_shared::{
+    api::{
+        products::{Product, ProductQuery, ValidProduct},
+        Page,
+    },
+    search,
+};
+use sqlx::{any::AnyRow, AnyConnection, Row};
+use uuid::Uuid;
+
+use crate::{db, model::field_versions, AppError};
+
+/// Wire names of the synced fields, the keys of `field_versions`.
+pub const FIELDS: &[&str] = &[
+    "sku",
+    "codigo_barras",
+    "nombre",
+    "marca",
+    "modelo",
+    "color",
+    "talla",
+    "precio",
+    "imagen",
+    "activo",
+];
+
+const COLUMNS: &str = "p.id, p.sku, p.barcode, p.name, p.brand, p.model, p.color, p.size_tenths, \
+                       p.price_centavos, p.image, p.active, p.version";
+
+fn from_row(row: &AnyRow) -> Result<Product, AppError> {
+    let id: String = row.try_get("id")?;
+    let size: i64 = row.try_get("size_tenths")?;
+    Ok(Product {
+        id: db::uuid(&id)?,
+        sku: row.try_get("sku")?,
+        codigo_barras: row.try_get("barcode")?,
+        nombre: row.try_get("name")?,
+        marca: row.try_get("brand")?,
+        modelo: row.try_get("model")?,
+        color: row.try_get("color")?,
+        talla: size as f64 / 10.0,
+        precio: row.try_get("price_centavos")?,
+        imagen: row.try_get("image")?,
+        activo: row.try_get("active")?,
+        version: row.try_get("version")?,
+    })
+}
+
+pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Product>, AppError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM products p WHERE p.id = $1 AND p.deleted = FALSE"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Search by barcode, else SKU, else word prefixes of name/brand/model/color (every word of
+/// the query must start some word of the product). Ordered by name then size.
+pub async fn search(
+    conn: &mut AnyConnection,
+    query: &ProductQuery,
+) -> Result<Page<Product>, AppError> {
+    let paging = query.paging();
+    let mut sql = format!("SELECT {COLUMNS} FROM products p WHERE p.deleted = FALSE");
+    let mut binds: Vec<String> = Vec::new();
+    if !query.incluir_inactivos {
+        sql.push_str(" AND p.active = TRUE");
+    }
+    let exact = |text: &Option<String>| {
+        text.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    if let Some(code) = exact(&query.codigo_barras) {
+        binds.push(code);
+        sql.push_str(&format!(" AND p.barcode = ${}", binds.len()));
+    } else if let Some(sku) = exact(&query.sku) {
+        binds.push(sku.to_uppercase());
+        sql.push_str(&format!(" AND p.sku = ${}", binds.len()));
+    } else if let Some(q) = exact(&query.q) {
+        // Longest words first: the most selective range drives the plan.
+        let mut words = search::words(&q);
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        for word in words.into_iter().take(5) {
+            binds.push(search::prefix_upper_bound(&word));
+            binds.push(word);
+            let (upper, lower) = (binds.len() - 1, binds.len());
+            sql.push_str(&format!(
+                " AND p.id IN (SELECT product_id FROM product_words WHERE word >= ${lower} AND word < ${upper})"
+            ));
+        }
+    }
+    sql.push_str(&format!(
+        " ORDER BY p.name, p.size_tenths, p.id LIMIT {} OFFSET {}",
+        i64::from(paging.per_page) + 1,
+        paging.offset()
+    ));
+    let mut q = sqlx::query(&sql);
+    for bind in &binds {
+        q = q.bind(bind);
+    }
+    let rows = q.fetch_all(conn).await?;
+    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(paging.page_of(items))
+}
+
+/// Inserts a new product at version 1 with change position `seq`.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    p: &ValidProduct,
+    seq: i64,
+    now: &str,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO products (id, sku, barcode, name, brand, model, color, size_tenths, price_centavos, \
+         image, active, version, field_versions, deleted, change_seq, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, FALSE, $13, $14)",
+    )
+    .bind(id.to_string())
+    .bind(p.sku.as_str())
+    .bind(p.barcode.as_str())
+    .bind(&p.name)
+    .bind(&p.brand)
+    .bind(&p.model)
+    .bind(&p.color)
+    .bind(p.size.tenths())
+    .bind(p.price.centavos())
+    .bind(p.image.as_deref())
+    .bind(p.active)
+    .bind(field_versions::all(FIELDS, 1))
+    .bind(seq)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(|err| db::on_unique(err, "Ya existe un producto con ese SKU, código de barras o id."))?;
+    replace_words(conn, id, p).await
+}
+
+/// Replaces every field of product `id`; re-stamps the fields whose value changed.
+/// `expected_version`, when given, must equal the stored version (else 409).
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    p: &ValidProduct,
+    expected_version: Option<i64>,
+    seq: i64,
+    now: &str,
+) -> Result<Product, AppError> {
+    let current = get(conn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("producto {id}")))?;
+    if expected_version.is_some_and(|v| v != current.version) {
+        return Err(AppError::Conflict(
+            "Otra persona modificó este producto. Recarga y vuelve a intentarlo.".into(),
+        ));
+    }
+    let changed = changed_fields(&current, p);
+    if changed.is_empty() {
+        return Ok(current);
+    }
+    let version = current.version + 1;
+    let stored: String = sqlx::query_scalar("SELECT field_versions FROM products WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE products SET sku = $1, barcode = $2, name = $3, brand = $4, model = $5, color = $6, \
+         size_tenths = $7, price_centavos = $8, image = $9, active = $10, version = $11, \
+         field_versions = $12, change_seq = $13, updated_at = $14 WHERE id = $15",
+    )
+    .bind(p.sku.as_str())
+    .bind(p.barcode.as_str())
+    .bind(&p.name)
+    .bind(&p.brand)
+    .bind(&p.model)
+    .bind(&p.color)
+    .bind(p.size.tenths())
+    .bind(p.price.centavos())
+    .bind(p.image.as_deref())
+    .bind(p.active)
+    .bind(version)
+    .bind(field_versions::bump(&stored, &changed, version)?)
+    .bind(seq)
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await
+    .map_err(|err| db::on_unique(err, "Ya existe un producto con ese SKU o código de barras."))?;
+    replace_words(conn, id, p).await?;
+    get(conn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("producto {id}")))
+}
+
+fn changed_fields(current: &Product, p: &ValidProduct) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    let mut diff = |field: &'static str, same: bool| {
+        if !same {
+            changed.push(field);
+        }
+    };
+    diff("sku", current.sku == p.sku.as_str());
+    diff("codigo_barras", current.codigo_barras == p.barcode.as_str());
+    diff("nombre", current.nombre == p.name);
+    diff("marca", current.marca == p.brand);
+    diff("modelo", current.modelo == p.model);
+    diff("color", current.color == p.color);
+    diff(
+        "talla",
+        (current.talla * 10.0).round() as i64 == p.size.tenths(),
+    );
+    diff("precio", current.precio == p.price.centavos());
+    diff("imagen", current.imagen == p.image);
+    diff("activo", current.activo == p.active);
+    changed
+}
+
+async fn replace_words(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    p: &ValidProduct,
+) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM product_words WHERE product_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let text = format!("{} {} {} {}", p.name, p.brand, p.model, p.color);
+    for word in search::words(&text) {
+        sqlx::query("INSERT INTO product_words (word, product_id) VALUES ($1, $2)")
+            .bind(word)
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! `/api/auth`: sign in, sign out, who am I.
+
+use std::sync::OnceLock;
+
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use pronto_shared::api::auth::{LoginRequest, Profile};
+
+use crate::{
+    auth::{password, rate_limit, session, CurrentUser},
+    extract::{AppJson, ClientIp},
+    model::users,
+    AppError, AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+}
+
+/// A real argon2id hash of nothing anyone knows: an unknown user name is checked against it,
+/// so it costs the same time as a known one and timing does not reveal which names exist.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| password::hash_blocking("pronto-decoy-password").unwrap_or_default())
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    AppJson(body): AppJson<LoginRequest>,
+) -> Result<Response, AppError> {
+    let username = body.usuario.trim().to_lowercase();
+    let now = state.clock.now_ms();
+    let mut conn = state.db.pool().acquire().await?;
+
+    rate_limit::check(&mut conn, &username, &ip, now).await?;
+
+    let account = users::credentials(&mut conn, &username).await?;
+    let (phc, usable) = match &account {
+        Some(c) => (c.password_hash.clone(), c.active),
+        None => (decoy_hash().to_owned(), false),
+    };
+    let matches = password::verify(body.contrasena, phc).await?;
+    let Some(account) = account.filter(|_| matches && usable) else {
+        rate_limit::record_failure(&mut conn, &username, &ip, now).await?;
+        tracing::info!(%ip, "failed sign-in");
+        return Err(AppError::InvalidCredentials);
+    };
+    rate_limit::clear_account(&mut conn, &username).await?;
+
+    let (token, hash) = session::new_token();
+    session::insert(&mut conn, &hash, &account.id, now).await?;
+    drop(conn);
+
+    // Read the profile back through the same path every later request takes.
+    let user = CurrentUser::from_token_hash(&state, hash).await?;
+
+    let secure = state.auth.secure_cookies || session::is_https(&headers);
+    let cookie = session::set_cookie(&token, state.auth.absolute_timeout.as_secs(), secure);
+    Ok(([(header::SET_COOKIE, cookie)], Json(user.profile)).into_response())
+}
+
+/// Ends the session (if any) and clears the cookie. Always 204: signing out twice is fine.
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    if let Some(token) = session::token_from_headers(&headers) {
+        let mut conn = state.db.pool().acquire().await?;
+        session::delete(&mut conn, &session::token_hash(&token)).await?;
+    }
+    let secure = state.auth.secure_cookies || session::is_https(&headers);
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, session::clear_cookie(secure))],
+    )
+        .into_response())
+}
+
+async fn me(user: CurrentUser) -> Json<Profile> {
+    Json(user.profile)
+}

@@ -1,0 +1,105 @@
+//! `/api/sales`: cashiers sell in their store; managers read their store's sales; a cashier may
+//! read back a sale they made (the receipt).
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    routing::get,
+    Json, Router,
+};
+use pronto_shared::{
+    api::sales::{Sale, SaleInput, SaleQuery},
+    Action,
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::CurrentUser,
+    extract::{AppJson, AppQuery},
+    model::sales::{self, SaleContext},
+    AppError, AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sales", get(list).post(create))
+        .route("/sales/{id}", get(read))
+}
+
+/// 201 with the new sale; 200 with the stored one when the same sale is sent again.
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(body): AppJson<SaleInput>,
+) -> Result<(StatusCode, Json<Sale>), AppError> {
+    let store = user.store_id();
+    user.require(Action::CreateSale(store))?;
+    let valid = body.validate()?;
+    let payments: Vec<_> = body.pagos.iter().map(|p| (p.metodo, p.monto)).collect();
+    let ctx = SaleContext {
+        store_id: store,
+        cashier_id: user.id(),
+        device: None,
+    };
+    let mut tx = state.db.begin_write().await?;
+    let (sale, created) = sales::create(
+        &mut tx,
+        body.id,
+        &ctx,
+        &valid,
+        &payments,
+        body.cliente_id,
+        &state.clock.now_rfc3339(),
+        &state.clock.today(),
+    )
+    .await?;
+    tx.commit().await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(sale)))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Sale>, AppError> {
+    let mut conn = state.db.pool().acquire().await?;
+    let sale = sales::get(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("venta {id}")))?;
+    let own_receipt = sale.cajero_id == user.id() && sale.tienda_id == user.store_id();
+    if !own_receipt {
+        user.require(Action::ReadSales(sale.tienda_id))?;
+    }
+    Ok(Json(sale))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(query): AppQuery<SaleQuery>,
+) -> Result<Json<Vec<Sale>>, AppError> {
+    let store = query.tienda_id.unwrap_or(user.store_id());
+    user.require(Action::ReadSales(store))?;
+    let day = match query.fecha {
+        Some(day) => valid_day(&day)?,
+        None => state.clock.today(),
+    };
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(sales::list_by_day(&mut conn, store, &day).await?))
+}
+
+fn valid_day(text: &str) -> Result<String, AppError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &format)
+        .map(|_| text.to_owned())
+        .map_err(|_| {
+            let mut fields = pronto_shared::domain::FieldErrors::new();
+            fields.add("fecha", "La fecha debe tener el formato AAAA-MM-DD.");
+            AppError::Validation(fields)
+        })
+}
