@@ -7,7 +7,8 @@
 -- Synced rows (products, customers, stock, sales) carry what the sync protocol needs:
 --   version         the row's server version, +1 on every change
 --   field_versions  JSON object {field: version at which it last changed} (conflict checks)
---   deleted         tombstone: deletes are kept so devices learn of them
+--   deleted         tombstone (0/1): deletes are kept so devices learn of them
+-- Flags are BIGINT 0/1, not BOOLEAN: sqlx's Any driver cannot decode SQLite booleans.
 --   change_seq      position in the one global change sequence (change_counter)
 
 CREATE TABLE change_counter (
@@ -30,7 +31,7 @@ CREATE TABLE users (
     password_hash TEXT    NOT NULL,
     role          TEXT    NOT NULL CHECK (role IN ('cajero', 'gerente', 'admin')),
     store_id      TEXT    NOT NULL REFERENCES stores (id),
-    active        BOOLEAN NOT NULL DEFAULT TRUE,
+    active        BIGINT  NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
     created_at    TEXT    NOT NULL
 );
 
@@ -73,10 +74,10 @@ CREATE TABLE products (
     size_tenths    BIGINT  NOT NULL CHECK (size_tenths BETWEEN 220 AND 300),
     price_centavos BIGINT  NOT NULL CHECK (price_centavos > 0),
     image          TEXT,
-    active         BOOLEAN NOT NULL DEFAULT TRUE,
+    active         BIGINT  NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
     version        BIGINT  NOT NULL,
     field_versions TEXT    NOT NULL,
-    deleted        BOOLEAN NOT NULL DEFAULT FALSE,
+    deleted        BIGINT  NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
     change_seq     BIGINT  NOT NULL,
     updated_at     TEXT    NOT NULL
 );
@@ -102,7 +103,7 @@ CREATE TABLE customers (
     notes          TEXT    NOT NULL DEFAULT '',
     version        BIGINT  NOT NULL,
     field_versions TEXT    NOT NULL,
-    deleted        BOOLEAN NOT NULL DEFAULT FALSE,
+    deleted        BIGINT  NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
     change_seq     BIGINT  NOT NULL,
     updated_at     TEXT    NOT NULL
 );

@@ -52,7 +52,7 @@ type SessionRow = (
     String,
     String,
     String,
-    bool,
+    i64,
 );
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -96,7 +96,7 @@ impl CurrentUser {
         let now = state.clock.now_ms();
         let idle = i64::try_from(state.auth.idle_timeout.as_millis()).unwrap_or(i64::MAX);
         let absolute = i64::try_from(state.auth.absolute_timeout.as_millis()).unwrap_or(i64::MAX);
-        if !active || now - last_seen > idle || now - created > absolute {
+        if active == 0 || now - last_seen > idle || now - created > absolute {
             session::delete(&mut conn, &token_hash).await?;
             return Err(AppError::Unauthenticated);
         }

@@ -32,7 +32,7 @@ fn from_row(row: &AnyRow) -> Result<Customer, AppError> {
 
 pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Customer>, AppError> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM customers WHERE id = $1 AND deleted = FALSE"
+        "SELECT {COLUMNS} FROM customers WHERE id = $1 AND deleted = 0"
     ))
     .bind(id.to_string())
     .fetch_optional(conn)
@@ -47,7 +47,7 @@ pub async fn search(
     query: &CustomerQuery,
 ) -> Result<Page<Customer>, AppError> {
     let paging = query.paging();
-    let mut sql = format!("SELECT {COLUMNS} FROM customers WHERE deleted = FALSE");
+    let mut sql = format!("SELECT {COLUMNS} FROM customers WHERE deleted = 0");
     let mut binds: Vec<String> = Vec::new();
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let digits: String = q.chars().filter(char::is_ascii_digit).collect();
@@ -93,7 +93,7 @@ pub async fn insert(
     sqlx::query(
         "INSERT INTO customers (id, name, name_folded, phone, email, rfc, points, notes, version, \
          field_versions, deleted, change_seq, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, FALSE, $10, $11)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 0, $10, $11)",
     )
     .bind(id.to_string())
     .bind(&c.name)

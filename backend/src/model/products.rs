@@ -43,14 +43,14 @@ fn from_row(row: &AnyRow) -> Result<Product, AppError> {
         talla: size as f64 / 10.0,
         precio: row.try_get("price_centavos")?,
         imagen: row.try_get("image")?,
-        activo: row.try_get("active")?,
+        activo: row.try_get::<i64, _>("active")? != 0,
         version: row.try_get("version")?,
     })
 }
 
 pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Product>, AppError> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM products p WHERE p.id = $1 AND p.deleted = FALSE"
+        "SELECT {COLUMNS} FROM products p WHERE p.id = $1 AND p.deleted = 0"
     ))
     .bind(id.to_string())
     .fetch_optional(conn)
@@ -65,10 +65,10 @@ pub async fn search(
     query: &ProductQuery,
 ) -> Result<Page<Product>, AppError> {
     let paging = query.paging();
-    let mut sql = format!("SELECT {COLUMNS} FROM products p WHERE p.deleted = FALSE");
+    let mut sql = format!("SELECT {COLUMNS} FROM products p WHERE p.deleted = 0");
     let mut binds: Vec<String> = Vec::new();
     if !query.incluir_inactivos {
-        sql.push_str(" AND p.active = TRUE");
+        sql.push_str(" AND p.active = 1");
     }
     let exact = |text: &Option<String>| {
         text.as_deref()
@@ -120,7 +120,7 @@ pub async fn insert(
     sqlx::query(
         "INSERT INTO products (id, sku, barcode, name, brand, model, color, size_tenths, price_centavos, \
          image, active, version, field_versions, deleted, change_seq, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, FALSE, $13, $14)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, 0, $13, $14)",
     )
     .bind(id.to_string())
     .bind(p.sku.as_str())
@@ -132,7 +132,7 @@ pub async fn insert(
     .bind(p.size.tenths())
     .bind(p.price.centavos())
     .bind(p.image.as_deref())
-    .bind(p.active)
+    .bind(i64::from(p.active))
     .bind(field_versions::all(FIELDS, 1))
     .bind(seq)
     .bind(now)
@@ -183,7 +183,7 @@ pub async fn update(
     .bind(p.size.tenths())
     .bind(p.price.centavos())
     .bind(p.image.as_deref())
-    .bind(p.active)
+    .bind(i64::from(p.active))
     .bind(version)
     .bind(field_versions::bump(&stored, &changed, version)?)
     .bind(seq)

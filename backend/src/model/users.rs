@@ -17,7 +17,7 @@ pub async fn credentials(
     conn: &mut AnyConnection,
     username: &str,
 ) -> Result<Option<Credentials>, AppError> {
-    let row: Option<(String, String, bool)> =
+    let row: Option<(String, String, i64)> =
         sqlx::query_as("SELECT id, password_hash, active FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(conn)
@@ -25,7 +25,7 @@ pub async fn credentials(
     Ok(row.map(|(id, password_hash, active)| Credentials {
         id,
         password_hash,
-        active,
+        active: active != 0,
     }))
 }
 
@@ -45,7 +45,7 @@ pub async fn insert(
 ) -> Result<(), AppError> {
     sqlx::query(
         "INSERT INTO users (id, username, display_name, password_hash, role, store_id, active, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7)",
     )
     .bind(user.id.to_string())
     .bind(user.username)
@@ -63,7 +63,7 @@ pub async fn insert(
 /// Deactivates an account: its sessions stop working at their next request.
 pub async fn set_active(conn: &mut AnyConnection, id: Uuid, active: bool) -> Result<(), AppError> {
     sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
-        .bind(active)
+        .bind(i64::from(active))
         .bind(id.to_string())
         .execute(conn)
         .await?;
