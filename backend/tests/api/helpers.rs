@@ -1,8 +1,17 @@
 //! `spawn_app()`: a real server on a free port, with its own database and `dist/` directory.
+//!
+//! The database is SQLite in a temp dir, or — when `PRONTO_TEST_POSTGRES_URL` names a
+//! PostgreSQL server (scripts/test.sh sets it for the second pass) — a fresh PostgreSQL
+//! database created for this one test.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
-use pronto_backend::{db::Database, AppState};
+use pronto_backend::{
+    clock::{Clock, ManualClock},
+    db::Database,
+    AppState,
+};
+use sqlx::{AnyConnection, Connection, Executor};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 /// Name of the fake hashed wasm file written into every test `dist/`.
@@ -14,6 +23,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
+    pub db: Database,
+    pub clock: Arc<ManualClock>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), pronto_backend::AppError>>>,
 }
@@ -43,29 +54,66 @@ impl TestApp {
     }
 }
 
-/// Starts the app on `127.0.0.1:0` over a fresh SQLite file and a fake build output.
+/// Which backend this test run uses: `sqlite` or `postgres`.
+pub fn backend_name() -> &'static str {
+    if postgres_admin_url().is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+fn postgres_admin_url() -> Option<String> {
+    std::env::var("PRONTO_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Starts the app on `127.0.0.1:0` over a fresh database and a fake build output.
 pub async fn spawn_app() -> TestApp {
-    let (dir, dist, db_url) = test_dirs();
+    let (dir, dist, db_url) = test_dirs().await;
     let db = Database::connect(&db_url).await.expect("database opens");
     db.migrate().await.expect("migrations apply");
     spawn_app_with(dir, dist, db).await
 }
 
-/// A temp dir holding a fake `dist/` and the URL of a not-yet-created SQLite file in it.
-pub fn test_dirs() -> (tempfile::TempDir, PathBuf, String) {
+/// A temp dir holding a fake `dist/`, and the URL of a database nobody has used yet.
+pub async fn test_dirs() -> (tempfile::TempDir, PathBuf, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let dist = dir.path().join("dist");
     write_dist(&dist);
-    let db_url = format!("sqlite://{}", dir.path().join("data/pronto.db").display());
+    let db_url = match postgres_admin_url() {
+        Some(admin) => fresh_postgres_database(&admin).await,
+        None => format!("sqlite://{}", dir.path().join("data/pronto.db").display()),
+    };
     (dir, dist, db_url)
 }
 
-/// Starts the app over a database the caller prepared (or broke on purpose).
+async fn fresh_postgres_database(admin_url: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("pronto_test_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = AnyConnection::connect(admin_url)
+        .await
+        .expect("PostgreSQL admin connection");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create throwaway database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url, |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+/// Starts the app over a database the caller prepared (or broke on purpose), with a manual
+/// clock starting at the real time.
 pub async fn spawn_app_with(dir: tempfile::TempDir, dist: PathBuf, db: Database) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
-    let state = AppState::new(db, dist);
+    let clock = Arc::new(ManualClock::new(
+        pronto_backend::clock::SystemClock.now_ms(),
+    ));
+    let state = AppState::new(db.clone(), dist).with_clock(clock.clone());
     let server = tokio::spawn(pronto_backend::run(listener, state, async move {
         let _ = rx.await;
     }));
@@ -73,6 +121,8 @@ pub async fn spawn_app_with(dir: tempfile::TempDir, dist: PathBuf, db: Database)
         addr,
         client: reqwest::Client::new(),
         dir,
+        db,
+        clock,
         shutdown: Some(tx),
         server: Some(server),
     }

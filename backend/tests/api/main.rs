@@ -1,6 +1,12 @@
-//! Integration tests: the real application bound to port 0, driven over HTTP.
+//! Integration tests: the real application bound to port 0, driven over HTTP. Run once on
+//! SQLite, and once more on PostgreSQL when `PRONTO_TEST_POSTGRES_URL` is set.
 
+mod access;
+mod auth;
+mod bad_input;
+mod fixtures;
 mod health;
 mod helpers;
+mod sales;
 mod server;
 mod static_files;

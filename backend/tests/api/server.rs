@@ -17,7 +17,7 @@ async fn shutdown_signal_ends_run_cleanly_and_frees_the_port() {
 
 #[tokio::test]
 async fn restarting_on_the_same_database_keeps_it_and_reapplies_nothing() {
-    let (dir, dist, db_url) = test_dirs();
+    let (dir, dist, db_url) = test_dirs().await;
     let first = Database::connect(&db_url).await.unwrap();
     first.migrate().await.unwrap();
     let instance: String = sqlx::query_scalar("SELECT instance_id FROM app_instance")
