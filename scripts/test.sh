@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: every check and test the project has. Stops at the first failure.
 #   1. formatting and clippy (native, and the frontend for wasm32)
-#   2. unit and backend integration tests (cargo test: shared + backend)
+#   2. unit and backend integration tests (cargo test: shared + backend) on SQLite, then the
+#      backend integration suite again on PostgreSQL (installed and started if needed)
 #   3. browser unit tests (wasm-bindgen-test in headless Chromium)
 #   4. end-to-end tests (Playwright + /usr/bin/chromium against the real server)
 set -euo pipefail
@@ -16,8 +17,12 @@ cargo fmt --all -- --check
 cargo clippy --quiet --all-targets -- -D warnings
 cargo clippy --quiet -p pronto-frontend --all-targets --target wasm32-unknown-unknown -- -D warnings
 
-step "Unit and backend integration tests"
+step "Unit and backend integration tests (SQLite)"
 cargo test --quiet
+
+step "Backend integration tests (PostgreSQL)"
+pg_url=$(bash scripts/postgres.sh | tail -n 1)
+PRONTO_TEST_POSTGRES_URL="$pg_url" cargo test --quiet -p pronto-backend --test api
 
 step "Browser tests (wasm-bindgen-test, headless Chromium)"
 (cd frontend && cargo test --target wasm32-unknown-unknown)

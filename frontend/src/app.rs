@@ -1,6 +1,6 @@
-//! The router and the shell around every page: a header with the brand and the connection
-//! indicator (always visible, so a cashier knows at a glance whether sales are going through),
-//! the update banner, and the page itself.
+//! The router and the shell around every page: a header with the brand, the signed-in person
+//! and the connection indicator (always visible, so a cashier knows at a glance whether sales
+//! are going through), the update banner, and the page itself — or the sign-in screen.
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -9,11 +9,22 @@ use leptos_router::{
 };
 
 use crate::{
-    components::{connection_indicator::ConnectionIndicator, update_banner::UpdateBanner},
+    components::{
+        connection_indicator::ConnectionIndicator, update_banner::UpdateBanner,
+        user_badge::UserBadge,
+    },
     connection::Connection,
-    pages::{home::Home, not_found::NotFound},
+    pages::{home::Home, login::Login, not_found::NotFound},
     pwa::Pwa,
+    session::{Session, SessionState},
 };
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    Checking,
+    SignedOut,
+    SignedIn,
+}
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -21,18 +32,39 @@ pub fn App() -> impl IntoView {
     provide_context(connection);
     let pwa = Pwa::start();
     provide_context(pwa);
+    let session = Session::start();
+    provide_context(session);
+
+    // Only a change of gate re-renders the page; a re-confirmed profile does not.
+    let gate = Memo::new(move |_| match session.state.get() {
+        SessionState::Checking => Gate::Checking,
+        SessionState::SignedOut => Gate::SignedOut,
+        SessionState::SignedIn(_) => Gate::SignedIn,
+    });
 
     view! {
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"Pronto POS"</a>
-                <ConnectionIndicator state=connection.state />
+                <div class="topbar__right">
+                    {move || session.profile().map(|profile| view! { <UserBadge profile=profile /> })}
+                    <ConnectionIndicator state=connection.state />
+                </div>
             </header>
             <UpdateBanner pwa=pwa />
             <main class="page">
-                <Routes fallback=NotFound>
-                    <Route path=path!("/") view=Home />
-                </Routes>
+                {move || match gate.get() {
+                    Gate::Checking => view! { <p class="loading">"Cargando…"</p> }.into_any(),
+                    Gate::SignedOut => view! { <Login /> }.into_any(),
+                    Gate::SignedIn => {
+                        view! {
+                            <Routes fallback=NotFound>
+                                <Route path=path!("/") view=Home />
+                            </Routes>
+                        }
+                            .into_any()
+                    }
+                }}
             </main>
         </Router>
     }

@@ -3,15 +3,18 @@
 //! - [`app`]: the router and the page layout every screen shares.
 //! - [`connection`]: online/offline from `navigator.onLine` plus a heartbeat to the server.
 //! - [`pwa`]: service worker registration and the "new version" prompt.
+//! - [`session`] and [`api`]: who is signed in, and JSON calls to the server.
 //! - [`components`] and [`pages`]: what the cashier sees.
 //!
 //! No rule the server also needs is written here; those live in `pronto_shared`.
 
+pub mod api;
 pub mod app;
 pub mod components;
 pub mod connection;
 pub mod pages;
 pub mod pwa;
+pub mod session;
 
 /// Installs the panic hook, then mounts the app on `<body>`.
 pub fn start() {

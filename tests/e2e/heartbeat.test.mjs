@@ -2,7 +2,7 @@
 // can. Stop the server under an open page, then start it again on the same port.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchBrowser, startServer, waitForConnection } from "./support.mjs";
+import { DEMO, launchBrowser, signIn, startServer, waitForConnection } from "./support.mjs";
 
 let server;
 let browser;
@@ -20,6 +20,7 @@ after(async () => {
 test("indicator says the server is unreachable while it is down and recovers when it returns", async () => {
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   await page.goto(server.url);
+  await signIn(page, DEMO.cajero);
   await waitForConnection(page, "online");
 
   const { host } = new URL(server.url);

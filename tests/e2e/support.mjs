@@ -36,7 +36,7 @@ export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST }
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), "pronto-e2e-"));
   const child = spawn(
     SERVER_BIN,
-    ["serve", "--bind", bind, "--dist", dist, "--database-url", `sqlite://${dir}/pronto.db`],
+    ["serve", "--demo", "--bind", bind, "--dist", dist, "--database-url", `sqlite://${dir}/pronto.db`],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } },
   );
   let stderr = "";
@@ -89,6 +89,20 @@ export async function launchBrowser() {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Demo accounts (README): the e2e server loads the demo data on first start. */
+export const DEMO = {
+  cajero: { usuario: "cajero1.centro", contrasena: "cajero2026", nombre: "Lucía Hernández" },
+  gerente: { usuario: "gerente.centro", contrasena: "gerente2026", nombre: "Roberto Méndez" },
+};
+
+/** Fills the sign-in form and waits for the header to show the person. */
+export async function signIn(page, account) {
+  await page.getByLabel("Usuario").fill(account.usuario);
+  await page.getByLabel("Contraseña").fill(account.contrasena);
+  await page.getByRole("button", { name: "Entrar" }).click();
+  await page.getByTestId("user-name").filter({ hasText: account.nombre }).waitFor();
 }
 
 /** Resolves when the page's indicator shows `state` (the data-state attribute). */

@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { launchBrowser, repoRoot, startServer, waitForServiceWorker } from "./support.mjs";
+import { DEMO, launchBrowser, repoRoot, signIn, startServer, waitForServiceWorker } from "./support.mjs";
 
 let server;
 let browser;
@@ -32,6 +32,7 @@ const shellCaches = (page) =>
 test("a new release waits for the cashier's tap, then replaces the old one entirely", async () => {
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   await page.goto(server.url);
+  await signIn(page, DEMO.cajero);
   await waitForServiceWorker(page);
   const [oldCache] = await shellCaches(page);
   assert.match(oldCache, /^pronto-shell-[0-9a-f]{16}$/);

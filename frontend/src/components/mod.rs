@@ -2,3 +2,4 @@
 
 pub mod connection_indicator;
 pub mod update_banner;
+pub mod user_badge;

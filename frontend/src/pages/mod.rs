@@ -1,4 +1,5 @@
 //! One module per screen.
 
 pub mod home;
+pub mod login;
 pub mod not_found;

@@ -1,0 +1,131 @@
+//! Who is signed in on this device.
+//!
+//! The server's session cookie is the truth; the last profile the server confirmed is also
+//! kept in `localStorage`, so that with the network down the app opens for the person who was
+//! signed in (DESIGN §8: offline, the app keeps working with the last signed-in profile).
+//! Signing out while offline is remembered and sent to the server when it answers again.
+
+use leptos::{prelude::*, task::spawn_local};
+use pronto_shared::api::auth::{LoginRequest, Profile};
+
+use crate::api::{self, ApiError};
+
+const PROFILE_KEY: &str = "pronto.perfil";
+const PENDING_LOGOUT_KEY: &str = "pronto.salida_pendiente";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionState {
+    /// Asking the server (first paint after a reload).
+    Checking,
+    SignedIn(Profile),
+    SignedOut,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Session {
+    pub state: RwSignal<SessionState>,
+}
+
+impl Session {
+    /// Starts from the cached profile and confirms it with the server.
+    pub fn start() -> Self {
+        let cached = load_profile();
+        let state = RwSignal::new(match &cached {
+            Some(profile) => SessionState::SignedIn(profile.clone()),
+            None => SessionState::Checking,
+        });
+        let session = Self { state };
+        spawn_local(async move { session.confirm().await });
+        session
+    }
+
+    pub fn profile(&self) -> Option<Profile> {
+        match self.state.get() {
+            SessionState::SignedIn(profile) => Some(profile),
+            _ => None,
+        }
+    }
+
+    async fn confirm(self) {
+        if storage_get(PENDING_LOGOUT_KEY).is_some()
+            && api::post_empty("/api/auth/logout").await.is_ok()
+        {
+            storage_remove(PENDING_LOGOUT_KEY);
+        }
+        match api::get::<Profile>("/api/auth/me").await {
+            Ok(profile) => {
+                save_profile(&profile);
+                self.state.set(SessionState::SignedIn(profile));
+            }
+            Err(ApiError::Server { status: 401, .. }) => {
+                forget_profile();
+                self.state.set(SessionState::SignedOut);
+            }
+            // Offline or server down: keep the cached profile, if there is one.
+            Err(_) => {
+                if self.state.get_untracked() == SessionState::Checking {
+                    self.state.set(SessionState::SignedOut);
+                }
+            }
+        }
+    }
+
+    pub async fn sign_in(self, usuario: String, contrasena: String) -> Result<(), ApiError> {
+        let profile: Profile = api::post(
+            "/api/auth/login",
+            &LoginRequest {
+                usuario,
+                contrasena,
+            },
+        )
+        .await?;
+        storage_remove(PENDING_LOGOUT_KEY);
+        save_profile(&profile);
+        self.state.set(SessionState::SignedIn(profile));
+        Ok(())
+    }
+
+    pub fn sign_out(self) {
+        forget_profile();
+        self.state.set(SessionState::SignedOut);
+        spawn_local(async move {
+            if api::post_empty("/api/auth/logout").await == Err(ApiError::Network) {
+                storage_set(PENDING_LOGOUT_KEY, "1");
+            }
+        });
+    }
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+fn storage_get(key: &str) -> Option<String> {
+    storage()?.get_item(key).ok()?
+}
+
+fn storage_set(key: &str, value: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(key, value);
+    }
+}
+
+fn storage_remove(key: &str) {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(key);
+    }
+}
+
+fn load_profile() -> Option<Profile> {
+    serde_json::from_str(&storage_get(PROFILE_KEY)?).ok()
+}
+
+fn save_profile(profile: &Profile) {
+    if let Ok(json) = serde_json::to_string(profile) {
+        storage_set(PROFILE_KEY, &json);
+    }
+}
+
+fn forget_profile() {
+    storage_remove(PROFILE_KEY);
+}

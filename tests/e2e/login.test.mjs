@@ -1,0 +1,48 @@
+// Signing in and out in the browser: the error for a wrong password, the header with the
+// person, role and store, a session that survives a reload, and sign-out.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { DEMO, launchBrowser, signIn, startServer } from "./support.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("a manager signs in, stays signed in across a reload, and signs out", async () => {
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  await page.goto(server.url);
+  await page.getByRole("heading", { name: "Iniciar sesión" }).waitFor();
+
+  await page.getByLabel("Usuario").fill(DEMO.gerente.usuario);
+  await page.getByLabel("Contraseña").fill("equivocada");
+  await page.getByRole("button", { name: "Entrar" }).click();
+  await page.getByRole("alert").getByText("Usuario o contraseña incorrectos.").waitFor();
+
+  await signIn(page, DEMO.gerente);
+  assert.equal(await page.getByTestId("user-role").innerText(), "Gerente");
+  assert.equal(await page.getByTestId("user-store").innerText(), "Pronto Centro Histórico");
+  assert.ok(
+    !(await page.evaluate(() => document.cookie)).includes("pronto_sesion"),
+    "the session cookie is HttpOnly: scripts cannot read it",
+  );
+
+  await page.reload();
+  await page.getByTestId("user-name").filter({ hasText: DEMO.gerente.nombre }).waitFor();
+  await page.getByRole("heading", { name: "Bienvenido a Pronto POS" }).waitFor();
+
+  await page.getByRole("button", { name: "Salir" }).click();
+  await page.getByRole("heading", { name: "Iniciar sesión" }).waitFor();
+  const me = await page.evaluate(async () => (await fetch("/api/auth/me")).status);
+  assert.equal(me, 401, "the server session is gone too");
+  await page.reload();
+  await page.getByRole("heading", { name: "Iniciar sesión" }).waitFor();
+});
