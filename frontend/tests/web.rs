@@ -80,3 +80,54 @@ async fn indicator_shows_the_state_label_and_follows_changes() {
     assert!(pill.class_name().contains("connection--offline"));
     drop(handle);
 }
+
+#[wasm_bindgen_test]
+async fn names_with_html_are_rendered_as_text_never_as_markup() {
+    use pronto_frontend::{
+        components::user_badge::UserBadge,
+        session::{Session, SessionState},
+    };
+    use pronto_shared::{
+        api::auth::{Profile, StoreRef},
+        Role,
+    };
+
+    let nasty = "<img src=x onerror=alert(1)><script>alert(2)</script>'; DROP TABLE users;--";
+    let profile = Profile {
+        id: uuid::Uuid::from_u128(1),
+        usuario: "x".into(),
+        nombre: nasty.into(),
+        rol: Role::Cajero,
+        tienda: StoreRef {
+            id: uuid::Uuid::from_u128(2),
+            codigo: "T".into(),
+            nombre: "<b>Tienda</b>".into(),
+        },
+    };
+    let document = web_sys::window().unwrap().document().unwrap();
+    let host = document.create_element("div").unwrap();
+    document.body().unwrap().append_child(&host).unwrap();
+    let shown = profile.clone();
+    let handle = leptos::mount::mount_to(host.clone().unchecked_into(), move || {
+        provide_context(Session {
+            state: RwSignal::new(SessionState::SignedIn(shown.clone())),
+        });
+        view! { <UserBadge profile=shown.clone() /> }
+    });
+
+    let name = host
+        .query_selector("[data-testid=user-name]")
+        .unwrap()
+        .expect("name rendered");
+    assert_eq!(name.text_content().as_deref(), Some(nasty));
+    assert!(
+        host.query_selector("img, script, b").unwrap().is_none(),
+        "no element was created from the text"
+    );
+    let store = host
+        .query_selector("[data-testid=user-store]")
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.text_content().as_deref(), Some("<b>Tienda</b>"));
+    drop(handle);
+}

@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod bad_input;
+mod demo;
 mod fixtures;
 mod health;
 mod helpers;
