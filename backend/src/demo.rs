@@ -246,6 +246,9 @@ pub async fn load_if_empty(db: &Database) -> Result<Option<Summary>, AppError> {
     }
     let summary = load(&mut tx, &hashes, &SystemClock).await?;
     tx.commit().await?;
+    // Fresh statistics after a bulk load: without them PostgreSQL plans the word-prefix search
+    // as if the tables were empty (tens of ms instead of under one) until autovacuum runs.
+    sqlx::query("ANALYZE").execute(db.pool()).await?;
     Ok(Some(summary))
 }
 
