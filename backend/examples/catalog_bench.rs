@@ -25,18 +25,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("backend: {}", db.backend().as_str());
 
     let started = Instant::now();
-    let summary = demo::load_if_empty(&db).await?.ok_or("database not empty")?;
-    println!("demo load: {:.2} s ({summary})", started.elapsed().as_secs_f64());
+    let summary = demo::load_if_empty(&db)
+        .await?
+        .ok_or("database not empty")?;
+    println!(
+        "demo load: {:.2} s ({summary})",
+        started.elapsed().as_secs_f64()
+    );
 
     let mut conn = db.pool().acquire().await?;
     let barcodes: Vec<String> = sqlx::query_scalar("SELECT barcode FROM products ORDER BY sku")
         .fetch_all(&mut *conn)
         .await?;
-    let name_queries = ["oxf", "bo", "tenis", "moc neg", "sandalia brisa", "c", "pronto clas", "zapatilla 25"];
+    let name_queries = [
+        "oxf",
+        "bo",
+        "tenis",
+        "moc neg",
+        "sandalia brisa",
+        "c",
+        "pronto clas",
+        "zapatilla 25",
+    ];
 
     println!("\nserver-side (products::search on one pooled connection, {ROUNDS} rounds each):");
     for q in name_queries {
-        let query = ProductQuery { q: Some(q.into()), ..Default::default() };
+        let query = ProductQuery {
+            q: Some(q.into()),
+            ..Default::default()
+        };
         let mut times = Vec::with_capacity(ROUNDS);
         let mut found = 0;
         for _ in 0..ROUNDS {
@@ -45,11 +62,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             times.push(t.elapsed());
             found = page.items.len();
         }
-        report(&format!("name prefix {q:?} ({found} on page 1)"), &mut times);
+        report(
+            &format!("name prefix {q:?} ({found} on page 1)"),
+            &mut times,
+        );
     }
     let mut times = Vec::with_capacity(ROUNDS);
     for i in 0..ROUNDS {
-        let query = ProductQuery { codigo_barras: Some(barcodes[(i * 37) % barcodes.len()].clone()), ..Default::default() };
+        let query = ProductQuery {
+            codigo_barras: Some(barcodes[(i * 37) % barcodes.len()].clone()),
+            ..Default::default()
+        };
         let t = Instant::now();
         let page = products::search(&mut conn, &query).await?;
         times.push(t.elapsed());
@@ -76,7 +99,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|v| v.split(';').next())
         .ok_or("no session cookie")?
         .to_owned();
-    println!("\nHTTP on loopback (GET /api/products, signed in, {ROUNDS} rounds each, client-measured):");
+    println!(
+        "\nHTTP on loopback (GET /api/products, signed in, {ROUNDS} rounds each, client-measured):"
+    );
     for q in ["oxf", "moc neg", "c"] {
         let mut times = Vec::with_capacity(ROUNDS);
         for _ in 0..ROUNDS {

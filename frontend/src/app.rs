@@ -14,6 +14,7 @@ use crate::{
         user_badge::UserBadge,
     },
     connection::Connection,
+    device::ThisDevice,
     pages::{home::Home, login::Login, not_found::NotFound},
     pwa::Pwa,
     session::{Session, SessionState},
@@ -34,6 +35,7 @@ pub fn App() -> impl IntoView {
     provide_context(pwa);
     let session = Session::start();
     provide_context(session);
+    provide_context(ThisDevice::load());
 
     // Only a change of gate re-renders the page; a re-confirmed profile does not.
     let gate = Memo::new(move |_| match session.state.get() {

@@ -12,9 +12,11 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod connection;
+pub mod device;
 pub mod pages;
 pub mod pwa;
 pub mod session;
+pub mod storage;
 
 /// Installs the panic hook, then mounts the app on `<body>`.
 pub fn start() {

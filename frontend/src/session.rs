@@ -8,7 +8,10 @@
 use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::api::auth::{LoginRequest, Profile};
 
-use crate::api::{self, ApiError};
+use crate::{
+    api::{self, ApiError},
+    storage,
+};
 
 const PROFILE_KEY: &str = "pronto.perfil";
 const PENDING_LOGOUT_KEY: &str = "pronto.salida_pendiente";
@@ -47,10 +50,10 @@ impl Session {
     }
 
     async fn confirm(self) {
-        if storage_get(PENDING_LOGOUT_KEY).is_some()
+        if storage::get(PENDING_LOGOUT_KEY).is_some()
             && api::post_empty("/api/auth/logout").await.is_ok()
         {
-            storage_remove(PENDING_LOGOUT_KEY);
+            storage::remove(PENDING_LOGOUT_KEY);
         }
         match api::get::<Profile>("/api/auth/me").await {
             Ok(profile) => {
@@ -79,7 +82,7 @@ impl Session {
             },
         )
         .await?;
-        storage_remove(PENDING_LOGOUT_KEY);
+        storage::remove(PENDING_LOGOUT_KEY);
         save_profile(&profile);
         self.state.set(SessionState::SignedIn(profile));
         Ok(())
@@ -90,42 +93,22 @@ impl Session {
         self.state.set(SessionState::SignedOut);
         spawn_local(async move {
             if api::post_empty("/api/auth/logout").await == Err(ApiError::Network) {
-                storage_set(PENDING_LOGOUT_KEY, "1");
+                storage::set(PENDING_LOGOUT_KEY, "1");
             }
         });
     }
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
-fn storage_get(key: &str) -> Option<String> {
-    storage()?.get_item(key).ok()?
-}
-
-fn storage_set(key: &str, value: &str) {
-    if let Some(s) = storage() {
-        let _ = s.set_item(key, value);
-    }
-}
-
-fn storage_remove(key: &str) {
-    if let Some(s) = storage() {
-        let _ = s.remove_item(key);
-    }
-}
-
 fn load_profile() -> Option<Profile> {
-    serde_json::from_str(&storage_get(PROFILE_KEY)?).ok()
+    serde_json::from_str(&storage::get(PROFILE_KEY)?).ok()
 }
 
 fn save_profile(profile: &Profile) {
     if let Ok(json) = serde_json::to_string(profile) {
-        storage_set(PROFILE_KEY, &json);
+        storage::set(PROFILE_KEY, &json);
     }
 }
 
 fn forget_profile() {
-    storage_remove(PROFILE_KEY);
+    storage::remove(PROFILE_KEY);
 }

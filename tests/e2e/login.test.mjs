@@ -46,3 +46,23 @@ test("a manager signs in, stays signed in across a reload, and signs out", async
   await page.reload();
   await page.getByRole("heading", { name: "Iniciar sesión" }).waitFor();
 });
+
+test("a manager registers this browser as a device of the store; another store's cashier is warned", async () => {
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  await page.goto(server.url);
+  await signIn(page, DEMO.gerente);
+  const card = page.getByTestId("device-card");
+  await card.getByLabel("Nombre del dispositivo").fill("Caja 1");
+  await card.getByRole("button", { name: "Registrar en esta tienda" }).click();
+  await card.getByText("Registrado como Caja 1 (C01) en Pronto Centro Histórico.").waitFor();
+
+  await page.reload();
+  await card.getByText("Registrado como Caja 1 (C01)").waitFor();
+  const devices = await page.evaluate(async () => (await fetch("/api/devices")).json());
+  assert.equal(devices.length, 1);
+  assert.equal(devices[0].codigo, "C01");
+
+  await page.getByRole("button", { name: "Salir" }).click();
+  await signIn(page, { usuario: "cajero1.polanco", contrasena: "cajero2026", nombre: "Diego Castillo" });
+  await card.getByRole("alert").getByText("pertenece a otra tienda", { exact: false }).waitFor();
+});

@@ -1,5 +1,6 @@
 //! Reusable pieces of the screen.
 
 pub mod connection_indicator;
+pub mod device_card;
 pub mod update_banner;
 pub mod user_badge;

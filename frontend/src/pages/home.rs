@@ -2,12 +2,15 @@
 
 use leptos::prelude::*;
 
-use crate::{connection::Connection, pwa::Pwa};
+use crate::{
+    components::device_card::DeviceCard, connection::Connection, pwa::Pwa, session::Session,
+};
 
 #[component]
 pub fn Home() -> impl IntoView {
     let connection = expect_context::<Connection>();
     let pwa = expect_context::<Pwa>();
+    let session = expect_context::<Session>();
     let sync_text = move || {
         if connection.state.get().can_sync() {
             "Las ventas se envían al servidor al momento."
@@ -34,5 +37,6 @@ pub fn Home() -> impl IntoView {
                 </li>
             </ul>
         </section>
+        {move || session.profile().map(|profile| view! { <DeviceCard profile=profile /> })}
     }
 }
