@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod search;
+pub mod sync;
 
 pub use access::{Action, Principal, Role};
 pub use connection::{ConnectionState, Heartbeat};

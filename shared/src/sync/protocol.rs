@@ -1,0 +1,83 @@
+//! Push and pull messages between a device and the server (DESIGN §4).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{conflict::ConflictRecord, hlc::Hlc, op::Op};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    pub device_id: Uuid,
+    pub ops: Vec<Op>,
+}
+
+/// What happened to one op. A replayed op gets the stored result of its first time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum OpResult {
+    /// Applied; the entity is now at `version`.
+    Applied { op_id: Uuid, version: i64 },
+    /// Seen before: the answer of the first time.
+    Duplicate { op_id: Uuid, first: Box<OpResult> },
+    /// The op collided with newer server changes; `conflict` says what the strategy did.
+    Conflict {
+        op_id: Uuid,
+        conflict: ConflictRecord,
+    },
+    /// Refused (validation, permission, malformed); never applied. `reason` is for a person.
+    Rejected {
+        op_id: Uuid,
+        code: String,
+        reason: String,
+    },
+}
+
+impl OpResult {
+    pub fn op_id(&self) -> Uuid {
+        match self {
+            Self::Applied { op_id, .. }
+            | Self::Duplicate { op_id, .. }
+            | Self::Conflict { op_id, .. }
+            | Self::Rejected { op_id, .. } => *op_id,
+        }
+    }
+
+    /// The result as it was first decided (unwraps `Duplicate`).
+    pub fn original(&self) -> &OpResult {
+        match self {
+            Self::Duplicate { first, .. } => first.original(),
+            other => other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushReply {
+    /// One per op, in the order sent.
+    pub results: Vec<OpResult>,
+    /// The server's clock after the batch, for the device to observe.
+    pub server_hlc: Hlc,
+}
+
+/// One committed change a device may see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Position in the global change sequence.
+    pub seq: i64,
+    pub model: String,
+    pub entity_id: Uuid,
+    pub version: i64,
+    pub deleted: bool,
+    /// The entity's synced fields (excluded fields left out); `Null` when deleted.
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullReply {
+    pub changes: Vec<Change>,
+    /// Pass this back as `cursor` for the next page.
+    pub cursor: i64,
+    pub has_more: bool,
+}
