@@ -8,6 +8,7 @@
 use pronto_shared::{
     api::{auth::StoreRef, customers::CustomerInput, products::ProductInput},
     domain::{Ean13, ShoeSize},
+    sync::HlcClock,
     Role,
 };
 use rand::{seq::SliceRandom, Rng, SeedableRng};
@@ -293,6 +294,7 @@ async fn load(
 ) -> Result<Summary, AppError> {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let now = clock.now_rfc3339();
+    let stamp = HlcClock::new("demo").tick(u64::try_from(clock.now_ms()).unwrap_or(0));
     let mut seq = Seq::start(conn).await?;
 
     let mut store_ids = Vec::new();
@@ -360,7 +362,7 @@ async fn load(
                         .validate()
                         .map_err(|e| AppError::Internal(format!("demo product invalid: {e}")))?;
                     let id = uuid_from(&mut rng);
-                    products::insert(conn, id, &valid, seq.take(), &now).await?;
+                    products::insert(conn, id, &valid, seq.take(), &now, &stamp).await?;
                     product_ids.push(id);
                 }
             }
@@ -429,6 +431,7 @@ async fn load(
             rng.gen_range(0..2_000),
             seq.take(),
             &now,
+            &stamp,
         )
         .await?;
     }

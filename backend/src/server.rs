@@ -4,7 +4,15 @@
 //! binary binds the configured address and waits for SIGINT/SIGTERM, tests bind port 0 and stop
 //! the server by completing a future.
 
-use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+
+use pronto_shared::sync::{Hlc, HlcClock};
+use uuid::Uuid;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -24,6 +32,8 @@ pub struct AppState {
     pub dist: Arc<PathBuf>,
     pub clock: Arc<dyn Clock>,
     pub auth: Arc<AuthConfig>,
+    /// This process's hybrid logical clock: stamps server-side edits and observes devices'.
+    pub hlc: Arc<Mutex<HlcClock>>,
 }
 
 impl AppState {
@@ -34,6 +44,29 @@ impl AppState {
             dist: Arc::new(dist),
             clock: Arc::new(SystemClock),
             auth: Arc::new(AuthConfig::default()),
+            // Unique per process, so stamps of several servers on one database never tie.
+            hlc: Arc::new(Mutex::new(HlcClock::new(format!(
+                "srv-{}",
+                Uuid::now_v7().simple()
+            )))),
+        }
+    }
+
+    /// A fresh stamp for a change made here.
+    pub fn next_hlc(&self) -> Hlc {
+        let now = u64::try_from(self.clock.now_ms()).unwrap_or(0);
+        match self.hlc.lock() {
+            Ok(mut clock) => clock.tick(now),
+            Err(poisoned) => poisoned.into_inner().tick(now),
+        }
+    }
+
+    /// Takes in a device's stamp so later server stamps order after it.
+    pub fn observe_hlc(&self, remote: &Hlc) -> Hlc {
+        let now = u64::try_from(self.clock.now_ms()).unwrap_or(0);
+        match self.hlc.lock() {
+            Ok(mut clock) => clock.observe(remote, now),
+            Err(poisoned) => poisoned.into_inner().observe(remote, now),
         }
     }
 

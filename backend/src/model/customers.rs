@@ -10,6 +10,8 @@ use pronto_shared::{
 use sqlx::{any::AnyRow, AnyConnection, Row};
 use uuid::Uuid;
 
+use pronto_shared::sync::Hlc;
+
 use crate::{db, model::field_versions, AppError};
 
 pub const FIELDS: &[&str] = &["nombre", "telefono", "email", "rfc", "puntos", "notas"];
@@ -89,6 +91,7 @@ pub async fn insert(
     points: i64,
     seq: i64,
     now: &str,
+    hlc: &Hlc,
 ) -> Result<(), AppError> {
     sqlx::query(
         "INSERT INTO customers (id, name, name_folded, phone, email, rfc, points, notes, version, \
@@ -103,7 +106,7 @@ pub async fn insert(
     .bind(c.rfc.as_ref().map(|r| r.as_str().to_owned()))
     .bind(points)
     .bind(&c.notes)
-    .bind(field_versions::all(FIELDS, 1))
+    .bind(field_versions::all(FIELDS, 1, hlc))
     .bind(seq)
     .bind(now)
     .execute(conn)
@@ -119,6 +122,8 @@ pub async fn update(
     expected_version: Option<i64>,
     seq: i64,
     now: &str,
+    hlc: &Hlc,
+    stamp_anyway: &[&str],
 ) -> Result<Customer, AppError> {
     let current = get(conn, id)
         .await?
@@ -131,7 +136,7 @@ pub async fn update(
     let phone = c.phone.as_ref().map(|p| p.as_str().to_owned());
     let email = c.email.as_ref().map(|e| e.as_str().to_owned());
     let rfc = c.rfc.as_ref().map(|r| r.as_str().to_owned());
-    let mut changed = Vec::new();
+    let mut changed: Vec<&str> = Vec::new();
     if current.nombre != c.name {
         changed.push("nombre");
     }
@@ -146,6 +151,11 @@ pub async fn update(
     }
     if current.notas != c.notes {
         changed.push("notas");
+    }
+    for field in stamp_anyway {
+        if !changed.contains(field) {
+            changed.push(*field);
+        }
     }
     if changed.is_empty() {
         return Ok(current);
@@ -166,7 +176,7 @@ pub async fn update(
     .bind(rfc)
     .bind(&c.notes)
     .bind(version)
-    .bind(field_versions::bump(&stored, &changed, version)?)
+    .bind(field_versions::bump(&stored, &changed, version, hlc)?)
     .bind(seq)
     .bind(now)
     .bind(id.to_string())

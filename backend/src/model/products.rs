@@ -10,6 +10,8 @@ use pronto_shared::{
 use sqlx::{any::AnyRow, AnyConnection, Row};
 use uuid::Uuid;
 
+use pronto_shared::sync::Hlc;
+
 use crate::{db, model::field_versions, AppError};
 
 /// Wire names of the synced fields, the keys of `field_versions`.
@@ -116,6 +118,7 @@ pub async fn insert(
     p: &ValidProduct,
     seq: i64,
     now: &str,
+    hlc: &Hlc,
 ) -> Result<(), AppError> {
     sqlx::query(
         "INSERT INTO products (id, sku, barcode, name, brand, model, color, size_tenths, price_centavos, \
@@ -133,7 +136,7 @@ pub async fn insert(
     .bind(p.price.centavos())
     .bind(p.image.as_deref())
     .bind(i64::from(p.active))
-    .bind(field_versions::all(FIELDS, 1))
+    .bind(field_versions::all(FIELDS, 1, hlc))
     .bind(seq)
     .bind(now)
     .execute(&mut *conn)
@@ -142,8 +145,10 @@ pub async fn insert(
     replace_words(conn, id, p).await
 }
 
-/// Replaces every field of product `id`; re-stamps the fields whose value changed.
-/// `expected_version`, when given, must equal the stored version (else 409).
+/// Replaces every field of product `id`; re-stamps the fields whose value changed, and those
+/// in `stamp_anyway` (a synced write re-stamps what it wrote even when the value was the same,
+/// so the latest HLC keeps winning). `expected_version`, when given, must equal the stored
+/// version (else 409).
 pub async fn update(
     conn: &mut AnyConnection,
     id: Uuid,
@@ -151,6 +156,8 @@ pub async fn update(
     expected_version: Option<i64>,
     seq: i64,
     now: &str,
+    hlc: &Hlc,
+    stamp_anyway: &[&str],
 ) -> Result<Product, AppError> {
     let current = get(conn, id)
         .await?
@@ -160,7 +167,12 @@ pub async fn update(
             "Otra persona modificó este producto. Recarga y vuelve a intentarlo.".into(),
         ));
     }
-    let changed = changed_fields(&current, p);
+    let mut changed: Vec<&str> = changed_fields(&current, p);
+    for field in stamp_anyway {
+        if !changed.contains(field) {
+            changed.push(*field);
+        }
+    }
     if changed.is_empty() {
         return Ok(current);
     }
@@ -185,7 +197,7 @@ pub async fn update(
     .bind(p.image.as_deref())
     .bind(i64::from(p.active))
     .bind(version)
-    .bind(field_versions::bump(&stored, &changed, version)?)
+    .bind(field_versions::bump(&stored, &changed, version, hlc)?)
     .bind(seq)
     .bind(now)
     .bind(id.to_string())

@@ -63,7 +63,16 @@ async fn create(
     let id = body.id.unwrap_or_else(Uuid::now_v7);
     let mut tx = state.db.begin_write().await?;
     let seq = db::next_change_seq(&mut tx).await?;
-    customers::insert(&mut tx, id, &valid, 0, seq, &state.clock.now_rfc3339()).await?;
+    customers::insert(
+        &mut tx,
+        id,
+        &valid,
+        0,
+        seq,
+        &state.clock.now_rfc3339(),
+        &state.next_hlc(),
+    )
+    .await?;
     let customer = customers::get(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::Internal("customer vanished".into()))?;
@@ -93,6 +102,8 @@ async fn update(
         body.version,
         seq,
         &state.clock.now_rfc3339(),
+        &state.next_hlc(),
+        &[],
     )
     .await?;
     tx.commit().await?;

@@ -63,7 +63,15 @@ async fn create(
     let id = body.id.unwrap_or_else(Uuid::now_v7);
     let mut tx = state.db.begin_write().await?;
     let seq = db::next_change_seq(&mut tx).await?;
-    products::insert(&mut tx, id, &valid, seq, &state.clock.now_rfc3339()).await?;
+    products::insert(
+        &mut tx,
+        id,
+        &valid,
+        seq,
+        &state.clock.now_rfc3339(),
+        &state.next_hlc(),
+    )
+    .await?;
     let product = products::get(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::Internal("product vanished".into()))?;
@@ -93,6 +101,8 @@ async fn update(
         body.version,
         seq,
         &state.clock.now_rfc3339(),
+        &state.next_hlc(),
+        &[],
     )
     .await?;
     tx.commit().await?;

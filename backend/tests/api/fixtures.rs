@@ -12,6 +12,7 @@ use pronto_backend::{
 use pronto_shared::{
     api::{auth::StoreRef, customers::CustomerInput, products::ProductInput},
     domain::Ean13,
+    sync::Hlc,
     Role,
 };
 use uuid::Uuid;
@@ -96,7 +97,7 @@ pub async fn seed(db: &Database) -> World {
         let id = Uuid::now_v7();
         let valid = product_input(n).validate().expect("valid product");
         let seq = db::next_change_seq(&mut tx).await.expect("seq");
-        products::insert(&mut tx, id, &valid, seq, now)
+        products::insert(&mut tx, id, &valid, seq, now, &Hlc::zero("fixture"))
             .await
             .expect("product");
         for store in [store_a, store_b] {
@@ -124,6 +125,7 @@ pub async fn seed(db: &Database) -> World {
         0,
         seq,
         now,
+        &Hlc::zero("fixture"),
     )
     .await
     .expect("customer");
