@@ -20,7 +20,7 @@ use crate::{
     auth::password,
     clock::{Clock, SystemClock},
     db::Database,
-    model::{customers, products, stock, stores, users},
+    model::{customers, products, stock, stores, users, WriteAt},
     AppError,
 };
 
@@ -362,7 +362,12 @@ async fn load(
                         .validate()
                         .map_err(|e| AppError::Internal(format!("demo product invalid: {e}")))?;
                     let id = uuid_from(&mut rng);
-                    products::insert(conn, id, &valid, seq.take(), &now, &stamp).await?;
+                    let at = WriteAt {
+                        seq: seq.take(),
+                        at: &now,
+                        hlc: &stamp,
+                    };
+                    products::insert(conn, id, &valid, at).await?;
                     product_ids.push(id);
                 }
             }
@@ -424,16 +429,13 @@ async fn load(
         let valid = input
             .validate()
             .map_err(|e| AppError::Internal(format!("demo customer invalid: {e}")))?;
-        customers::insert(
-            conn,
-            uuid_from(&mut rng),
-            &valid,
-            rng.gen_range(0..2_000),
-            seq.take(),
-            &now,
-            &stamp,
-        )
-        .await?;
+        let points = rng.gen_range(0..2_000);
+        let at = WriteAt {
+            seq: seq.take(),
+            at: &now,
+            hlc: &stamp,
+        };
+        customers::insert(conn, uuid_from(&mut rng), &valid, points, at).await?;
     }
     seq.finish(conn).await?;
 

@@ -10,9 +10,11 @@ use pronto_shared::{
 use sqlx::{any::AnyRow, AnyConnection, Row};
 use uuid::Uuid;
 
-use pronto_shared::sync::Hlc;
-
-use crate::{db, model::field_versions, AppError};
+use crate::{
+    db,
+    model::{field_versions, WriteAt},
+    AppError,
+};
 
 pub const FIELDS: &[&str] = &["nombre", "telefono", "email", "rfc", "puntos", "notas"];
 
@@ -89,9 +91,7 @@ pub async fn insert(
     id: Uuid,
     c: &ValidCustomer,
     points: i64,
-    seq: i64,
-    now: &str,
-    hlc: &Hlc,
+    w: WriteAt<'_>,
 ) -> Result<(), AppError> {
     sqlx::query(
         "INSERT INTO customers (id, name, name_folded, phone, email, rfc, points, notes, version, \
@@ -106,9 +106,9 @@ pub async fn insert(
     .bind(c.rfc.as_ref().map(|r| r.as_str().to_owned()))
     .bind(points)
     .bind(&c.notes)
-    .bind(field_versions::all(FIELDS, 1, hlc))
-    .bind(seq)
-    .bind(now)
+    .bind(field_versions::all(FIELDS, 1, w.hlc))
+    .bind(w.seq)
+    .bind(w.at)
     .execute(conn)
     .await
     .map_err(|err| db::on_unique(err, "Ya existe un cliente con ese id."))?;
@@ -120,9 +120,7 @@ pub async fn update(
     id: Uuid,
     c: &ValidCustomer,
     expected_version: Option<i64>,
-    seq: i64,
-    now: &str,
-    hlc: &Hlc,
+    w: WriteAt<'_>,
     stamp_anyway: &[&str],
 ) -> Result<Customer, AppError> {
     let current = get(conn, id)
@@ -176,9 +174,9 @@ pub async fn update(
     .bind(rfc)
     .bind(&c.notes)
     .bind(version)
-    .bind(field_versions::bump(&stored, &changed, version, hlc)?)
-    .bind(seq)
-    .bind(now)
+    .bind(field_versions::bump(&stored, &changed, version, w.hlc)?)
+    .bind(w.seq)
+    .bind(w.at)
     .bind(id.to_string())
     .execute(&mut *conn)
     .await?;

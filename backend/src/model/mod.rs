@@ -11,3 +11,12 @@ pub mod sales;
 pub mod stock;
 pub mod stores;
 pub mod users;
+
+/// When a write happens: its position in the change sequence, its wall time (RFC 3339) and
+/// its HLC stamp. Every synced write carries all three.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteAt<'a> {
+    pub seq: i64,
+    pub at: &'a str,
+    pub hlc: &'a pronto_shared::sync::Hlc,
+}

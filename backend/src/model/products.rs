@@ -10,9 +10,11 @@ use pronto_shared::{
 use sqlx::{any::AnyRow, AnyConnection, Row};
 use uuid::Uuid;
 
-use pronto_shared::sync::Hlc;
-
-use crate::{db, model::field_versions, AppError};
+use crate::{
+    db,
+    model::{field_versions, WriteAt},
+    AppError,
+};
 
 /// Wire names of the synced fields, the keys of `field_versions`.
 pub const FIELDS: &[&str] = &[
@@ -116,9 +118,7 @@ pub async fn insert(
     conn: &mut AnyConnection,
     id: Uuid,
     p: &ValidProduct,
-    seq: i64,
-    now: &str,
-    hlc: &Hlc,
+    w: WriteAt<'_>,
 ) -> Result<(), AppError> {
     sqlx::query(
         "INSERT INTO products (id, sku, barcode, name, brand, model, color, size_tenths, price_centavos, \
@@ -136,9 +136,9 @@ pub async fn insert(
     .bind(p.price.centavos())
     .bind(p.image.as_deref())
     .bind(i64::from(p.active))
-    .bind(field_versions::all(FIELDS, 1, hlc))
-    .bind(seq)
-    .bind(now)
+    .bind(field_versions::all(FIELDS, 1, w.hlc))
+    .bind(w.seq)
+    .bind(w.at)
     .execute(&mut *conn)
     .await
     .map_err(|err| db::on_unique(err, "Ya existe un producto con ese SKU, código de barras o id."))?;
@@ -154,9 +154,7 @@ pub async fn update(
     id: Uuid,
     p: &ValidProduct,
     expected_version: Option<i64>,
-    seq: i64,
-    now: &str,
-    hlc: &Hlc,
+    w: WriteAt<'_>,
     stamp_anyway: &[&str],
 ) -> Result<Product, AppError> {
     let current = get(conn, id)
@@ -197,9 +195,9 @@ pub async fn update(
     .bind(p.image.as_deref())
     .bind(i64::from(p.active))
     .bind(version)
-    .bind(field_versions::bump(&stored, &changed, version, hlc)?)
-    .bind(seq)
-    .bind(now)
+    .bind(field_versions::bump(&stored, &changed, version, w.hlc)?)
+    .bind(w.seq)
+    .bind(w.at)
     .bind(id.to_string())
     .execute(&mut *conn)
     .await

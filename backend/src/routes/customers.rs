@@ -20,7 +20,7 @@ use crate::{
     auth::CurrentUser,
     db,
     extract::{AppJson, AppQuery},
-    model::customers,
+    model::{customers, WriteAt},
     AppError, AppState,
 };
 
@@ -63,14 +63,17 @@ async fn create(
     let id = body.id.unwrap_or_else(Uuid::now_v7);
     let mut tx = state.db.begin_write().await?;
     let seq = db::next_change_seq(&mut tx).await?;
+    let (at, hlc) = (state.clock.now_rfc3339(), state.next_hlc());
     customers::insert(
         &mut tx,
         id,
         &valid,
         0,
-        seq,
-        &state.clock.now_rfc3339(),
-        &state.next_hlc(),
+        WriteAt {
+            seq,
+            at: &at,
+            hlc: &hlc,
+        },
     )
     .await?;
     let customer = customers::get(&mut tx, id)
@@ -95,17 +98,13 @@ async fn update(
     let valid = body.validate()?;
     let mut tx = state.db.begin_write().await?;
     let seq = db::next_change_seq(&mut tx).await?;
-    let customer = customers::update(
-        &mut tx,
-        id,
-        &valid,
-        body.version,
+    let (at, hlc) = (state.clock.now_rfc3339(), state.next_hlc());
+    let write = WriteAt {
         seq,
-        &state.clock.now_rfc3339(),
-        &state.next_hlc(),
-        &[],
-    )
-    .await?;
+        at: &at,
+        hlc: &hlc,
+    };
+    let customer = customers::update(&mut tx, id, &valid, body.version, write, &[]).await?;
     tx.commit().await?;
     Ok(Json(customer))
 }

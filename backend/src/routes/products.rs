@@ -19,7 +19,7 @@ use crate::{
     auth::CurrentUser,
     db,
     extract::{AppJson, AppQuery},
-    model::products,
+    model::{products, WriteAt},
     AppError, AppState,
 };
 
@@ -63,13 +63,16 @@ async fn create(
     let id = body.id.unwrap_or_else(Uuid::now_v7);
     let mut tx = state.db.begin_write().await?;
     let seq = db::next_change_seq(&mut tx).await?;
+    let (at, hlc) = (state.clock.now_rfc3339(), state.next_hlc());
     products::insert(
         &mut tx,
         id,
         &valid,
-        seq,
-        &state.clock.now_rfc3339(),
-        &state.next_hlc(),
+        WriteAt {
+            seq,
+            at: &at,
+            hlc: &hlc,
+        },
     )
     .await?;
     let product = products::get(&mut tx, id)
@@ -94,17 +97,13 @@ async fn update(
     let valid = body.validate()?;
     let mut tx = state.db.begin_write().await?;
     let seq = db::next_change_seq(&mut tx).await?;
-    let product = products::update(
-        &mut tx,
-        id,
-        &valid,
-        body.version,
+    let (at, hlc) = (state.clock.now_rfc3339(), state.next_hlc());
+    let write = WriteAt {
         seq,
-        &state.clock.now_rfc3339(),
-        &state.next_hlc(),
-        &[],
-    )
-    .await?;
+        at: &at,
+        hlc: &hlc,
+    };
+    let product = products::update(&mut tx, id, &valid, body.version, write, &[]).await?;
     tx.commit().await?;
     Ok(Json(product))
 }

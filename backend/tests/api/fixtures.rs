@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use pronto_backend::{
     auth::password,
     db::{self, Database},
-    model::{customers, products, stock, stores, users},
+    model::{customers, products, stock, stores, users, WriteAt},
 };
 use pronto_shared::{
     api::{auth::StoreRef, customers::CustomerInput, products::ProductInput},
@@ -97,9 +97,18 @@ pub async fn seed(db: &Database) -> World {
         let id = Uuid::now_v7();
         let valid = product_input(n).validate().expect("valid product");
         let seq = db::next_change_seq(&mut tx).await.expect("seq");
-        products::insert(&mut tx, id, &valid, seq, now, &Hlc::zero("fixture"))
-            .await
-            .expect("product");
+        products::insert(
+            &mut tx,
+            id,
+            &valid,
+            WriteAt {
+                seq,
+                at: now,
+                hlc: &Hlc::zero("fixture"),
+            },
+        )
+        .await
+        .expect("product");
         for store in [store_a, store_b] {
             stock::seed(&mut tx, store, id, 10, seq, now)
                 .await
@@ -123,9 +132,11 @@ pub async fn seed(db: &Database) -> World {
         customer,
         &input.validate().expect("valid"),
         0,
-        seq,
-        now,
-        &Hlc::zero("fixture"),
+        WriteAt {
+            seq,
+            at: now,
+            hlc: &Hlc::zero("fixture"),
+        },
     )
     .await
     .expect("customer");
