@@ -25,6 +25,7 @@ pub mod model;
 pub mod routes;
 pub mod server;
 pub mod static_files;
+pub mod sync;
 pub mod telemetry;
 
 pub use error::AppError;

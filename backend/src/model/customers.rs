@@ -184,3 +184,45 @@ pub async fn update(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("cliente {id}")))
 }
+
+/// The row as the conflict rules see it, deleted or not.
+pub async fn get_for_sync(
+    conn: &mut AnyConnection,
+    id: Uuid,
+) -> Result<Option<(Customer, bool, String, Option<String>)>, AppError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, deleted, field_versions, deleted_stamp FROM customers WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some((
+        from_row(&row)?,
+        row.try_get::<i64, _>("deleted")? != 0,
+        row.try_get("field_versions")?,
+        row.try_get("deleted_stamp")?,
+    )))
+}
+
+/// Marks the customer deleted (a tombstone devices will pull) or brings them back.
+pub async fn set_deleted(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    deleted: bool,
+    stamp: &str,
+    w: WriteAt<'_>,
+) -> Result<i64, AppError> {
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE customers SET deleted = $1, deleted_stamp = $2, version = version + 1, change_seq = $3, \
+         updated_at = $4 WHERE id = $5 RETURNING version",
+    )
+    .bind(i64::from(deleted))
+    .bind(stamp)
+    .bind(w.seq)
+    .bind(w.at)
+    .bind(id.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(version)
+}

@@ -250,3 +250,46 @@ async fn replace_words(
     }
     Ok(())
 }
+
+/// The row as the conflict rules see it, deleted or not: `(product, deleted, field stamps,
+/// deleted stamp)`.
+pub async fn get_for_sync(
+    conn: &mut AnyConnection,
+    id: Uuid,
+) -> Result<Option<(Product, bool, String, Option<String>)>, AppError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, p.deleted, p.field_versions, p.deleted_stamp FROM products p WHERE p.id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some((
+        from_row(&row)?,
+        row.try_get::<i64, _>("deleted")? != 0,
+        row.try_get("field_versions")?,
+        row.try_get("deleted_stamp")?,
+    )))
+}
+
+/// Marks the product deleted (a tombstone devices will pull) or brings it back.
+pub async fn set_deleted(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    deleted: bool,
+    stamp: &str,
+    w: WriteAt<'_>,
+) -> Result<i64, AppError> {
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE products SET deleted = $1, deleted_stamp = $2, version = version + 1, change_seq = $3, \
+         updated_at = $4 WHERE id = $5 RETURNING version",
+    )
+    .bind(i64::from(deleted))
+    .bind(stamp)
+    .bind(w.seq)
+    .bind(w.at)
+    .bind(id.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(version)
+}

@@ -126,7 +126,10 @@ pub async fn create(
             sale_id: Some(id),
             user_id: ctx.cashier_id,
         };
-        stock::apply(conn, &movement, seq, now).await?;
+        // Each stock row change gets its own position: pulls page by position, and two rows
+        // sharing one could be split across pages.
+        let stock_seq = db::next_change_seq(conn).await?;
+        stock::apply(conn, &movement, stock_seq, now).await?;
     }
     insert_payments(conn, id, payments).await?;
     Ok((

@@ -8,6 +8,7 @@ mod products;
 mod sales;
 mod stock;
 mod stores;
+mod sync;
 
 use axum::{extract::DefaultBodyLimit, http::Uri, Router};
 
@@ -29,6 +30,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(customers::router())
         .merge(stock::router())
         .merge(sales::router())
+        .merge(sync::router())
         .fallback(unknown_api_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

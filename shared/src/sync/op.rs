@@ -27,6 +27,9 @@ pub enum OpKind {
 pub struct OpBody {
     pub op_id: Uuid,
     pub device_id: Uuid,
+    /// The person who made the change on the device; their rights are checked again when the
+    /// op is applied (it may have waited offline while those rights changed).
+    pub author_id: Uuid,
     /// Per device, gap-free, from 1.
     pub seq: u64,
     pub model: String,
@@ -82,6 +85,7 @@ mod tests {
         OpBody {
             op_id: Uuid::from_u128(1),
             device_id: Uuid::from_u128(2),
+            author_id: Uuid::from_u128(5),
             seq: 1,
             model: "productos.Producto".into(),
             entity_id: Uuid::from_u128(3),

@@ -26,9 +26,12 @@ pub enum OpResult {
         op_id: Uuid,
         conflict: ConflictRecord,
     },
-    /// Refused (validation, permission, malformed); never applied. `reason` is for a person.
+    /// Refused (validation, permission, malformed); never applied. `status` is the HTTP status
+    /// the same refusal would have on its own (403 wrong store, 422 invalid, 409 reused id or
+    /// seq gap, 400 bad checksum); `reason` is for a person.
     Rejected {
         op_id: Uuid,
+        status: u16,
         code: String,
         reason: String,
     },
@@ -50,6 +53,23 @@ impl OpResult {
             Self::Duplicate { first, .. } => first.original(),
             other => other,
         }
+    }
+}
+
+impl OpResult {
+    pub fn rejected(op_id: Uuid, status: u16, code: &str, reason: impl Into<String>) -> Self {
+        Self::Rejected {
+            op_id,
+            status,
+            code: code.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Whether the device may drop the op from its outbox (every answer except a retryable
+    /// refusal: a gap in seq means earlier ops must be sent first).
+    pub fn is_final(&self) -> bool {
+        !matches!(self.original(), Self::Rejected { code, .. } if code == "seq_gap")
     }
 }
 

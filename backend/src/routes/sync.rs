@@ -1,0 +1,62 @@
+//! `/api/sync/push` and `/api/sync/pull` (DESIGN §4).
+
+use axum::{
+    extract::{DefaultBodyLimit, State},
+    routing::{get, post},
+    Json, Router,
+};
+use pronto_shared::sync::{PullReply, PushReply, PushRequest};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::{
+    auth::CurrentUser,
+    extract::{AppJson, AppQuery},
+    sync::{pull, push},
+    AppError, AppState,
+};
+
+/// A batch of 1,000 ops with a full sale each stays well under this.
+pub const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/sync/push",
+            post(push_batch).layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)),
+        )
+        .route("/sync/pull", get(pull_page))
+}
+
+async fn push_batch(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(request): AppJson<PushRequest>,
+) -> Result<Json<PushReply>, AppError> {
+    Ok(Json(push::push(&state, &user, request).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct PullParams {
+    dispositivo: Uuid,
+    #[serde(default)]
+    cursor: i64,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    500
+}
+
+async fn pull_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(params): AppQuery<PullParams>,
+) -> Result<Json<PullReply>, AppError> {
+    let mut conn = state.db.pool().acquire().await?;
+    let device = push::device_for(&mut conn, &user, params.dispositivo).await?;
+    Ok(Json(
+        pull::pull(&mut conn, device.store_id, params.cursor, params.limit).await?,
+    ))
+}

@@ -1,0 +1,151 @@
+//! The audit log: every applied, rejected and resolved op writes an entry that holds the
+//! SHA-256 of the previous entry, so editing or deleting a row breaks the chain where it was
+//! touched, and [`verify`] names that entry.
+
+use pronto_shared::sync::canonical;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{any::AnyRow, AnyConnection, Row};
+
+use crate::AppError;
+
+/// One entry before it is chained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub at: String,
+    pub user_id: Option<String>,
+    pub device_id: Option<String>,
+    pub op_id: Option<String>,
+    pub model: String,
+    pub entity_id: String,
+    /// `applied`, `conflict`, `pending`, `rejected`, `resolved`, …
+    pub result: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// The chain's hash of an entry: SHA-256 over the previous hash and the entry's canonical
+/// JSON (with its id, so moving rows around is noticed too).
+fn chain_hash(prev_hash: &str, id: i64, entry: &Entry) -> String {
+    let body = serde_json::json!({"id": id, "prev": prev_hash, "entry": entry});
+    canonical::sha256_hex(canonical::to_canonical_string(&body).as_bytes())
+}
+
+/// Appends `entry` inside the caller's transaction. Updating `audit_head` first takes its row
+/// lock, so concurrent appenders on PostgreSQL queue up instead of forking the chain.
+pub async fn append(conn: &mut AnyConnection, entry: &Entry) -> Result<i64, AppError> {
+    let (last_id, last_hash): (i64, String) = sqlx::query_as(
+        "UPDATE audit_head SET last_id = last_id WHERE id = 1 RETURNING last_id, last_hash",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let id = last_id + 1;
+    let hash = chain_hash(&last_hash, id, entry);
+    let json = |v: &Option<Value>| v.as_ref().map(Value::to_string);
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, user_id, device_id, op_id, model, entity_id, result, before, after, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(id)
+    .bind(&entry.at)
+    .bind(entry.user_id.as_deref())
+    .bind(entry.device_id.as_deref())
+    .bind(entry.op_id.as_deref())
+    .bind(&entry.model)
+    .bind(&entry.entity_id)
+    .bind(&entry.result)
+    .bind(json(&entry.before))
+    .bind(json(&entry.after))
+    .bind(&last_hash)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1")
+        .bind(id)
+        .bind(&hash)
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// Result of an integrity check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integrity {
+    pub ok: bool,
+    pub entries: i64,
+    /// Id of the first entry whose hash or link does not match (or where one is missing).
+    pub first_broken: Option<i64>,
+    pub reason: Option<String>,
+}
+
+fn entry_of(row: &AnyRow) -> Result<(i64, Entry, String, String), AppError> {
+    let parse = |text: Option<String>| -> Result<Option<Value>, AppError> {
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| AppError::Internal(format!("audit json: {e}")))
+        })
+        .transpose()
+    };
+    let entry = Entry {
+        at: row.try_get("at")?,
+        user_id: row.try_get("user_id")?,
+        device_id: row.try_get("device_id")?,
+        op_id: row.try_get("op_id")?,
+        model: row.try_get("model")?,
+        entity_id: row.try_get("entity_id")?,
+        result: row.try_get("result")?,
+        before: parse(row.try_get("before")?)?,
+        after: parse(row.try_get("after")?)?,
+    };
+    Ok((
+        row.try_get("id")?,
+        entry,
+        row.try_get("prev_hash")?,
+        row.try_get("hash")?,
+    ))
+}
+
+/// Walks the whole chain in id order and recomputes every hash.
+pub async fn verify(conn: &mut AnyConnection) -> Result<Integrity, AppError> {
+    let rows = sqlx::query(
+        "SELECT id, at, user_id, device_id, op_id, model, entity_id, result, before, after, prev_hash, hash \
+         FROM audit_log ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let (head_id, head_hash): (i64, String) =
+        sqlx::query_as("SELECT last_id, last_hash FROM audit_head WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
+    let mut expected_prev = "0".repeat(64);
+    let mut expected_id = 1;
+    let count = rows.len() as i64;
+    let broken = |id: i64, reason: &str| Integrity {
+        ok: false,
+        entries: count,
+        first_broken: Some(id),
+        reason: Some(reason.to_owned()),
+    };
+    for row in &rows {
+        let (id, entry, prev_hash, hash) = entry_of(row)?;
+        if id != expected_id {
+            return Ok(broken(expected_id, "falta la entrada (fue borrada)"));
+        }
+        if prev_hash != expected_prev {
+            return Ok(broken(id, "el enlace con la entrada anterior no coincide"));
+        }
+        if chain_hash(&prev_hash, id, &entry) != hash {
+            return Ok(broken(id, "el contenido de la entrada fue modificado"));
+        }
+        expected_prev = hash;
+        expected_id += 1;
+    }
+    if head_id != expected_id - 1 || head_hash != expected_prev {
+        return Ok(broken(expected_id, "faltan entradas al final del registro"));
+    }
+    Ok(Integrity {
+        ok: true,
+        entries: count,
+        first_broken: None,
+        reason: None,
+    })
+}

@@ -1,0 +1,274 @@
+//! Create, update and delete ops on the shared records (`productos.Producto`,
+//! `clientes.Cliente`): load the row, ask the shared conflict rules what the op does, validate
+//! the resulting record with the same rules as the REST API, write it.
+
+use std::collections::BTreeMap;
+
+use pronto_shared::{
+    api::{customers::CustomerInput, products::ProductInput},
+    sync::{
+        config::{CLIENTE, PRODUCTO},
+        conflict::{self, Change, ConflictRecord, Decision, FieldStamp, RowState},
+        ModelConfig, OpBody, OpKind,
+    },
+    Action,
+};
+use serde_json::{Map, Value};
+use sqlx::AnyConnection;
+use uuid::Uuid;
+
+use super::push::Refusal;
+use crate::{
+    db,
+    model::{customers, field_versions, products, WriteAt},
+    AppError,
+};
+
+/// What applying the op did.
+pub struct Applied {
+    pub version: i64,
+    pub conflict: Option<ConflictRecord>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// The action an op needs, for the access check.
+pub fn action_for(model: &str, kind: OpKind) -> Option<Action> {
+    match (model, kind) {
+        (PRODUCTO, OpKind::Create | OpKind::Update | OpKind::Delete) => Some(Action::EditCatalog),
+        (CLIENTE, OpKind::Create) => Some(Action::CreateCustomer),
+        (CLIENTE, OpKind::Update | OpKind::Delete) => Some(Action::EditCustomer),
+        _ => None,
+    }
+}
+
+struct Loaded {
+    row: RowState,
+    json: Value,
+}
+
+async fn load(conn: &mut AnyConnection, model: &str, id: Uuid) -> Result<Option<Loaded>, AppError> {
+    let (json, deleted, stamps, deleted_stamp) = match model {
+        PRODUCTO => match products::get_for_sync(conn, id).await? {
+            Some((p, d, s, ds)) => (to_json(&p)?, d, s, ds),
+            None => return Ok(None),
+        },
+        _ => match customers::get_for_sync(conn, id).await? {
+            Some((c, d, s, ds)) => (to_json(&c)?, d, s, ds),
+            None => return Ok(None),
+        },
+    };
+    let version = json.get("version").and_then(Value::as_i64).unwrap_or(0);
+    let mut fields: BTreeMap<String, Value> = match &json {
+        Value::Object(map) => map.clone().into_iter().collect(),
+        _ => BTreeMap::new(),
+    };
+    fields.remove("id");
+    fields.remove("version");
+    let deleted_stamp: Option<FieldStamp> = deleted_stamp
+        .map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(|e| AppError::Internal(format!("deleted_stamp: {e}")))?;
+    let row = RowState {
+        version,
+        deleted,
+        deleted_stamp,
+        fields,
+        stamps: field_versions::parse(&stamps)?,
+    };
+    Ok(Some(Loaded { row, json }))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, AppError> {
+    serde_json::to_value(value).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// Turns a full field map into the domain record via the REST input type, so a synced record
+/// obeys exactly the rules a typed-in one does.
+fn input_of<T: serde::de::DeserializeOwned>(
+    fields: &BTreeMap<String, Value>,
+    drop: &[&str],
+) -> Result<T, Refusal> {
+    let map: Map<String, Value> = fields
+        .iter()
+        .filter(|(k, _)| !drop.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serde_json::from_value(Value::Object(map))
+        .map_err(|e| Refusal::invalid(format!("Datos no válidos: {e}")))
+}
+
+async fn write_fields(
+    conn: &mut AnyConnection,
+    model: &str,
+    id: Uuid,
+    fields: &BTreeMap<String, Value>,
+    merged: &BTreeMap<String, Value>,
+    w: WriteAt<'_>,
+) -> Result<Result<(), Refusal>, AppError> {
+    let stamp: Vec<&str> = fields.keys().map(String::as_str).collect();
+    match model {
+        PRODUCTO => {
+            let input: ProductInput = match input_of(merged, &[]) {
+                Ok(i) => i,
+                Err(r) => return Ok(Err(r)),
+            };
+            let valid = match input.validate() {
+                Ok(v) => v,
+                Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
+            };
+            products::update(conn, id, &valid, None, w, &stamp).await?;
+        }
+        _ => {
+            let input: CustomerInput = match input_of(merged, &["puntos"]) {
+                Ok(i) => i,
+                Err(r) => return Ok(Err(r)),
+            };
+            let valid = match input.validate() {
+                Ok(v) => v,
+                Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
+            };
+            customers::update(conn, id, &valid, None, w, &stamp).await?;
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Applies a create, update or delete. `Ok(Err(refusal))`: a domain refusal to answer as
+/// `rejected`; `Err`: the database failed.
+pub async fn apply(
+    conn: &mut AnyConnection,
+    op: &OpBody,
+    config: &ModelConfig,
+    at: &str,
+) -> Result<Result<Applied, Refusal>, AppError> {
+    if op.fields.contains_key("puntos") {
+        return Ok(Err(Refusal::invalid(
+            "Los puntos se calculan con las ventas; no se editan.",
+        )));
+    }
+    let existing = load(conn, &op.model, op.entity_id).await?;
+    if op.kind == OpKind::Create {
+        return create(conn, op, existing.is_some(), at).await;
+    }
+    let Some(loaded) = existing else {
+        return Ok(Err(Refusal {
+            status: 404,
+            code: "not_found",
+            reason: "El registro no existe.".into(),
+        }));
+    };
+    let Some(base) = op.base_version else {
+        return Ok(Err(Refusal::invalid("Falta base_version.")));
+    };
+    let change = match op.kind {
+        OpKind::Delete => Change::Delete,
+        _ => Change::Update(&op.fields),
+    };
+    let decision = conflict::decide(&loaded.row, change, base, &op.hlc, config.estrategia);
+    let conflict = decision.conflict().cloned();
+    let Decision::Write {
+        fields, deleted, ..
+    } = &decision
+    else {
+        return Ok(Ok(Applied {
+            version: loaded.row.version,
+            conflict,
+            before: Some(loaded.json.clone()),
+            after: None,
+        }));
+    };
+    let seq = db::next_change_seq(conn).await?;
+    let w = WriteAt {
+        seq,
+        at,
+        hlc: &op.hlc,
+    };
+    let stamp_json = serde_json::to_string(&FieldStamp {
+        version: loaded.row.version + 1,
+        hlc: op.hlc.clone(),
+    })
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    if *deleted != loaded.row.deleted {
+        match op.model.as_str() {
+            PRODUCTO => products::set_deleted(conn, op.entity_id, *deleted, &stamp_json, w).await?,
+            _ => customers::set_deleted(conn, op.entity_id, *deleted, &stamp_json, w).await?,
+        };
+    }
+    if !fields.is_empty() && !*deleted {
+        let mut merged = loaded.row.fields.clone();
+        merged.extend(fields.clone());
+        if let Err(refusal) =
+            write_fields(conn, &op.model, op.entity_id, fields, &merged, w).await?
+        {
+            return Ok(Err(refusal));
+        }
+    }
+    let after = load(conn, &op.model, op.entity_id).await?;
+    Ok(Ok(Applied {
+        version: after.as_ref().map_or(loaded.row.version, |a| a.row.version),
+        conflict,
+        before: Some(loaded.json),
+        after: after.map(|a| if a.row.deleted { Value::Null } else { a.json }),
+    }))
+}
+
+async fn create(
+    conn: &mut AnyConnection,
+    op: &OpBody,
+    exists: bool,
+    at: &str,
+) -> Result<Result<Applied, Refusal>, AppError> {
+    if exists {
+        return Ok(Err(Refusal {
+            status: 409,
+            code: "exists",
+            reason: "Ya existe un registro con ese id.".into(),
+        }));
+    }
+    let seq = db::next_change_seq(conn).await?;
+    let w = WriteAt {
+        seq,
+        at,
+        hlc: &op.hlc,
+    };
+    match op.model.as_str() {
+        PRODUCTO => {
+            let input: ProductInput = match input_of(&op.fields, &[]) {
+                Ok(i) => i,
+                Err(r) => return Ok(Err(r)),
+            };
+            let valid = match input.validate() {
+                Ok(v) => v,
+                Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
+            };
+            if let Err(AppError::Conflict(message)) =
+                products::insert(conn, op.entity_id, &valid, w).await
+            {
+                return Ok(Err(Refusal {
+                    status: 409,
+                    code: "duplicate",
+                    reason: message,
+                }));
+            }
+        }
+        _ => {
+            let input: CustomerInput = match input_of(&op.fields, &[]) {
+                Ok(i) => i,
+                Err(r) => return Ok(Err(r)),
+            };
+            let valid = match input.validate() {
+                Ok(v) => v,
+                Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
+            };
+            customers::insert(conn, op.entity_id, &valid, 0, w).await?;
+        }
+    }
+    let after = load(conn, &op.model, op.entity_id).await?;
+    Ok(Ok(Applied {
+        version: 1,
+        conflict: None,
+        before: None,
+        after: after.map(|a| a.json),
+    }))
+}

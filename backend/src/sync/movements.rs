@@ -1,0 +1,154 @@
+//! Ops that never conflict: stock deltas (they commute) and sales (insert-only).
+
+use pronto_shared::{
+    api::{sales::SaleInput, stock::StockMovementInput},
+    sync::OpBody,
+    Action, Principal,
+};
+use serde_json::{json, Map, Value};
+use sqlx::AnyConnection;
+use uuid::Uuid;
+
+use super::{entities::Applied, push::Refusal};
+use crate::{
+    db,
+    model::{
+        products,
+        sales::{self, SaleContext},
+        stock,
+    },
+    AppError,
+};
+
+fn body_of<T: serde::de::DeserializeOwned>(op: &OpBody) -> Result<T, Refusal> {
+    let map: Map<String, Value> = op.fields.clone().into_iter().collect();
+    serde_json::from_value(Value::Object(map))
+        .map_err(|e| Refusal::invalid(format!("Datos no válidos: {e}")))
+}
+
+/// `inventario.Existencia` / `stock_delta`: fields `{producto_id, delta, motivo, nota?}`; the
+/// store is the device's. A sale's own stock moves come with the sale, so `venta` is refused.
+pub async fn stock_delta(
+    conn: &mut AnyConnection,
+    op: &OpBody,
+    author: &Principal,
+    author_id: Uuid,
+    store_id: Uuid,
+    at: &str,
+) -> Result<Result<Applied, Refusal>, AppError> {
+    if let Some(store) = op.fields.get("tienda_id") {
+        if store != &json!(store_id) {
+            return Ok(Err(Refusal::forbidden("El movimiento es de otra tienda.")));
+        }
+    }
+    let mut fields = op.fields.clone();
+    fields.remove("tienda_id");
+    let input: StockMovementInput = match body_of(&OpBody {
+        fields,
+        ..op.clone()
+    }) {
+        Ok(i) => i,
+        Err(r) => return Ok(Err(r)),
+    };
+    if !author.can(Action::AdjustStock(store_id)) {
+        return Ok(Err(Refusal::forbidden(
+            "Solo el gerente mueve el inventario de su tienda.",
+        )));
+    }
+    let (delta, note) = match input.validate() {
+        Ok(v) => v,
+        Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
+    };
+    if products::get(conn, input.producto_id).await?.is_none() {
+        return Ok(Err(Refusal::invalid("El producto no existe.")));
+    }
+    let seq = db::next_change_seq(conn).await?;
+    let movement = stock::Movement {
+        store_id,
+        product_id: input.producto_id,
+        delta: delta.get(),
+        reason: input.motivo,
+        note: &note,
+        sale_id: None,
+        user_id: author_id,
+    };
+    let quantity = stock::apply(conn, &movement, seq, at).await?;
+    Ok(Ok(Applied {
+        version: quantity,
+        conflict: None,
+        before: None,
+        after: Some(
+            json!({"producto_id": input.producto_id, "delta": delta.get(), "cantidad": quantity, "negativo": quantity < 0}),
+        ),
+    }))
+}
+
+/// `ventas.Venta` / `sale`: fields are a [`SaleInput`] whose id is the op's entity; folio
+/// `STORE-DEVICE-N`.
+#[allow(clippy::too_many_arguments)] // the op, who, where, on which device, when
+pub async fn sale(
+    conn: &mut AnyConnection,
+    op: &OpBody,
+    author: &Principal,
+    author_id: Uuid,
+    store_id: Uuid,
+    device: (Uuid, String),
+    at: &str,
+    day: &str,
+) -> Result<Result<Applied, Refusal>, AppError> {
+    if !author.can(Action::CreateSale(store_id)) {
+        return Ok(Err(Refusal::forbidden("No puedes vender en esta tienda.")));
+    }
+    let mut fields = op.fields.clone();
+    fields
+        .entry("id".into())
+        .or_insert_with(|| json!(op.entity_id));
+    let input: SaleInput = match body_of(&OpBody {
+        fields,
+        ..op.clone()
+    }) {
+        Ok(i) => i,
+        Err(r) => return Ok(Err(r)),
+    };
+    if input.id != op.entity_id {
+        return Ok(Err(Refusal::invalid(
+            "El id de la venta no coincide con el de la operación.",
+        )));
+    }
+    let valid = match input.validate() {
+        Ok(v) => v,
+        Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
+    };
+    let payments: Vec<_> = input.pagos.iter().map(|p| (p.metodo, p.monto)).collect();
+    let ctx = SaleContext {
+        store_id,
+        cashier_id: author_id,
+        device: Some(device),
+    };
+    match sales::create(
+        conn,
+        input.id,
+        &ctx,
+        &valid,
+        &payments,
+        input.cliente_id,
+        at,
+        day,
+    )
+    .await
+    {
+        Ok((sale, _)) => Ok(Ok(Applied {
+            version: 1,
+            conflict: None,
+            before: None,
+            after: serde_json::to_value(&sale).ok(),
+        })),
+        Err(AppError::Validation(errors)) => Ok(Err(Refusal::invalid(errors.to_string()))),
+        Err(AppError::Conflict(message)) => Ok(Err(Refusal {
+            status: 409,
+            code: "duplicate",
+            reason: message,
+        })),
+        Err(other) => Err(other),
+    }
+}

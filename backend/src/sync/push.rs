@@ -1,0 +1,475 @@
+//! `POST /api/sync/push`: apply a device's batch exactly once (DESIGN §4).
+//!
+//! The batch shares one write transaction; each op runs in its own savepoint, so a refused op
+//! never undoes the others. Per op, in order:
+//! 1. checksum and device must match, else `rejected` (not stored: the op cannot be trusted);
+//! 2. an op id seen before answers its stored result (`duplicate`), or an error if the payload
+//!    differs; a seq already used by another op, or beyond the next expected one (a gap:
+//!    "from the future"), is refused without being stored, so it can be sent again properly;
+//! 3. the author's current rights are checked; the model's rules apply the op;
+//! 4. the answer is stored with the op (`sync_ops`), conflicts are recorded, and an audit entry
+//!    is chained. The device's `last_seq` advances.
+//!
+//! Ops are taken in seq order for the gap check and applied in (priority, seq) order, which
+//! keeps the ops of one entity (same model, same priority) in their original order.
+
+use pronto_shared::{
+    sync::{
+        config::{CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
+        conflict::{ConflictRecord, Outcome},
+        Op, OpKind, OpResult, PushReply, PushRequest,
+    },
+    Principal, Role,
+};
+use sqlx::{Acquire, AnyConnection};
+use uuid::Uuid;
+
+use super::{
+    audit::{self, Entry},
+    config_store,
+    entities::{self, Applied},
+    movements,
+};
+use crate::{auth::CurrentUser, db, AppError, AppState};
+
+/// A domain refusal of one op.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub status: u16,
+    pub code: &'static str,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn invalid(reason: impl Into<String>) -> Self {
+        Self {
+            status: 422,
+            code: "invalid",
+            reason: reason.into(),
+        }
+    }
+
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Self {
+            status: 403,
+            code: "forbidden",
+            reason: reason.into(),
+        }
+    }
+
+    fn into_result(self, op_id: Uuid) -> OpResult {
+        OpResult::rejected(op_id, self.status, self.code, self.reason)
+    }
+}
+
+/// The device a batch comes from, checked against the session.
+pub struct DeviceCtx {
+    pub id: Uuid,
+    pub code: String,
+    pub store_id: Uuid,
+    pub last_seq: i64,
+}
+
+/// Loads the device and checks that the signed-in person may push through it: it exists and
+/// belongs to their store (an admin may push through any).
+pub async fn device_for(
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    device_id: Uuid,
+) -> Result<DeviceCtx, AppError> {
+    let row: Option<(String, String, i64)> =
+        sqlx::query_as("SELECT store_id, code, last_seq FROM devices WHERE id = $1")
+            .bind(device_id.to_string())
+            .fetch_optional(conn)
+            .await?;
+    let (store, code, last_seq) =
+        row.ok_or_else(|| AppError::NotFound(format!("dispositivo {device_id}")))?;
+    let store_id = db::uuid(&store)?;
+    if store_id != user.store_id() && user.profile.rol != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    Ok(DeviceCtx {
+        id: device_id,
+        code,
+        store_id,
+        last_seq,
+    })
+}
+
+/// Applies the batch and answers one result per op, in the order sent.
+pub async fn push(
+    state: &AppState,
+    user: &CurrentUser,
+    request: PushRequest,
+) -> Result<PushReply, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let mut device = device_for(&mut tx, user, request.device_id).await?;
+    let at = state.clock.now_rfc3339();
+    let day = state.clock.today();
+
+    let mut results: Vec<Option<OpResult>> = vec![None; request.ops.len()];
+    let mut accepted: Vec<(usize, i32)> = Vec::new();
+    let mut order: Vec<usize> = (0..request.ops.len()).collect();
+    order.sort_by_key(|&i| request.ops[i].body.seq);
+    let mut next_seq = device.last_seq + 1;
+    for i in order {
+        let op = &request.ops[i];
+        match admit(&mut tx, op, &device, &mut next_seq).await? {
+            Admission::Answer(result) => {
+                if matches!(result, OpResult::Rejected { .. }) {
+                    audit_rejection(&mut tx, op, &result, user, &at).await?;
+                }
+                results[i] = Some(result);
+            }
+            Admission::Apply => {
+                let priority = config_store::get(&mut tx, &op.body.model)
+                    .await?
+                    .map_or(0, |c| c.prioridad);
+                accepted.push((i, priority));
+            }
+        }
+    }
+    // Highest priority first; the sort is stable, so seq order holds within a model.
+    accepted.sort_by_key(|&(_, priority)| std::cmp::Reverse(priority));
+    for (i, _) in accepted {
+        let op = &request.ops[i];
+        state.observe_hlc(&op.body.hlc);
+        let result = apply_one(&mut tx, op, &device, &at, &day).await?;
+        results[i] = Some(result);
+        device.last_seq = device.last_seq.max(op.body.seq as i64);
+    }
+    sqlx::query("UPDATE devices SET last_seq = $1 WHERE id = $2")
+        .bind(device.last_seq)
+        .bind(device.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let results = results
+        .into_iter()
+        .zip(&request.ops)
+        .map(|(r, op)| {
+            r.unwrap_or_else(|| {
+                OpResult::rejected(op.body.op_id, 500, "internal", "Sin respuesta.")
+            })
+        })
+        .collect();
+    Ok(PushReply {
+        results,
+        server_hlc: state.next_hlc(),
+    })
+}
+
+enum Admission {
+    /// Decided without applying (duplicate or refused before storage).
+    Answer(OpResult),
+    Apply,
+}
+
+async fn admit(
+    conn: &mut AnyConnection,
+    op: &Op,
+    device: &DeviceCtx,
+    next_seq: &mut i64,
+) -> Result<Admission, AppError> {
+    let id = op.body.op_id;
+    if !op.checksum_ok() {
+        return Ok(Admission::Answer(OpResult::rejected(
+            id,
+            400,
+            "checksum",
+            "La operación llegó alterada (checksum).",
+        )));
+    }
+    if op.body.device_id != device.id {
+        return Ok(Admission::Answer(OpResult::rejected(
+            id,
+            403,
+            "device",
+            "La operación es de otro dispositivo.",
+        )));
+    }
+    let stored: Option<(String, String)> =
+        sqlx::query_as("SELECT payload_hash, result FROM sync_ops WHERE op_id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((hash, result)) = stored {
+        if hash != op.payload_hash() {
+            return Ok(Admission::Answer(OpResult::rejected(
+                id,
+                409,
+                "op_id_reused",
+                "Ya llegó otra operación con este id y contenido distinto.",
+            )));
+        }
+        let first: OpResult = serde_json::from_str(&result)
+            .map_err(|e| AppError::Internal(format!("stored result: {e}")))?;
+        return Ok(Admission::Answer(OpResult::Duplicate {
+            op_id: id,
+            first: Box::new(first),
+        }));
+    }
+    let seq = i64::try_from(op.body.seq).unwrap_or(i64::MAX);
+    if seq < *next_seq {
+        return Ok(Admission::Answer(OpResult::rejected(
+            id,
+            409,
+            "seq_reused",
+            "Ese número de secuencia ya se usó.",
+        )));
+    }
+    if seq > *next_seq {
+        return Ok(Admission::Answer(OpResult::rejected(
+            id,
+            409,
+            "seq_gap",
+            format!("Faltan operaciones anteriores (se esperaba la {next_seq})."),
+        )));
+    }
+    *next_seq += 1;
+    Ok(Admission::Apply)
+}
+
+/// Applies one admitted op in a savepoint and stores its answer.
+async fn apply_one(
+    conn: &mut AnyConnection,
+    op: &Op,
+    device: &DeviceCtx,
+    at: &str,
+    day: &str,
+) -> Result<OpResult, AppError> {
+    let body = &op.body;
+    let mut sp = conn.begin().await?;
+    let outcome = dispatch(&mut sp, op, device, at, day).await?;
+    let (result, status, applied) = match outcome {
+        Ok(applied) => {
+            sp.commit().await?;
+            match &applied.conflict {
+                Some(conflict) => {
+                    let status = if conflict.outcome == Outcome::Pending {
+                        "pending"
+                    } else {
+                        "conflict"
+                    };
+                    (
+                        OpResult::Conflict {
+                            op_id: body.op_id,
+                            conflict: conflict.clone(),
+                        },
+                        status,
+                        Some(applied),
+                    )
+                }
+                None => (
+                    OpResult::Applied {
+                        op_id: body.op_id,
+                        version: applied.version,
+                    },
+                    "applied",
+                    Some(applied),
+                ),
+            }
+        }
+        Err(refusal) => {
+            sp.rollback().await?;
+            (refusal.into_result(body.op_id), "rejected", None)
+        }
+    };
+    let result_json =
+        serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
+    let op_json = serde_json::to_string(op).map_err(|e| AppError::Internal(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO sync_ops (op_id, device_id, seq, payload_hash, author_id, store_id, model, entity_id, kind, \
+         status, result, op, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(body.op_id.to_string())
+    .bind(device.id.to_string())
+    .bind(i64::try_from(body.seq).unwrap_or(i64::MAX))
+    .bind(op.payload_hash())
+    .bind(body.author_id.to_string())
+    .bind(device.store_id.to_string())
+    .bind(&body.model)
+    .bind(body.entity_id.to_string())
+    .bind(kind_str(body.kind))
+    .bind(status)
+    .bind(result_json)
+    .bind(op_json)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    if let Some(conflict) = applied.as_ref().and_then(|a| a.conflict.as_ref()) {
+        record_conflict(conn, op, device, conflict, at).await?;
+    }
+    let (before, after) = applied.map_or((None, None), |a| (a.before, a.after));
+    audit::append(
+        conn,
+        &Entry {
+            at: at.to_owned(),
+            user_id: Some(body.author_id.to_string()),
+            device_id: Some(device.id.to_string()),
+            op_id: Some(body.op_id.to_string()),
+            model: body.model.clone(),
+            entity_id: body.entity_id.to_string(),
+            result: status.to_owned(),
+            before,
+            after: after.or_else(|| match &result {
+                OpResult::Rejected { reason, .. } => Some(serde_json::json!({"motivo": reason})),
+                _ => None,
+            }),
+        },
+    )
+    .await?;
+    Ok(result)
+}
+
+async fn dispatch(
+    conn: &mut AnyConnection,
+    op: &Op,
+    device: &DeviceCtx,
+    at: &str,
+    day: &str,
+) -> Result<Result<Applied, Refusal>, AppError> {
+    let body = &op.body;
+    let Some(config) = config_store::get(conn, &body.model).await? else {
+        return Ok(Err(Refusal::invalid(format!(
+            "El modelo {} no se sincroniza.",
+            body.model
+        ))));
+    };
+    if let Some(field) = body.fields.keys().find(|f| config.is_excluded(f)) {
+        return Ok(Err(Refusal::invalid(format!(
+            "El campo {field} no se sincroniza."
+        ))));
+    }
+    let Some(author) = author(conn, body.author_id).await? else {
+        return Ok(Err(Refusal::forbidden(
+            "El autor de la operación no existe o está dado de baja.",
+        )));
+    };
+    if author.store_id != device.store_id && author.role != Role::Admin {
+        return Ok(Err(Refusal::forbidden(
+            "El autor no pertenece a la tienda del dispositivo.",
+        )));
+    }
+    match (body.model.as_str(), body.kind) {
+        (PRODUCTO | CLIENTE, OpKind::Create | OpKind::Update | OpKind::Delete) => {
+            let action = entities::action_for(&body.model, body.kind);
+            if !action.is_some_and(|a| author.can(a)) {
+                return Ok(Err(Refusal::forbidden(
+                    "No tienes permiso para este cambio.",
+                )));
+            }
+            entities::apply(conn, body, &config, at).await
+        }
+        (EXISTENCIA, OpKind::StockDelta) => {
+            movements::stock_delta(conn, body, &author, body.author_id, device.store_id, at).await
+        }
+        (VENTA, OpKind::Sale) => {
+            let device_ref = (device.id, device.code.clone());
+            movements::sale(
+                conn,
+                body,
+                &author,
+                body.author_id,
+                device.store_id,
+                device_ref,
+                at,
+                day,
+            )
+            .await
+        }
+        (model, kind) => Ok(Err(Refusal::invalid(format!(
+            "{model} no admite operaciones {}.",
+            kind_str(kind)
+        )))),
+    }
+}
+
+/// The author's rights now (not when the op was made): an active account's role and store.
+async fn author(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Principal>, AppError> {
+    let row: Option<(String, String, i64)> =
+        sqlx::query_as("SELECT role, store_id, active FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?;
+    let Some((role, store, active)) = row else {
+        return Ok(None);
+    };
+    if active == 0 {
+        return Ok(None);
+    }
+    let role =
+        Role::parse(&role).ok_or_else(|| AppError::Internal(format!("stored role {role:?}")))?;
+    Ok(Some(Principal {
+        role,
+        store_id: db::uuid(&store)?,
+    }))
+}
+
+async fn record_conflict(
+    conn: &mut AnyConnection,
+    op: &Op,
+    device: &DeviceCtx,
+    conflict: &ConflictRecord,
+    at: &str,
+) -> Result<(), AppError> {
+    let status = if conflict.outcome == Outcome::Pending {
+        "pending"
+    } else {
+        "resolved"
+    };
+    sqlx::query(
+        "INSERT INTO sync_conflicts (id, op_id, model, entity_id, store_id, record, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(op.body.op_id.to_string())
+    .bind(&op.body.model)
+    .bind(op.body.entity_id.to_string())
+    .bind(device.store_id.to_string())
+    .bind(serde_json::to_string(conflict).map_err(|e| AppError::Internal(e.to_string()))?)
+    .bind(status)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Refusals decided before storage are audited too (tampered, reused, out of order).
+async fn audit_rejection(
+    conn: &mut AnyConnection,
+    op: &Op,
+    result: &OpResult,
+    user: &CurrentUser,
+    at: &str,
+) -> Result<(), AppError> {
+    let OpResult::Rejected { code, reason, .. } = result else {
+        return Ok(());
+    };
+    audit::append(
+        conn,
+        &Entry {
+            at: at.to_owned(),
+            user_id: Some(user.id().to_string()),
+            device_id: Some(op.body.device_id.to_string()),
+            op_id: Some(op.body.op_id.to_string()),
+            model: op.body.model.clone(),
+            entity_id: op.body.entity_id.to_string(),
+            result: "rejected".into(),
+            before: None,
+            after: Some(serde_json::json!({"codigo": code, "motivo": reason})),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn kind_str(kind: OpKind) -> &'static str {
+    match kind {
+        OpKind::Create => "create",
+        OpKind::Update => "update",
+        OpKind::Delete => "delete",
+        OpKind::Sale => "sale",
+        OpKind::StockDelta => "stock_delta",
+    }
+}
