@@ -11,3 +11,4 @@ mod helpers;
 mod sales;
 mod server;
 mod static_files;
+mod sync;

@@ -1,0 +1,627 @@
+//! Push and pull: exactly-once, replays, conflicts under each strategy, permissions at apply
+//! time, tampering, the audit chain, and what a device may pull.
+
+use std::collections::BTreeMap;
+
+use pronto_backend::{sync::audit, sync::config_store};
+use pronto_shared::sync::{
+    config::{CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
+    conflict::Outcome,
+    Hlc, Op, OpBody, OpKind, OpResult, PullReply, PushReply, Strategy,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::{
+    fixtures::{client_for, fingerprint, seed, World},
+    helpers::{spawn_app, TestApp},
+};
+
+struct Device {
+    id: Uuid,
+    client: reqwest::Client,
+    author: Uuid,
+    seq: u64,
+}
+
+async fn device(app: &TestApp, manager: &str, user: &str) -> Device {
+    let manager = client_for(app, manager).await;
+    let created: Value = manager
+        .post(app.url("/api/devices"))
+        .json(&json!({"nombre": "Caja"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client = client_for(app, user).await;
+    let me: Value = client
+        .get(app.url("/api/auth/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Device {
+        id: Uuid::parse_str(created["id"].as_str().unwrap()).unwrap(),
+        client,
+        author: Uuid::parse_str(me["id"].as_str().unwrap()).unwrap(),
+        seq: 0,
+    }
+}
+
+impl Device {
+    fn op(
+        &mut self,
+        model: &str,
+        entity: Uuid,
+        kind: OpKind,
+        base: Option<i64>,
+        fields: Value,
+        wall: u64,
+    ) -> Op {
+        self.seq += 1;
+        let fields: BTreeMap<String, Value> = match fields {
+            Value::Object(map) => map.into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+        Op::seal(OpBody {
+            op_id: Uuid::now_v7(),
+            device_id: self.id,
+            author_id: self.author,
+            seq: self.seq,
+            model: model.into(),
+            entity_id: entity,
+            kind,
+            base_version: base,
+            fields,
+            hlc: Hlc {
+                wall_ms: wall,
+                counter: 0,
+                node: self.id.to_string(),
+            },
+            priority: 0,
+        })
+    }
+
+    async fn push(&self, app: &TestApp, ops: &[Op]) -> reqwest::Response {
+        self.client
+            .post(app.url("/api/sync/push"))
+            .json(&json!({"device_id": self.id, "ops": ops}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn push_ok(&self, app: &TestApp, ops: &[Op]) -> Vec<OpResult> {
+        let response = self.push(app, ops).await;
+        assert_eq!(response.status(), 200);
+        response.json::<PushReply>().await.unwrap().results
+    }
+
+    async fn pull(&self, app: &TestApp, cursor: i64, limit: i64) -> PullReply {
+        self.client
+            .get(app.url(&format!(
+                "/api/sync/pull?dispositivo={}&cursor={cursor}&limit={limit}",
+                self.id
+            )))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+fn sale(world: &World, id: Uuid) -> Value {
+    json!({
+        "id": id,
+        "lineas": [{"producto_id": world.products[0], "cantidad": 2, "precio_unitario": 129_900}],
+        "pagos": [{"metodo": "efectivo", "monto": 300_000}]
+    })
+}
+
+fn mixed_batch(d: &mut Device, world: &World) -> Vec<Op> {
+    let sale_id = Uuid::now_v7();
+    vec![
+        d.op(
+            PRODUCTO,
+            world.products[1],
+            OpKind::Update,
+            Some(1),
+            json!({"nombre": "Oxford Renovado"}),
+            100,
+        ),
+        d.op(
+            VENTA,
+            sale_id,
+            OpKind::Sale,
+            None,
+            sale(world, sale_id),
+            101,
+        ),
+        d.op(
+            EXISTENCIA,
+            world.products[2],
+            OpKind::StockDelta,
+            None,
+            json!({"producto_id": world.products[2], "delta": 4, "motivo": "recepcion"}),
+            102,
+        ),
+        d.op(
+            CLIENTE,
+            Uuid::now_v7(),
+            OpKind::Create,
+            None,
+            json!({"nombre": "Beatriz Solís", "telefono": "3312345678"}),
+            103,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_batch_applies_once_and_its_replay_gets_the_stored_answers() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let batch = mixed_batch(&mut d, &world);
+
+    let first = d.push_ok(&app, &batch).await;
+    let after_first = fingerprint(&app.db).await;
+    // The reply was lost (say the server crashed after commit): the device sends it all again.
+    let replay = d.push_ok(&app, &batch).await;
+
+    for (a, b) in first.iter().zip(&replay) {
+        assert!(matches!(a, OpResult::Applied { .. }), "{a:?}");
+        let OpResult::Duplicate { first, .. } = b else {
+            panic!("{b:?}")
+        };
+        assert_eq!(first.as_ref(), a);
+    }
+    assert_eq!(
+        fingerprint(&app.db).await,
+        after_first,
+        "the replay changed nothing"
+    );
+    let folio: String = sqlx::query_scalar("SELECT folio FROM sales")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(folio, "TA-C01-000001");
+    let stock: i64 =
+        sqlx::query_scalar("SELECT quantity FROM stock WHERE product_id = $1 AND store_id = $2")
+            .bind(world.products[2].to_string())
+            .bind(world.store_a.to_string())
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(stock, 14);
+}
+
+#[tokio::test]
+async fn a_batch_cut_half_way_is_completed_by_sending_it_again() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let batch = mixed_batch(&mut d, &world);
+
+    d.push_ok(&app, &batch[..2]).await;
+    let results = d.push_ok(&app, &batch).await;
+
+    assert!(matches!(results[0], OpResult::Duplicate { .. }));
+    assert!(matches!(results[1], OpResult::Duplicate { .. }));
+    assert!(matches!(results[2], OpResult::Applied { .. }));
+    assert!(matches!(results[3], OpResult::Applied { .. }));
+    let sales: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sales")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(sales, 1);
+}
+
+#[tokio::test]
+async fn reused_op_ids_and_seq_gaps_are_refused_without_being_stored() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let first = d.op(
+        PRODUCTO,
+        world.products[1],
+        OpKind::Update,
+        Some(1),
+        json!({"nombre": "A"}),
+        10,
+    );
+    d.push_ok(&app, std::slice::from_ref(&first)).await;
+
+    let mut forged = first.clone();
+    forged.body.fields.insert("nombre".into(), json!("B"));
+    let forged = Op::seal(forged.body);
+    d.seq += 1; // skip seq 2: the next op is "from the future"
+    let future = d.op(
+        PRODUCTO,
+        world.products[1],
+        OpKind::Update,
+        Some(2),
+        json!({"nombre": "C"}),
+        11,
+    );
+    let results = d.push_ok(&app, &[forged, future.clone()]).await;
+
+    assert!(
+        matches!(&results[0], OpResult::Rejected { code, status: 409, .. } if code == "op_id_reused"),
+        "{:?}",
+        results[0]
+    );
+    assert!(
+        matches!(&results[1], OpResult::Rejected { code, status: 409, .. } if code == "seq_gap"),
+        "{:?}",
+        results[1]
+    );
+    let name: String = sqlx::query_scalar("SELECT name FROM products WHERE id = $1")
+        .bind(world.products[1].to_string())
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(name, "A");
+    // Filling the gap lets the later op through.
+    d.seq = 1;
+    let filler = d.op(
+        CLIENTE,
+        Uuid::now_v7(),
+        OpKind::Create,
+        None,
+        json!({"nombre": "Relleno"}),
+        12,
+    );
+    let results = d.push_ok(&app, &[future, filler]).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, OpResult::Applied { .. })),
+        "{results:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_op_is_rejected_and_changes_nothing() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let mut op = d.op(
+        PRODUCTO,
+        world.products[1],
+        OpKind::Update,
+        Some(1),
+        json!({"precio": 100}),
+        10,
+    );
+    op.body.fields.insert("precio".into(), json!(1)); // changed after sealing
+    let before = fingerprint(&app.db).await;
+
+    let results = d.push_ok(&app, &[op]).await;
+
+    assert!(
+        matches!(&results[0], OpResult::Rejected { code, status: 400, .. } if code == "checksum")
+    );
+    let mut after = fingerprint(&app.db).await;
+    after.retain(|(t, _)| t != "change_counter");
+    let mut before = before;
+    before.retain(|(t, _)| t != "change_counter");
+    assert_eq!(after, before);
+}
+
+#[tokio::test]
+async fn an_op_whose_author_is_of_another_store_is_refused_with_403_and_audited() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let cajero_b: Value = client_for(&app, "cajero_b")
+        .await
+        .get(app.url("/api/auth/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    d.author = Uuid::parse_str(cajero_b["id"].as_str().unwrap()).unwrap();
+    let sale_id = Uuid::now_v7();
+    let op = d.op(
+        VENTA,
+        sale_id,
+        OpKind::Sale,
+        None,
+        sale(&world, sale_id),
+        10,
+    );
+
+    let results = d.push_ok(&app, std::slice::from_ref(&op)).await;
+
+    assert!(
+        matches!(&results[0], OpResult::Rejected { status: 403, .. }),
+        "{:?}",
+        results[0]
+    );
+    let audited: String = sqlx::query_scalar("SELECT result FROM audit_log WHERE op_id = $1")
+        .bind(op.body.op_id.to_string())
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(audited, "rejected");
+    let sales: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sales")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(sales, 0);
+    // A person of store B cannot push through store A's device at all.
+    let b = client_for(&app, "gerente_b").await;
+    let response = b
+        .post(app.url("/api/sync/push"))
+        .json(&json!({"device_id": d.id, "ops": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn a_cashier_whose_access_was_revoked_while_offline_is_refused_at_apply_time() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "cajero_a").await;
+    let sale_id = Uuid::now_v7();
+    let queued = d.op(
+        VENTA,
+        sale_id,
+        OpKind::Sale,
+        None,
+        sale(&world, sale_id),
+        10,
+    );
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    pronto_backend::model::users::set_active(&mut conn, d.author, false)
+        .await
+        .unwrap();
+    drop(conn);
+    let gerente = Device {
+        id: d.id,
+        client: client_for(&app, "gerente_a").await,
+        author: d.author,
+        seq: d.seq,
+    };
+
+    let results = gerente.push_ok(&app, &[queued]).await;
+
+    assert!(
+        matches!(&results[0], OpResult::Rejected { status: 403, .. }),
+        "{:?}",
+        results[0]
+    );
+}
+
+/// The server edits the price (version 2, HLC from its clock), then a device that started
+/// from version 1 pushes another price with HLC `wall`.
+async fn price_conflict(strategy: Strategy, wall: u64) -> (OpResult, i64, i64) {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let mut config = config_store::get(&mut conn, PRODUCTO)
+        .await
+        .unwrap()
+        .unwrap();
+    config.estrategia = strategy;
+    config_store::put(&mut conn, &config, "test", "2026-11-28T00:00:00Z")
+        .await
+        .unwrap();
+    drop(conn);
+    let gerente = client_for(&app, "gerente_a").await;
+    let mut edit = crate::fixtures::product_input(2);
+    edit.precio = 150_000;
+    let response = gerente
+        .put(app.url(&format!("/api/products/{}", world.products[1])))
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let op = d.op(
+        PRODUCTO,
+        world.products[1],
+        OpKind::Update,
+        Some(1),
+        json!({"precio": 90_000, "nombre": "Oxford Rebajado"}),
+        wall,
+    );
+
+    let results = d.push_ok(&app, &[op]).await;
+
+    let price: i64 = sqlx::query_scalar("SELECT price_centavos FROM products WHERE id = $1")
+        .bind(world.products[1].to_string())
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sync_conflicts WHERE status = 'pending'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    (results[0].clone(), price, pending)
+}
+
+fn outcome(result: &OpResult) -> Outcome {
+    let OpResult::Conflict { conflict, .. } = result else {
+        panic!("expected a conflict: {result:?}")
+    };
+    assert_eq!(conflict.fields, vec!["precio"]);
+    assert_eq!(conflict.server["precio"], 150_000);
+    assert_eq!(conflict.local["precio"], 90_000);
+    conflict.outcome
+}
+
+#[tokio::test]
+async fn conflicting_edits_are_settled_by_each_strategy() {
+    let (r, price, pending) = price_conflict(Strategy::PrioridadCentral, u64::MAX / 2).await;
+    assert_eq!(
+        (outcome(&r), price, pending),
+        (Outcome::ServerWins, 150_000, 0)
+    );
+
+    let (r, price, _) = price_conflict(Strategy::PrioridadTienda, 1).await;
+    assert_eq!((outcome(&r), price), (Outcome::LocalWins, 90_000));
+
+    let (r, price, _) = price_conflict(Strategy::UltimaModificacion, 1).await;
+    assert_eq!(
+        (outcome(&r), price),
+        (Outcome::ServerWins, 150_000),
+        "the device's edit is older"
+    );
+    let (r, price, _) = price_conflict(Strategy::UltimaModificacion, u64::MAX / 2).await;
+    assert_eq!(
+        (outcome(&r), price),
+        (Outcome::LocalWins, 90_000),
+        "the device's edit is newer"
+    );
+
+    let (r, price, pending) = price_conflict(Strategy::Manual, u64::MAX / 2).await;
+    assert_eq!(
+        (outcome(&r), price, pending),
+        (Outcome::Pending, 150_000, 1)
+    );
+}
+
+#[tokio::test]
+async fn excluded_fields_are_neither_accepted_nor_sent() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let op = d.op(
+        PRODUCTO,
+        world.products[0],
+        OpKind::Update,
+        Some(1),
+        json!({"imagen": "/x.png"}),
+        10,
+    );
+
+    let results = d.push_ok(&app, &[op]).await;
+    let page = d.pull(&app, 0, 100).await;
+
+    assert!(
+        matches!(&results[0], OpResult::Rejected { status: 422, .. }),
+        "{:?}",
+        results[0]
+    );
+    let product = page.changes.iter().find(|c| c.model == PRODUCTO).unwrap();
+    assert!(product.data.get("imagen").is_none(), "{:?}", product.data);
+    assert!(product.data.get("precio").is_some());
+}
+
+#[tokio::test]
+async fn pull_pages_through_the_changes_a_device_may_see() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let batch = mixed_batch(&mut d, &world);
+    d.push_ok(&app, &batch).await;
+    let delete = d.op(
+        PRODUCTO,
+        world.products[0],
+        OpKind::Delete,
+        Some(1),
+        json!({}),
+        200,
+    );
+    let deleted_result = d.push_ok(&app, &[delete]).await;
+    assert!(
+        matches!(deleted_result[0], OpResult::Applied { .. }),
+        "{deleted_result:?}"
+    );
+
+    let mut cursor = 0;
+    let mut all = Vec::new();
+    loop {
+        let page = d.pull(&app, cursor, 3).await;
+        assert!(page.changes.len() <= 3);
+        assert!(page.changes.iter().all(|c| c.seq > cursor));
+        all.extend(page.changes);
+        cursor = page.cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+
+    let seqs: Vec<i64> = all.iter().map(|c| c.seq).collect();
+    let mut sorted = seqs.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seqs, sorted, "in order, no change twice");
+    let stock: Vec<_> = all.iter().filter(|c| c.model == EXISTENCIA).collect();
+    assert!(!stock.is_empty());
+    assert!(
+        stock
+            .iter()
+            .all(|c| c.data["tienda_id"] == json!(world.store_a)),
+        "only store A's stock"
+    );
+    assert_eq!(all.iter().filter(|c| c.model == VENTA).count(), 1);
+    let deleted = all
+        .iter()
+        .find(|c| c.model == PRODUCTO && c.entity_id == world.products[0])
+        .unwrap();
+    assert!(
+        deleted.deleted && deleted.data.is_null(),
+        "a tombstone, not a vanished row: {deleted:?}"
+    );
+    assert!(all
+        .iter()
+        .any(|c| c.model == CLIENTE && c.data["nombre"] == "Beatriz Solís"));
+    let empty = d.pull(&app, cursor, 3).await;
+    assert!(empty.changes.is_empty() && !empty.has_more && empty.cursor == cursor);
+}
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_names_the_first_edited_or_deleted_entry() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let batch = mixed_batch(&mut d, &world);
+    d.push_ok(&app, &batch).await;
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let clean = audit::verify(&mut conn).await.unwrap();
+    assert!(clean.ok, "{clean:?}");
+    assert_eq!(clean.entries, 4);
+
+    sqlx::query("UPDATE audit_log SET result = 'rejected' WHERE id = 2")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let edited = audit::verify(&mut conn).await.unwrap();
+    assert_eq!((edited.ok, edited.first_broken), (false, Some(2)));
+
+    sqlx::query("UPDATE audit_log SET result = 'applied' WHERE id = 2")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    assert!(
+        audit::verify(&mut conn).await.unwrap().ok,
+        "restoring the value restores the chain"
+    );
+    sqlx::query("DELETE FROM audit_log WHERE id = 3")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let deleted = audit::verify(&mut conn).await.unwrap();
+    assert_eq!((deleted.ok, deleted.first_broken), (false, Some(3)));
+
+    sqlx::query("DELETE FROM audit_log WHERE id >= 3")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let truncated = audit::verify(&mut conn).await.unwrap();
+    assert!(!truncated.ok, "a deleted tail is noticed through the head");
+}
