@@ -61,6 +61,12 @@ impl AppState {
         }
     }
 
+    /// RFC 3339 time before which a device's last sync activity closes its sync session.
+    pub fn session_window_start(&self) -> String {
+        let start = self.clock.now() - time::Duration::minutes(crate::sync::sessions::GAP_MINUTES);
+        crate::clock::rfc3339(start)
+    }
+
     /// Takes in a device's stamp so later server stamps order after it.
     pub fn observe_hlc(&self, remote: &Hlc) -> Hlc {
         let now = u64::try_from(self.clock.now_ms()).unwrap_or(0);

@@ -8,7 +8,8 @@
 //! | read stock, create sales | own store | own store | any store |
 //! | edit catalog (products, prices), edit customers | no | yes | yes |
 //! | adjust stock, read sales, register/list devices | no | own store | any store |
-//! | manage stores and users | no | no | yes |
+//! | supervise sync (queue, history, conflicts, audit) | no | own store | any store |
+//! | configure sync, retry/discard ops, manage stores and users | no | no | yes |
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -72,6 +73,10 @@ pub enum Action {
     CreateSale(Uuid),
     ReadSales(Uuid),
     ManageDevices(Uuid),
+    /// See a store's sync queue, history, conflicts and audit; resolve its conflicts.
+    SuperviseSync(Uuid),
+    /// Change the sync configuration, retry or discard ops.
+    ConfigureSync,
     ManageStoresAndUsers,
 }
 
@@ -88,8 +93,10 @@ impl Principal {
             ReadCatalog | ReadCustomers | CreateCustomer => true,
             ReadStock(store) | CreateSale(store) => own(store),
             EditCatalog | EditCustomer => manager,
-            AdjustStock(store) | ReadSales(store) | ManageDevices(store) => manager && own(store),
-            ManageStoresAndUsers => false,
+            AdjustStock(store) | ReadSales(store) | ManageDevices(store) | SuperviseSync(store) => {
+                manager && own(store)
+            }
+            ConfigureSync | ManageStoresAndUsers => false,
         }
     }
 }
@@ -118,6 +125,8 @@ mod tests {
             CreateSale(store),
             ReadSales(store),
             ManageDevices(store),
+            SuperviseSync(store),
+            ConfigureSync,
             ManageStoresAndUsers,
         ]
     }
@@ -167,6 +176,15 @@ mod tests {
         ] {
             assert!(!gerente.can(action), "{action:?}");
         }
+    }
+
+    #[test]
+    fn sync_is_supervised_by_the_store_manager_and_configured_by_admins_only() {
+        assert!(who(Role::Gerente).can(Action::SuperviseSync(A)));
+        assert!(!who(Role::Gerente).can(Action::SuperviseSync(B)));
+        assert!(!who(Role::Gerente).can(Action::ConfigureSync));
+        assert!(!who(Role::Cajero).can(Action::SuperviseSync(A)));
+        assert!(who(Role::Admin).can(Action::ConfigureSync));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod devices;
 mod health;
 mod products;
 mod sales;
+mod sincronizacion;
 mod stock;
 mod stores;
 mod sync;
@@ -31,6 +32,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(stock::router())
         .merge(sales::router())
         .merge(sync::router())
+        .merge(sincronizacion::router())
         .fallback(unknown_api_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

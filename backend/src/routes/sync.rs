@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     auth::CurrentUser,
     extract::{AppJson, AppQuery},
-    sync::{pull, push},
+    sync::{pull, push, sessions},
     AppError, AppState,
 };
 
@@ -56,7 +56,21 @@ async fn pull_page(
 ) -> Result<Json<PullReply>, AppError> {
     let mut conn = state.db.pool().acquire().await?;
     let device = push::device_for(&mut conn, &user, params.dispositivo).await?;
-    Ok(Json(
-        pull::pull(&mut conn, device.store_id, params.cursor, params.limit).await?,
-    ))
+    let reply = pull::pull(&mut conn, device.store_id, params.cursor, params.limit).await?;
+    let counts = sessions::Counts {
+        pulled: reply.changes.len() as i64,
+        ..Default::default()
+    };
+    let (at, window) = (state.clock.now_rfc3339(), state.session_window_start());
+    sessions::record(
+        &mut conn,
+        device.id,
+        user.id(),
+        device.store_id,
+        &at,
+        &window,
+        counts,
+    )
+    .await?;
+    Ok(Json(reply))
 }

@@ -149,3 +149,91 @@ pub async fn verify(conn: &mut AnyConnection) -> Result<Integrity, AppError> {
         reason: None,
     })
 }
+
+/// Filters of `GET /api/sincronizacion/auditoria/`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Filter {
+    #[serde(default)]
+    pub modelo: Option<String>,
+    #[serde(default)]
+    pub entidad: Option<String>,
+    #[serde(default)]
+    pub usuario: Option<String>,
+    #[serde(default)]
+    pub dispositivo: Option<String>,
+    /// RFC 3339 or `YYYY-MM-DD`, inclusive.
+    #[serde(default)]
+    pub desde: Option<String>,
+    /// RFC 3339 or `YYYY-MM-DD`, exclusive.
+    #[serde(default)]
+    pub hasta: Option<String>,
+    #[serde(default)]
+    pub limite: Option<i64>,
+}
+
+/// A stored entry with its chain fields, for the audit screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stored {
+    pub id: i64,
+    #[serde(flatten)]
+    pub entry: Entry,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Newest first. `device_ids` restricts to a store's devices (a manager's view); `None` is
+/// everything (an admin's).
+pub async fn list(
+    conn: &mut AnyConnection,
+    filter: &Filter,
+    device_ids: Option<&[String]>,
+) -> Result<Vec<Stored>, AppError> {
+    let mut sql = String::from(
+        "SELECT id, at, user_id, device_id, op_id, model, entity_id, result, before, after, prev_hash, hash \
+         FROM audit_log WHERE 1 = 1",
+    );
+    let mut binds: Vec<String> = Vec::new();
+    let mut add = |sql: &mut String, clause: &str, value: &Option<String>| {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            binds.push(v.to_owned());
+            sql.push_str(&format!(" AND {clause} ${}", binds.len()));
+        }
+    };
+    add(&mut sql, "model =", &filter.modelo);
+    add(&mut sql, "entity_id =", &filter.entidad);
+    add(&mut sql, "user_id =", &filter.usuario);
+    add(&mut sql, "device_id =", &filter.dispositivo);
+    add(&mut sql, "at >=", &filter.desde);
+    add(&mut sql, "at <", &filter.hasta);
+    if let Some(devices) = device_ids {
+        if devices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let start = binds.len();
+        let marks: Vec<String> = (1..=devices.len())
+            .map(|i| format!("${}", start + i))
+            .collect();
+        binds.extend(devices.iter().cloned());
+        sql.push_str(&format!(" AND device_id IN ({})", marks.join(", ")));
+    }
+    sql.push_str(&format!(
+        " ORDER BY id DESC LIMIT {}",
+        filter.limite.unwrap_or(200).clamp(1, 1000)
+    ));
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            let (id, entry, prev_hash, hash) = entry_of(row)?;
+            Ok(Stored {
+                id,
+                entry,
+                prev_hash,
+                hash,
+            })
+        })
+        .collect()
+}

@@ -28,7 +28,7 @@ use super::{
     audit::{self, Entry},
     config_store,
     entities::{self, Applied},
-    movements,
+    movements, sessions,
 };
 use crate::{auth::CurrentUser, db, AppError, AppState};
 
@@ -143,8 +143,7 @@ pub async fn push(
         .bind(device.id.to_string())
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
-    let results = results
+    let results: Vec<OpResult> = results
         .into_iter()
         .zip(&request.ops)
         .map(|(r, op)| {
@@ -153,6 +152,19 @@ pub async fn push(
             })
         })
         .collect();
+    let counts = sessions::Counts::of_push(&results);
+    let window = state.session_window_start();
+    sessions::record(
+        &mut tx,
+        device.id,
+        user.id(),
+        device.store_id,
+        &at,
+        &window,
+        counts,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(PushReply {
         results,
         server_hlc: state.next_hlc(),
@@ -238,10 +250,68 @@ async fn apply_one(
     at: &str,
     day: &str,
 ) -> Result<OpResult, AppError> {
+    let (result, status, applied) = execute(conn, op, device, at, day).await?;
+    let body = &op.body;
+    let result_json =
+        serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
+    let op_json = serde_json::to_string(op).map_err(|e| AppError::Internal(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO sync_ops (op_id, device_id, seq, payload_hash, author_id, store_id, model, entity_id, kind, \
+         status, result, op, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(body.op_id.to_string())
+    .bind(device.id.to_string())
+    .bind(i64::try_from(body.seq).unwrap_or(i64::MAX))
+    .bind(op.payload_hash())
+    .bind(body.author_id.to_string())
+    .bind(device.store_id.to_string())
+    .bind(&body.model)
+    .bind(body.entity_id.to_string())
+    .bind(kind_str(body.kind))
+    .bind(status)
+    .bind(result_json)
+    .bind(op_json)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    finish(conn, op, device, &result, status, applied, at).await?;
+    Ok(result)
+}
+
+/// Applies an op again that was refused before (an admin's retry, e.g. after restoring the
+/// author's access): the stored answer is replaced by the new one.
+pub async fn retry(
+    conn: &mut AnyConnection,
+    op: &Op,
+    device: &DeviceCtx,
+    at: &str,
+    day: &str,
+) -> Result<OpResult, AppError> {
+    let (result, status, applied) = execute(conn, op, device, at, day).await?;
+    let result_json =
+        serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
+    sqlx::query("UPDATE sync_ops SET status = $1, result = $2 WHERE op_id = $3")
+        .bind(status)
+        .bind(result_json)
+        .bind(op.body.op_id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    finish(conn, op, device, &result, status, applied, at).await?;
+    Ok(result)
+}
+
+/// Runs the op in a savepoint: kept when applied, rolled back when refused.
+async fn execute(
+    conn: &mut AnyConnection,
+    op: &Op,
+    device: &DeviceCtx,
+    at: &str,
+    day: &str,
+) -> Result<(OpResult, &'static str, Option<Applied>), AppError> {
     let body = &op.body;
     let mut sp = conn.begin().await?;
     let outcome = dispatch(&mut sp, op, device, at, day).await?;
-    let (result, status, applied) = match outcome {
+    Ok(match outcome {
         Ok(applied) => {
             sp.commit().await?;
             match &applied.conflict {
@@ -274,29 +344,20 @@ async fn apply_one(
             sp.rollback().await?;
             (refusal.into_result(body.op_id), "rejected", None)
         }
-    };
-    let result_json =
-        serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
-    let op_json = serde_json::to_string(op).map_err(|e| AppError::Internal(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO sync_ops (op_id, device_id, seq, payload_hash, author_id, store_id, model, entity_id, kind, \
-         status, result, op, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(body.op_id.to_string())
-    .bind(device.id.to_string())
-    .bind(i64::try_from(body.seq).unwrap_or(i64::MAX))
-    .bind(op.payload_hash())
-    .bind(body.author_id.to_string())
-    .bind(device.store_id.to_string())
-    .bind(&body.model)
-    .bind(body.entity_id.to_string())
-    .bind(kind_str(body.kind))
-    .bind(status)
-    .bind(result_json)
-    .bind(op_json)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
+    })
+}
+
+/// Records the conflict (if any) and chains the audit entry.
+async fn finish(
+    conn: &mut AnyConnection,
+    op: &Op,
+    device: &DeviceCtx,
+    result: &OpResult,
+    status: &str,
+    applied: Option<Applied>,
+    at: &str,
+) -> Result<(), AppError> {
+    let body = &op.body;
     if let Some(conflict) = applied.as_ref().and_then(|a| a.conflict.as_ref()) {
         record_conflict(conn, op, device, conflict, at).await?;
     }
@@ -312,14 +373,14 @@ async fn apply_one(
             entity_id: body.entity_id.to_string(),
             result: status.to_owned(),
             before,
-            after: after.or_else(|| match &result {
+            after: after.or_else(|| match result {
                 OpResult::Rejected { reason, .. } => Some(serde_json::json!({"motivo": reason})),
                 _ => None,
             }),
         },
     )
     .await?;
-    Ok(result)
+    Ok(())
 }
 
 async fn dispatch(

@@ -10,5 +10,6 @@ mod health;
 mod helpers;
 mod sales;
 mod server;
+mod sincronizacion;
 mod static_files;
 mod sync;

@@ -17,14 +17,14 @@ use crate::{
     helpers::{spawn_app, TestApp},
 };
 
-struct Device {
-    id: Uuid,
-    client: reqwest::Client,
-    author: Uuid,
-    seq: u64,
+pub struct Device {
+    pub id: Uuid,
+    pub client: reqwest::Client,
+    pub author: Uuid,
+    pub seq: u64,
 }
 
-async fn device(app: &TestApp, manager: &str, user: &str) -> Device {
+pub async fn device(app: &TestApp, manager: &str, user: &str) -> Device {
     let manager = client_for(app, manager).await;
     let created: Value = manager
         .post(app.url("/api/devices"))
@@ -53,7 +53,7 @@ async fn device(app: &TestApp, manager: &str, user: &str) -> Device {
 }
 
 impl Device {
-    fn op(
+    pub fn op(
         &mut self,
         model: &str,
         entity: Uuid,
@@ -86,7 +86,7 @@ impl Device {
         })
     }
 
-    async fn push(&self, app: &TestApp, ops: &[Op]) -> reqwest::Response {
+    pub async fn push(&self, app: &TestApp, ops: &[Op]) -> reqwest::Response {
         self.client
             .post(app.url("/api/sync/push"))
             .json(&json!({"device_id": self.id, "ops": ops}))
@@ -95,13 +95,13 @@ impl Device {
             .unwrap()
     }
 
-    async fn push_ok(&self, app: &TestApp, ops: &[Op]) -> Vec<OpResult> {
+    pub async fn push_ok(&self, app: &TestApp, ops: &[Op]) -> Vec<OpResult> {
         let response = self.push(app, ops).await;
         assert_eq!(response.status(), 200);
         response.json::<PushReply>().await.unwrap().results
     }
 
-    async fn pull(&self, app: &TestApp, cursor: i64, limit: i64) -> PullReply {
+    pub async fn pull(&self, app: &TestApp, cursor: i64, limit: i64) -> PullReply {
         self.client
             .get(app.url(&format!(
                 "/api/sync/pull?dispositivo={}&cursor={cursor}&limit={limit}",
@@ -116,7 +116,7 @@ impl Device {
     }
 }
 
-fn sale(world: &World, id: Uuid) -> Value {
+pub fn sale(world: &World, id: Uuid) -> Value {
     json!({
         "id": id,
         "lineas": [{"producto_id": world.products[0], "cantidad": 2, "precio_unitario": 129_900}],
@@ -124,7 +124,7 @@ fn sale(world: &World, id: Uuid) -> Value {
     })
 }
 
-fn mixed_batch(d: &mut Device, world: &World) -> Vec<Op> {
+pub fn mixed_batch(d: &mut Device, world: &World) -> Vec<Op> {
     let sale_id = Uuid::now_v7();
     vec![
         d.op(

@@ -1,0 +1,345 @@
+//! The sync module's own endpoints (DESIGN §7): queue, configuration, history, content types
+//! and audit. Managers see their store; admins see everything and change the configuration.
+
+use axum::{
+    extract::{Path, State},
+    routing::{get, post},
+    Json, Router,
+};
+use pronto_shared::{
+    sync::{config, ModelConfig, Op, OpResult},
+    Action, Role,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::{
+    auth::CurrentUser,
+    db,
+    extract::{AppJson, AppQuery},
+    sync::{
+        audit::{self, Entry},
+        config_store,
+        push::{self, DeviceCtx},
+        sessions,
+    },
+    AppError, AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sincronizacion/cola/", get(queue))
+        .route("/sincronizacion/cola/{op_id}/reintentar", post(retry))
+        .route("/sincronizacion/cola/{op_id}/descartar", post(discard))
+        .route(
+            "/sincronizacion/configuracion/",
+            get(read_config).put(write_config),
+        )
+        .route("/sincronizacion/registros/", get(history))
+        .route("/sincronizacion/content-types/", get(content_types))
+        .route("/sincronizacion/auditoria/", get(audit_log))
+        .route("/sincronizacion/auditoria/integridad", get(integrity))
+}
+
+/// The store a request is about: the session's, or for an admin the one named (or all).
+fn scope(user: &CurrentUser, requested: Option<Uuid>) -> Result<Option<Uuid>, AppError> {
+    let store = match (user.profile.rol, requested) {
+        (Role::Admin, requested) => requested,
+        (_, requested) => Some(requested.unwrap_or(user.store_id())),
+    };
+    match store {
+        Some(store) => user.require(Action::SuperviseSync(store))?,
+        None => user.require(Action::ConfigureSync)?,
+    }
+    Ok(store)
+}
+
+#[derive(Debug, Deserialize)]
+struct QueueQuery {
+    #[serde(default)]
+    estado: Option<String>,
+    #[serde(default)]
+    dispositivo: Option<Uuid>,
+    #[serde(default)]
+    tienda_id: Option<Uuid>,
+    #[serde(default)]
+    limite: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct QueuedOp {
+    op_id: Uuid,
+    dispositivo_id: Uuid,
+    seq: i64,
+    tienda_id: Uuid,
+    modelo: String,
+    entidad_id: Uuid,
+    tipo: String,
+    estado: String,
+    resultado: Value,
+    recibida: String,
+}
+
+type QueueRow = (
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+async fn queue(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(q): AppQuery<QueueQuery>,
+) -> Result<Json<Vec<QueuedOp>>, AppError> {
+    let store = scope(&user, q.tienda_id)?;
+    let mut sql = String::from(
+        "SELECT op_id, device_id, seq, store_id, model, entity_id, kind, status, result, received_at FROM sync_ops WHERE 1 = 1",
+    );
+    let mut binds = Vec::new();
+    for (clause, value) in [
+        ("status =", q.estado.clone()),
+        ("device_id =", q.dispositivo.map(|d| d.to_string())),
+        ("store_id =", store.map(|s| s.to_string())),
+    ] {
+        if let Some(v) = value {
+            binds.push(v);
+            sql.push_str(&format!(" AND {clause} ${}", binds.len()));
+        }
+    }
+    sql.push_str(&format!(
+        " ORDER BY received_at DESC, seq DESC LIMIT {}",
+        q.limite.unwrap_or(200).clamp(1, 1000)
+    ));
+    let mut query = sqlx::query_as::<_, QueueRow>(&sql);
+    for b in &binds {
+        query = query.bind(b);
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    let rows = query.fetch_all(&mut *conn).await?;
+    let ops = rows
+        .into_iter()
+        .map(
+            |(op, device, seq, store, model, entity, kind, status, result, at)| {
+                Ok(QueuedOp {
+                    op_id: db::uuid(&op)?,
+                    dispositivo_id: db::uuid(&device)?,
+                    seq,
+                    tienda_id: db::uuid(&store)?,
+                    modelo: model,
+                    entidad_id: db::uuid(&entity)?,
+                    tipo: kind,
+                    estado: status,
+                    resultado: serde_json::from_str(&result).unwrap_or(Value::Null),
+                    recibida: at,
+                })
+            },
+        )
+        .collect::<Result<_, AppError>>()?;
+    Ok(Json(ops))
+}
+
+async fn stored_op(
+    conn: &mut sqlx::AnyConnection,
+    op_id: Uuid,
+) -> Result<(Op, String, DeviceCtx), AppError> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT op, status, device_id FROM sync_ops WHERE op_id = $1")
+            .bind(op_id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (op, status, device) =
+        row.ok_or_else(|| AppError::NotFound(format!("operación {op_id}")))?;
+    let op: Op =
+        serde_json::from_str(&op).map_err(|e| AppError::Internal(format!("stored op: {e}")))?;
+    let (store, code, last_seq): (String, String, i64) =
+        sqlx::query_as("SELECT store_id, code, last_seq FROM devices WHERE id = $1")
+            .bind(&device)
+            .fetch_one(&mut *conn)
+            .await?;
+    let ctx = DeviceCtx {
+        id: db::uuid(&device)?,
+        code,
+        store_id: db::uuid(&store)?,
+        last_seq,
+    };
+    Ok((op, status, ctx))
+}
+
+/// Admin: apply a refused op again (e.g. after restoring its author's access).
+async fn retry(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(op_id): Path<Uuid>,
+) -> Result<Json<OpResult>, AppError> {
+    user.require(Action::ConfigureSync)?;
+    let mut tx = state.db.begin_write().await?;
+    let (op, status, device) = stored_op(&mut tx, op_id).await?;
+    if status != "rejected" {
+        return Err(AppError::Conflict(
+            "Solo se reintentan operaciones rechazadas.".into(),
+        ));
+    }
+    let result = push::retry(
+        &mut tx,
+        &op,
+        &device,
+        &state.clock.now_rfc3339(),
+        &state.clock.today(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(result))
+}
+
+/// Admin: give up on a refused op for good (it stays in the log, marked discarded).
+async fn discard(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(op_id): Path<Uuid>,
+) -> Result<Json<Value>, AppError> {
+    user.require(Action::ConfigureSync)?;
+    let mut tx = state.db.begin_write().await?;
+    let (op, status, device) = stored_op(&mut tx, op_id).await?;
+    if status != "rejected" {
+        return Err(AppError::Conflict(
+            "Solo se descartan operaciones rechazadas.".into(),
+        ));
+    }
+    sqlx::query("UPDATE sync_ops SET status = 'discarded' WHERE op_id = $1")
+        .bind(op_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let entry = Entry {
+        at: state.clock.now_rfc3339(),
+        user_id: Some(user.id().to_string()),
+        device_id: Some(device.id.to_string()),
+        op_id: Some(op_id.to_string()),
+        model: op.body.model.clone(),
+        entity_id: op.body.entity_id.to_string(),
+        result: "discarded".into(),
+        before: None,
+        after: None,
+    };
+    audit::append(&mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"op_id": op_id, "estado": "discarded"})))
+}
+
+async fn read_config(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> Result<Json<Vec<ModelConfig>>, AppError> {
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(config_store::all(&mut conn).await?))
+}
+
+/// Admin: replace one model's configuration (validated; effective for the next op).
+async fn write_config(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(body): AppJson<ModelConfig>,
+) -> Result<Json<ModelConfig>, AppError> {
+    user.require(Action::ConfigureSync)?;
+    body.validate()?;
+    let mut tx = state.db.begin_write().await?;
+    let before = config_store::get(&mut tx, &body.model).await?;
+    let at = state.clock.now_rfc3339();
+    config_store::put(&mut tx, &body, &user.id().to_string(), &at).await?;
+    let entry = Entry {
+        at,
+        user_id: Some(user.id().to_string()),
+        device_id: None,
+        op_id: None,
+        model: "sincronizacion.Configuracion".into(),
+        entity_id: body.model.clone(),
+        result: "config".into(),
+        before: serde_json::to_value(before).ok(),
+        after: serde_json::to_value(&body).ok(),
+    };
+    audit::append(&mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok(Json(body))
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryQuery {
+    #[serde(default)]
+    dispositivo: Option<Uuid>,
+    #[serde(default)]
+    tienda_id: Option<Uuid>,
+    #[serde(default)]
+    limite: Option<i64>,
+}
+
+async fn history(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(q): AppQuery<HistoryQuery>,
+) -> Result<Json<Vec<sessions::SessionRecord>>, AppError> {
+    let store = scope(&user, q.tienda_id)?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(
+        sessions::list(&mut conn, store, q.dispositivo, q.limite.unwrap_or(100)).await?,
+    ))
+}
+
+#[derive(Debug, Serialize)]
+struct ContentType {
+    model: String,
+    fields: Vec<&'static str>,
+    excluded_fields: Vec<String>,
+}
+
+async fn content_types(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+) -> Result<Json<Vec<ContentType>>, AppError> {
+    let mut conn = state.db.pool().acquire().await?;
+    let mut out = Vec::new();
+    for c in config_store::all(&mut conn).await? {
+        let fields = config::model_fields(&c.model).unwrap_or_default().to_vec();
+        out.push(ContentType {
+            model: c.model,
+            fields,
+            excluded_fields: c.excluded_fields,
+        });
+    }
+    Ok(Json(out))
+}
+
+async fn audit_log(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(q): AppQuery<audit::Filter>,
+) -> Result<Json<Vec<audit::Stored>>, AppError> {
+    let store = scope(&user, None)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let devices: Option<Vec<String>> = match store {
+        Some(store) => Some(
+            sqlx::query_scalar("SELECT id FROM devices WHERE store_id = $1")
+                .bind(store.to_string())
+                .fetch_all(&mut *conn)
+                .await?,
+        ),
+        None => None,
+    };
+    Ok(Json(audit::list(&mut conn, &q, devices.as_deref()).await?))
+}
+
+/// Admin: walk the whole chain. `ok`, or the first entry that was edited or deleted.
+async fn integrity(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<audit::Integrity>, AppError> {
+    user.require(Action::ConfigureSync)?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(audit::verify(&mut conn).await?))
+}

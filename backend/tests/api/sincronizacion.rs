@@ -1,0 +1,309 @@
+//! The sync module's endpoints: queue (with admin retry/discard), configuration, history,
+//! content types, audit with its integrity check.
+
+use pronto_shared::sync::{config::PRODUCTO, OpResult, Strategy};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::{
+    fixtures::{client_for, seed},
+    helpers::spawn_app,
+    sync::{device, mixed_batch},
+};
+
+#[tokio::test]
+async fn the_queue_lists_ops_by_status_and_admins_retry_or_discard_refused_ones() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "cajero_a").await;
+    let gerente = client_for(&app, "gerente_a").await;
+    let admin = client_for(&app, "admin").await;
+    // Two sales queued while the cashier's account was off: refused at apply time.
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    pronto_backend::model::users::set_active(&mut conn, d.author, false)
+        .await
+        .unwrap();
+    drop(conn);
+    let sale_ids = [Uuid::now_v7(), Uuid::now_v7()];
+    let ops: Vec<_> = sale_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            d.op(
+                pronto_shared::sync::config::VENTA,
+                *id,
+                pronto_shared::sync::OpKind::Sale,
+                None,
+                crate::sync::sale(&world, *id),
+                10 + i as u64,
+            )
+        })
+        .collect();
+    d.client = gerente.clone();
+    d.push_ok(&app, &ops).await;
+
+    let rejected: Vec<Value> = gerente
+        .get(app.url("/api/sincronizacion/cola/?estado=rejected"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rejected.len(), 2);
+    let cajero = client_for(&app, "cajero_b").await;
+    assert_eq!(
+        cajero
+            .get(app.url("/api/sincronizacion/cola/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let retry_url = app.url(&format!(
+        "/api/sincronizacion/cola/{}/reintentar",
+        ops[0].body.op_id
+    ));
+    assert_eq!(
+        gerente.post(&retry_url).send().await.unwrap().status(),
+        403,
+        "only admins retry"
+    );
+
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    pronto_backend::model::users::set_active(&mut conn, d.author, true)
+        .await
+        .unwrap();
+    drop(conn);
+    let retried: OpResult = admin
+        .post(&retry_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(matches!(retried, OpResult::Applied { .. }), "{retried:?}");
+    let discarded = admin
+        .post(app.url(&format!(
+            "/api/sincronizacion/cola/{}/descartar",
+            ops[1].body.op_id
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(discarded.status(), 200);
+
+    let sales: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sales")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(sales, 1);
+    let applied: Vec<Value> = gerente
+        .get(app.url("/api/sincronizacion/cola/?estado=applied"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(applied.len(), 1);
+    let gone: Vec<Value> = gerente
+        .get(app.url("/api/sincronizacion/cola/?estado=discarded"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gone.len(), 1);
+    // The replay of a retried op answers its new result.
+    let replay = d.push_ok(&app, &ops[..1]).await;
+    let OpResult::Duplicate { first, .. } = &replay[0] else {
+        panic!("{replay:?}")
+    };
+    assert!(matches!(first.as_ref(), OpResult::Applied { .. }));
+}
+
+#[tokio::test]
+async fn admins_change_the_configuration_and_it_holds_for_the_next_op() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let admin = client_for(&app, "admin").await;
+    let gerente = client_for(&app, "gerente_a").await;
+    let configs: Vec<Value> = gerente
+        .get(app.url("/api/sincronizacion/configuracion/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut product = configs
+        .into_iter()
+        .find(|c| c["model"] == PRODUCTO)
+        .unwrap();
+    assert_eq!(product["excluded_fields"], json!(["imagen"]));
+
+    product["estrategia"] = json!("manual");
+    assert_eq!(
+        gerente
+            .put(app.url("/api/sincronizacion/configuracion/"))
+            .json(&product)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let mut bad = product.clone();
+    bad["excluded_fields"] = json!(["no_existe"]);
+    assert_eq!(
+        admin
+            .put(app.url("/api/sincronizacion/configuracion/"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(
+        admin
+            .put(app.url("/api/sincronizacion/configuracion/"))
+            .json(&product)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // A server edit, then a device edit of the same field from an older version: now held.
+    let mut edit = crate::fixtures::product_input(2);
+    edit.precio = 150_000;
+    gerente
+        .put(app.url(&format!("/api/products/{}", world.products[1])))
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let op = d.op(
+        PRODUCTO,
+        world.products[1],
+        pronto_shared::sync::OpKind::Update,
+        Some(1),
+        json!({"precio": 90_000}),
+        1,
+    );
+    let results = d.push_ok(&app, &[op]).await;
+    let OpResult::Conflict { conflict, .. } = &results[0] else {
+        panic!("{results:?}")
+    };
+    assert_eq!(conflict.strategy, Strategy::Manual);
+}
+
+#[tokio::test]
+async fn history_content_types_and_audit_answer_what_happened() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let batch = mixed_batch(&mut d, &world);
+    d.push_ok(&app, &batch).await;
+    let pulled = d.pull(&app, 0, 1000).await.changes.len() as i64;
+    let gerente = client_for(&app, "gerente_a").await;
+    let admin = client_for(&app, "admin").await;
+
+    let history: Vec<Value> = gerente
+        .get(app.url("/api/sincronizacion/registros/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        history.len(),
+        1,
+        "a push and a pull a moment apart are one session"
+    );
+    assert_eq!(history[0]["enviadas"], 4);
+    assert_eq!(history[0]["recibidas"], pulled);
+
+    let types: Vec<Value> = gerente
+        .get(app.url("/api/sincronizacion/content-types/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(types.len(), 4);
+    assert!(types
+        .iter()
+        .any(|t| t["model"] == PRODUCTO
+            && t["fields"].as_array().unwrap().contains(&json!("precio"))));
+
+    let product_audit: Vec<Value> = gerente
+        .get(app.url(&format!("/api/sincronizacion/auditoria/?modelo={PRODUCTO}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(product_audit.len(), 1);
+    assert_eq!(product_audit[0]["result"], "applied");
+    assert_eq!(product_audit[0]["after"]["nombre"], "Oxford Renovado");
+    assert_eq!(product_audit[0]["before"]["nombre"], "Oxford Prueba 2");
+    let other_store = client_for(&app, "gerente_b").await;
+    let theirs: Vec<Value> = other_store
+        .get(app.url("/api/sincronizacion/auditoria/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        theirs.is_empty(),
+        "a manager sees only their store's devices"
+    );
+
+    let check: Value = admin
+        .get(app.url("/api/sincronizacion/auditoria/integridad"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(check["ok"], true);
+    sqlx::query("UPDATE audit_log SET after = '{}' WHERE id = 1")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let broken: Value = admin
+        .get(app.url("/api/sincronizacion/auditoria/integridad"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (broken["ok"].clone(), broken["first_broken"].clone()),
+        (json!(false), json!(1))
+    );
+    assert_eq!(
+        gerente
+            .get(app.url("/api/sincronizacion/auditoria/integridad"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
