@@ -54,7 +54,10 @@ pub async fn create(
     }
     let mut lines = Vec::with_capacity(sale.lines.len());
     for (i, line) in sale.lines.iter().enumerate() {
-        let Some(product) = products::get(conn, line.product_id).await? else {
+        // A product deleted from the catalog after the shoes were sold still gets its sale:
+        // the sale happened (it may have waited offline), so it is recorded, never lost.
+        let Some((product, _deleted, _, _)) = products::get_for_sync(conn, line.product_id).await?
+        else {
             let mut fields = pronto_shared::domain::FieldErrors::new();
             fields.add(format!("lineas[{i}].producto_id"), "El producto no existe.");
             return Err(fields.into());

@@ -5,7 +5,9 @@
 pub mod canonical;
 pub mod config;
 pub mod conflict;
+pub mod engine;
 pub mod hlc;
+pub mod memory;
 pub mod op;
 pub mod protocol;
 

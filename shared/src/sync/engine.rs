@@ -1,0 +1,350 @@
+//! The client sync engine: the same code in the browser (IndexedDB + fetch) and in native
+//! tests (memory + direct calls), as a loop over two traits (DESIGN §2).
+//!
+//! - [`SyncEngine::record`] turns a local change into an op: next seq, an HLC stamp, sealed with
+//!   its checksum, and written to the outbox **before** anything is sent.
+//! - [`SyncEngine::sync`] pushes the outbox in seq order, in batches, and handles every answer:
+//!   applied, duplicate and conflict leave the outbox; a refusal goes to the dead letters with
+//!   its reason (it never blocks the queue); a transport failure keeps everything and backs off.
+//!   Then it pulls from its cursor until the server has nothing newer.
+//! - The cache holds only what the server confirmed (pulled changes); pending local edits are
+//!   shown on top of it by the UI from the outbox. So when a conflict goes the server's way,
+//!   the cache is already right.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{
+    hlc::{Hlc, HlcClock},
+    op::{Op, OpBody, OpKind},
+    protocol::{Change, OpResult, PullReply, PushReply, PushRequest},
+};
+
+/// An op the server refused for good, kept for the person to see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub op: Op,
+    pub status: u16,
+    pub code: String,
+    pub reason: String,
+}
+
+/// Why a call to the server gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// Offline, timeout, connection cut: try again later.
+    Unreachable,
+    /// The server answered with an error status for the whole request.
+    Status(u16),
+}
+
+/// A storage failure (quota, a closed database); the engine stops and reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageError(pub String);
+
+/// Where the device keeps its outbox, cache, cursor, counters and dead letters. Every write
+/// must be durable when the future resolves (IndexedDB: `durability: "strict"`).
+#[allow(async_fn_in_trait)] // used generically, never as `dyn`; no Send bound so wasm can use it
+pub trait Storage {
+    /// The seq of the last op enqueued (0 before the first).
+    async fn last_seq(&mut self) -> Result<u64, StorageError>;
+    async fn last_hlc(&mut self) -> Result<Option<Hlc>, StorageError>;
+    async fn set_last_hlc(&mut self, hlc: &Hlc) -> Result<(), StorageError>;
+    /// Stores the op in the outbox **and** records its seq as the last one, atomically: a crash
+    /// can never leave a seq used without its op, which would be a gap the server refuses.
+    async fn enqueue(&mut self, op: &Op) -> Result<(), StorageError>;
+    /// Up to `limit` pending ops, lowest seq first.
+    async fn pending(&mut self, limit: usize) -> Result<Vec<Op>, StorageError>;
+    async fn pending_count(&mut self) -> Result<usize, StorageError>;
+    async fn remove(&mut self, op_ids: &[Uuid]) -> Result<(), StorageError>;
+    async fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StorageError>;
+    async fn dead_letters(&mut self) -> Result<Vec<DeadLetter>, StorageError>;
+    async fn cursor(&mut self) -> Result<i64, StorageError>;
+    /// Applies one pulled change to the cache (a tombstone removes the record).
+    async fn apply_change(&mut self, change: &Change) -> Result<(), StorageError>;
+    async fn set_cursor(&mut self, cursor: i64) -> Result<(), StorageError>;
+}
+
+/// How the device talks to the server.
+#[allow(async_fn_in_trait)]
+pub trait Transport {
+    async fn push(&mut self, request: PushRequest) -> Result<PushReply, TransportError>;
+    async fn pull(&mut self, cursor: i64, limit: i64) -> Result<PullReply, TransportError>;
+}
+
+/// Exponential backoff with full jitter, from a seeded generator so tests replay exactly.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    failures: u32,
+    rng: u64,
+    base_ms: u64,
+    cap_ms: u64,
+}
+
+impl Backoff {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            failures: 0,
+            rng: seed | 1,
+            base_ms: 500,
+            cap_ms: 60_000,
+        }
+    }
+
+    /// Milliseconds to wait after one more failure: uniform in `[0, min(cap, base·2^n)]`.
+    pub fn next_delay_ms(&mut self) -> u64 {
+        self.failures = self.failures.saturating_add(1);
+        let ceiling = self
+            .base_ms
+            .saturating_mul(1_u64 << self.failures.min(20))
+            .min(self.cap_ms);
+        // xorshift64*: cheap, deterministic, good enough for jitter (not for secrets).
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let random = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        random % (ceiling + 1)
+    }
+
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+}
+
+/// What one [`SyncEngine::sync`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pushed: usize,
+    pub applied: usize,
+    pub duplicates: usize,
+    pub conflicts: usize,
+    pub dead_lettered: usize,
+    pub pulled: usize,
+    /// Set when the server could not be reached: wait this long before trying again.
+    pub retry_after_ms: Option<u64>,
+}
+
+/// Who this engine speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub device_id: Uuid,
+    pub author_id: Uuid,
+}
+
+pub struct SyncEngine<S, T> {
+    pub storage: S,
+    pub transport: T,
+    pub identity: Identity,
+    pub backoff: Backoff,
+    clock: HlcClock,
+    pub batch_size: usize,
+    pub pull_page: i64,
+}
+
+impl<S: Storage, T: Transport> SyncEngine<S, T> {
+    /// Starts (or restarts after a crash) from what `storage` holds.
+    pub async fn open(
+        mut storage: S,
+        transport: T,
+        identity: Identity,
+        seed: u64,
+    ) -> Result<Self, StorageError> {
+        let clock = match storage.last_hlc().await? {
+            Some(last) => HlcClock::resume(last),
+            None => HlcClock::new(identity.device_id.to_string()),
+        };
+        Ok(Self {
+            storage,
+            transport,
+            identity,
+            backoff: Backoff::new(seed),
+            clock,
+            batch_size: 100,
+            pull_page: 500,
+        })
+    }
+
+    /// Turns a local change into a sealed op in the outbox, before anything is sent.
+    pub async fn record(
+        &mut self,
+        model: &str,
+        entity_id: Uuid,
+        kind: OpKind,
+        base_version: Option<i64>,
+        fields: BTreeMap<String, Value>,
+        priority: i32,
+        now_ms: u64,
+    ) -> Result<Op, StorageError> {
+        let seq = self.storage.last_seq().await? + 1;
+        let hlc = self.clock.tick(now_ms);
+        self.storage.set_last_hlc(&hlc).await?;
+        let op = Op::seal(OpBody {
+            op_id: new_op_id(self.identity.device_id, seq),
+            device_id: self.identity.device_id,
+            author_id: self.identity.author_id,
+            seq,
+            model: model.to_owned(),
+            entity_id,
+            kind,
+            base_version,
+            fields,
+            hlc,
+            priority,
+        });
+        self.storage.enqueue(&op).await?;
+        Ok(op)
+    }
+
+    /// Pushes everything pending, then pulls everything new. Stops at the first transport
+    /// failure and says how long to wait.
+    pub async fn sync(&mut self, now_ms: u64) -> Result<SyncReport, StorageError> {
+        let mut report = SyncReport::default();
+        loop {
+            let batch = self.storage.pending(self.batch_size).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let request = PushRequest {
+                device_id: self.identity.device_id,
+                ops: batch.clone(),
+            };
+            let reply = match self.transport.push(request).await {
+                Ok(reply) => reply,
+                Err(_) => {
+                    report.retry_after_ms = Some(self.backoff.next_delay_ms());
+                    return Ok(report);
+                }
+            };
+            self.clock.observe(&reply.server_hlc, now_ms);
+            self.storage.set_last_hlc(self.clock.last()).await?;
+            let progressed = self
+                .handle_results(&batch, &reply.results, &mut report)
+                .await?;
+            if !progressed {
+                // Nothing in the batch could be settled (e.g. the server lacks earlier ops):
+                // back off rather than spin.
+                report.retry_after_ms = Some(self.backoff.next_delay_ms());
+                return Ok(report);
+            }
+        }
+        loop {
+            let cursor = self.storage.cursor().await?;
+            let page = match self.transport.pull(cursor, self.pull_page).await {
+                Ok(page) => page,
+                Err(_) => {
+                    report.retry_after_ms = Some(self.backoff.next_delay_ms());
+                    return Ok(report);
+                }
+            };
+            for change in &page.changes {
+                self.storage.apply_change(change).await?;
+            }
+            report.pulled += page.changes.len();
+            // The cursor moves only after the changes are stored: a crash in between pulls
+            // them again, which is harmless.
+            self.storage.set_cursor(page.cursor).await?;
+            if !page.has_more {
+                break;
+            }
+        }
+        self.backoff.reset();
+        Ok(report)
+    }
+
+    async fn handle_results(
+        &mut self,
+        batch: &[Op],
+        results: &[OpResult],
+        report: &mut SyncReport,
+    ) -> Result<bool, StorageError> {
+        let mut done = Vec::new();
+        for op in batch {
+            let Some(result) = results.iter().find(|r| r.op_id() == op.body.op_id) else {
+                continue;
+            };
+            report.pushed += 1;
+            if !result.is_final() {
+                continue;
+            }
+            match (result, result.original()) {
+                (OpResult::Duplicate { .. }, _) => report.duplicates += 1,
+                (_, OpResult::Applied { .. }) => report.applied += 1,
+                (_, OpResult::Conflict { .. }) => report.conflicts += 1,
+                _ => {}
+            }
+            if let OpResult::Rejected {
+                status,
+                code,
+                reason,
+                ..
+            } = result.original()
+            {
+                let letter = DeadLetter {
+                    op: op.clone(),
+                    status: *status,
+                    code: code.clone(),
+                    reason: reason.clone(),
+                };
+                self.storage.add_dead_letter(&letter).await?;
+                report.dead_lettered += 1;
+            }
+            done.push(op.body.op_id);
+        }
+        self.storage.remove(&done).await?;
+        Ok(!done.is_empty())
+    }
+}
+
+/// Op ids are UUIDv7-shaped but derived from (device, seq), so a device that crashed between
+/// allocating a seq and writing the op cannot mint two different ids for one seq.
+fn new_op_id(device: Uuid, seq: u64) -> Uuid {
+    let digest = super::canonical::sha256_hex(format!("{device}:{seq}").as_bytes());
+    let mut bytes = [0_u8; 16];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&digest[i * 2..i * 2 + 2], 16).unwrap_or(0);
+    }
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_within_its_jittered_cap_and_resets() {
+        let mut backoff = Backoff::new(42);
+        let mut max_seen = 0;
+        for n in 1..=12 {
+            let delay = backoff.next_delay_ms();
+            let ceiling = (500_u64 << n).min(60_000);
+            assert!(delay <= ceiling, "{n}: {delay} > {ceiling}");
+            max_seen = max_seen.max(delay);
+        }
+        assert!(max_seen > 500, "jitter spreads up the range: {max_seen}");
+        backoff.reset();
+        assert!(backoff.next_delay_ms() <= 1_000);
+        let replay: Vec<u64> = {
+            let mut b = Backoff::new(42);
+            (0..5).map(|_| b.next_delay_ms()).collect()
+        };
+        let again: Vec<u64> = {
+            let mut b = Backoff::new(42);
+            (0..5).map(|_| b.next_delay_ms()).collect()
+        };
+        assert_eq!(replay, again, "the same seed gives the same delays");
+    }
+
+    #[test]
+    fn op_ids_are_stable_per_device_and_seq() {
+        let device = Uuid::from_u128(9);
+        assert_eq!(new_op_id(device, 1), new_op_id(device, 1));
+        assert_ne!(new_op_id(device, 1), new_op_id(device, 2));
+    }
+}

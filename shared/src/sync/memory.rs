@@ -1,0 +1,89 @@
+//! An in-memory [`Storage`] for native tests and the simulation. "Durable" here means: what
+//! a crash-restart keeps is exactly this struct (the simulation clones it across restarts).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{
+    engine::{DeadLetter, Storage, StorageError},
+    hlc::Hlc,
+    op::Op,
+    protocol::Change,
+};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryStorage {
+    pub seq: u64,
+    pub hlc: Option<Hlc>,
+    /// Keyed by seq: iteration is seq order.
+    pub outbox: BTreeMap<u64, Op>,
+    pub dead: Vec<DeadLetter>,
+    pub cursor: i64,
+    /// (model, entity) → (version, data).
+    pub cache: BTreeMap<(String, Uuid), (i64, Value)>,
+}
+
+impl Storage for MemoryStorage {
+    async fn last_seq(&mut self) -> Result<u64, StorageError> {
+        Ok(self.seq)
+    }
+
+    async fn last_hlc(&mut self) -> Result<Option<Hlc>, StorageError> {
+        Ok(self.hlc.clone())
+    }
+
+    async fn set_last_hlc(&mut self, hlc: &Hlc) -> Result<(), StorageError> {
+        self.hlc = Some(hlc.clone());
+        Ok(())
+    }
+
+    async fn enqueue(&mut self, op: &Op) -> Result<(), StorageError> {
+        self.outbox.insert(op.body.seq, op.clone());
+        self.seq = self.seq.max(op.body.seq);
+        Ok(())
+    }
+
+    async fn pending(&mut self, limit: usize) -> Result<Vec<Op>, StorageError> {
+        Ok(self.outbox.values().take(limit).cloned().collect())
+    }
+
+    async fn pending_count(&mut self) -> Result<usize, StorageError> {
+        Ok(self.outbox.len())
+    }
+
+    async fn remove(&mut self, op_ids: &[Uuid]) -> Result<(), StorageError> {
+        self.outbox.retain(|_, op| !op_ids.contains(&op.body.op_id));
+        Ok(())
+    }
+
+    async fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StorageError> {
+        self.dead.push(letter.clone());
+        Ok(())
+    }
+
+    async fn dead_letters(&mut self) -> Result<Vec<DeadLetter>, StorageError> {
+        Ok(self.dead.clone())
+    }
+
+    async fn cursor(&mut self) -> Result<i64, StorageError> {
+        Ok(self.cursor)
+    }
+
+    async fn apply_change(&mut self, change: &Change) -> Result<(), StorageError> {
+        let key = (change.model.clone(), change.entity_id);
+        if change.deleted {
+            self.cache.remove(&key);
+        } else {
+            self.cache
+                .insert(key, (change.version, change.data.clone()));
+        }
+        Ok(())
+    }
+
+    async fn set_cursor(&mut self, cursor: i64) -> Result<(), StorageError> {
+        self.cursor = cursor;
+        Ok(())
+    }
+}
