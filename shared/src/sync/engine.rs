@@ -131,6 +131,19 @@ pub struct SyncReport {
     pub retry_after_ms: Option<u64>,
 }
 
+/// A change made on the device, before it becomes an op.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalChange {
+    pub model: String,
+    pub entity_id: Uuid,
+    pub kind: OpKind,
+    /// The server version the edit started from (`None` for creates, sales, stock deltas).
+    pub base_version: Option<i64>,
+    pub fields: BTreeMap<String, Value>,
+    /// From the model's sync configuration.
+    pub priority: i32,
+}
+
 /// Who this engine speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Identity {
@@ -172,16 +185,7 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
     }
 
     /// Turns a local change into a sealed op in the outbox, before anything is sent.
-    pub async fn record(
-        &mut self,
-        model: &str,
-        entity_id: Uuid,
-        kind: OpKind,
-        base_version: Option<i64>,
-        fields: BTreeMap<String, Value>,
-        priority: i32,
-        now_ms: u64,
-    ) -> Result<Op, StorageError> {
+    pub async fn record(&mut self, change: LocalChange, now_ms: u64) -> Result<Op, StorageError> {
         let seq = self.storage.last_seq().await? + 1;
         let hlc = self.clock.tick(now_ms);
         self.storage.set_last_hlc(&hlc).await?;
@@ -190,13 +194,13 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             device_id: self.identity.device_id,
             author_id: self.identity.author_id,
             seq,
-            model: model.to_owned(),
-            entity_id,
-            kind,
-            base_version,
-            fields,
+            model: change.model,
+            entity_id: change.entity_id,
+            kind: change.kind,
+            base_version: change.base_version,
+            fields: change.fields,
             hlc,
-            priority,
+            priority: change.priority,
         });
         self.storage.enqueue(&op).await?;
         Ok(op)
