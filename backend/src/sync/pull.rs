@@ -50,9 +50,25 @@ pub async fn pull(
     keyed.sort();
     let has_more = keyed.len() as i64 > limit;
     keyed.truncate(limit as usize);
+    // Excluded fields per model, read once per page (the configuration may change between
+    // pages, never within one).
+    let mut excluded: std::collections::BTreeMap<&str, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for model in [PRODUCTO, CLIENTE, EXISTENCIA, VENTA] {
+        let fields = config_store::get(conn, model)
+            .await?
+            .map(|c| c.excluded_fields)
+            .unwrap_or_default();
+        excluded.insert(model, fields);
+    }
     let mut changes = Vec::with_capacity(keyed.len());
     for (seq, model, id) in &keyed {
-        changes.push(load_change(conn, *seq, model, id, &store).await?);
+        let mut change = load_change(conn, *seq, model, id, &store).await?;
+        if let Value::Object(map) = &mut change.data {
+            let drop = &excluded[model];
+            map.retain(|field, _| !drop.contains(field));
+        }
+        changes.push(change);
     }
     let next = keyed.last().map_or(cursor, |(seq, _, _)| *seq);
     Ok(PullReply {
@@ -70,7 +86,7 @@ async fn load_change(
     store: &str,
 ) -> Result<Change, AppError> {
     let entity_id = db::uuid(id)?;
-    let (version, deleted, mut data): (i64, bool, Value) = match model {
+    let (version, deleted, data): (i64, bool, Value) = match model {
         PRODUCTO | CLIENTE => {
             let table = if model == PRODUCTO {
                 "products"
@@ -105,9 +121,6 @@ async fn load_change(
         }
         _ => (1, false, json_of(sales::get(conn, entity_id).await?)?),
     };
-    if let (Value::Object(map), Some(config)) = (&mut data, config_store::get(conn, model).await?) {
-        map.retain(|field, _| !config.is_excluded(field));
-    }
     Ok(Change {
         seq,
         model: model.to_owned(),
