@@ -53,8 +53,11 @@ fn outboxes_are_empty_and_dead_letters_explained(sim: &Sim, seed: u64) {
     }
 }
 
+/// (model, entity) → (version, data): what a device should hold.
+type View = BTreeMap<(String, Uuid), (i64, Value)>;
+
 async fn caches_equal_the_server_view(sim: &Sim, seed: u64) {
-    let mut views: BTreeMap<Uuid, BTreeMap<(String, Uuid), (i64, Value)>> = BTreeMap::new();
+    let mut views: BTreeMap<Uuid, View> = BTreeMap::new();
     for store in &sim.stores {
         let mut conn = sim.state.db.pool().acquire().await.expect("conn");
         let mut view = BTreeMap::new();

@@ -54,19 +54,28 @@ impl Net {
         let p = rate(&self.faults).clamp(0.0, 1.0);
         self.faults_on && self.rng.gen_bool(p)
     }
+}
 
-    /// Delivers held-back requests (their replies go nowhere: the device gave up on them).
-    pub async fn deliver_delayed(&mut self, all: bool) {
+/// Delivers held-back requests (their replies go nowhere: the device gave up on them); with
+/// `all` false, each one only by chance.
+pub async fn deliver_delayed(net: &Rc<RefCell<Net>>, all: bool) {
+    let (state, due) = {
+        let mut net = net.borrow_mut();
+        let mut due = Vec::new();
         let mut keep = Vec::new();
-        for (user, request) in std::mem::take(&mut self.delayed) {
-            if all || self.rng.gen_bool(0.5) {
-                // The answer is lost; an error here (e.g. 403) changes nothing either.
-                let _ = push::push(&self.state, &user, request).await;
+        for item in std::mem::take(&mut net.delayed) {
+            if all || net.rng.gen_bool(0.5) {
+                due.push(item);
             } else {
-                keep.push((user, request));
+                keep.push(item);
             }
         }
-        self.delayed = keep;
+        net.delayed = keep;
+        (net.state.clone(), due)
+    };
+    for (user, request) in due {
+        // The answer is lost; an error here (e.g. 403) changes nothing either.
+        let _ = push::push(&state, &user, request).await;
     }
 }
 
@@ -81,40 +90,74 @@ fn status_of(err: &pronto_backend::AppError) -> TransportError {
     TransportError::Status(err.status().as_u16())
 }
 
+/// What the network does to one push, decided before anything is sent.
+struct PushFate {
+    lost: bool,
+    delayed: bool,
+    cut_to: Option<usize>,
+    duplicated: bool,
+    crash_after_commit: bool,
+}
+
+impl SimTransport {
+    fn push_fate(&self, ops: usize) -> (AppState, PushFate) {
+        let mut net = self.net.borrow_mut();
+        let fate = PushFate {
+            lost: net.roll(|f| f.loss),
+            delayed: net.roll(|f| f.delay),
+            cut_to: if ops > 1 && net.roll(|f| f.cut) {
+                Some(net.rng.gen_range(1..ops))
+            } else {
+                None
+            },
+            duplicated: net.roll(|f| f.duplication),
+            crash_after_commit: net.roll(|f| f.crash_after_commit),
+        };
+        let stats = &mut net.stats;
+        if fate.lost {
+            stats.lost += 1;
+        } else if fate.delayed {
+            stats.delayed += 1;
+        } else if fate.cut_to.is_some() {
+            stats.cut += 1;
+        } else {
+            stats.duplicated += u64::from(fate.duplicated);
+            stats.crashed += u64::from(fate.crash_after_commit);
+        }
+        (net.state.clone(), fate)
+    }
+}
+
 impl Transport for SimTransport {
     async fn push(&mut self, mut request: PushRequest) -> Result<PushReply, TransportError> {
         if !*self.online.borrow() {
             return Err(TransportError::Unreachable);
         }
-        let mut net = self.net.borrow_mut();
-        if net.roll(|f| f.loss) {
-            net.stats.lost += 1;
+        let (state, fate) = self.push_fate(request.ops.len());
+        if fate.lost {
             return Err(TransportError::Unreachable);
         }
-        if net.roll(|f| f.delay) {
-            net.stats.delayed += 1;
-            net.delayed.push((self.user.clone(), request));
+        if fate.delayed {
+            self.net
+                .borrow_mut()
+                .delayed
+                .push((self.user.clone(), request));
             return Err(TransportError::Unreachable);
         }
-        if request.ops.len() > 1 && net.roll(|f| f.cut) {
-            net.stats.cut += 1;
-            let keep = net.rng.gen_range(1..request.ops.len());
+        if let Some(keep) = fate.cut_to {
             request.ops.truncate(keep);
-            let _ = push::push(&net.state, &self.user, request).await;
+            let _ = push::push(&state, &self.user, request).await;
             return Err(TransportError::Unreachable);
         }
-        let state = net.state.clone();
         let mut reply = push::push(&state, &self.user, request.clone())
             .await
             .map_err(|e| status_of(&e))?;
-        if net.roll(|f| f.duplication) {
-            net.stats.duplicated += 1;
+        if fate.duplicated {
             reply = push::push(&state, &self.user, request)
                 .await
                 .map_err(|e| status_of(&e))?;
         }
-        if net.roll(|f| f.crash_after_commit) {
-            net.stats.crashed += 1;
+        if fate.crash_after_commit {
             return Err(TransportError::Unreachable);
         }
         Ok(reply)
@@ -124,13 +167,17 @@ impl Transport for SimTransport {
         if !*self.online.borrow() {
             return Err(TransportError::Unreachable);
         }
-        let mut net = self.net.borrow_mut();
-        if net.roll(|f| f.loss) {
-            net.stats.lost += 1;
+        let (state, lost_request, lost_reply) = {
+            let mut net = self.net.borrow_mut();
+            let request = net.roll(|f| f.loss);
+            let reply = net.roll(|f| f.loss);
+            net.stats.lost += u64::from(request) + u64::from(reply && !request);
+            (net.state.clone(), request, reply)
+        };
+        if lost_request {
             return Err(TransportError::Unreachable);
         }
-        let mut conn = net
-            .state
+        let mut conn = state
             .db
             .pool()
             .acquire()
@@ -139,9 +186,7 @@ impl Transport for SimTransport {
         let reply = pull::pull(&mut conn, self.store, cursor, limit)
             .await
             .map_err(|e| status_of(&e))?;
-        drop(conn);
-        if net.roll(|f| f.loss) {
-            net.stats.lost += 1;
+        if lost_reply {
             return Err(TransportError::Unreachable);
         }
         Ok(reply)

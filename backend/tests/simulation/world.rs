@@ -29,7 +29,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::transport::{Faults, Net, NetStats, SimTransport};
+use crate::transport::{deliver_delayed, Faults, Net, NetStats, SimTransport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Size {
@@ -370,7 +370,7 @@ impl Sim {
                 4..=5 => self.restart(i).await,
                 6..=65 => self.make_op(i).await,
                 66..=94 => self.sync(i).await,
-                _ => self.net.borrow_mut().deliver_delayed(false).await,
+                _ => deliver_delayed(&self.net, false).await,
             }
         }
     }
@@ -529,7 +529,7 @@ impl Sim {
     /// outbox is empty and a pull brings nothing new.
     pub async fn drain(&mut self) {
         self.net.borrow_mut().faults_on = false;
-        self.net.borrow_mut().deliver_delayed(true).await;
+        deliver_delayed(&self.net, true).await;
         for d in &mut self.devices {
             *d.online.borrow_mut() = true;
             d.offline_until = 0;
