@@ -1,0 +1,254 @@
+//! Load program for the sync service: push apply throughput (batches of 100 and 1,000 ops,
+//! 5 % of them conflicting, audit on) and pull throughput, next to a plain batched INSERT of
+//! the same number of rows into the same database in the same run. Prints its figures.
+//!
+//!     cargo run --release -p pronto-backend --example sync_bench
+//!     cargo run --release -p pronto-backend --example sync_bench -- postgres://user:pw@127.0.0.1/empty_db
+
+use std::{collections::BTreeMap, time::Instant};
+
+use pronto_backend::{
+    auth::CurrentUser,
+    db::{self, Database},
+    model::{customers, devices, stores, users, WriteAt},
+    sync::{pull, push},
+    AppState,
+};
+use pronto_shared::{
+    api::{
+        auth::{Profile, StoreRef},
+        customers::CustomerInput,
+    },
+    sync::{config::CLIENTE, Hlc, Op, OpBody, OpKind, OpResult, PushRequest},
+    Role,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const ROUNDS: usize = 5;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let url = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let db = Database::connect(&url).await?;
+    db.migrate().await?;
+    let state = AppState::new(db.clone(), dir.path().join("dist"));
+    println!("backend: {}", db.backend().as_str());
+
+    let (user, device, targets) = setup(&db).await?;
+    sqlx::query("CREATE TABLE bench_plain (id TEXT PRIMARY KEY, payload TEXT NOT NULL)")
+        .execute(db.pool())
+        .await?;
+
+    let mut seq = 0_u64;
+    for batch in [100_usize, 1_000] {
+        let mut push_secs = 0.0;
+        let mut plain_secs = 0.0;
+        let mut conflicts = 0;
+        for _ in 0..ROUNDS {
+            let ops = ops(&user, device, &targets, &mut seq, batch);
+            let started = Instant::now();
+            let reply = push::push(
+                &state,
+                &user,
+                PushRequest {
+                    device_id: device,
+                    ops,
+                },
+            )
+            .await?;
+            push_secs += started.elapsed().as_secs_f64();
+            conflicts += reply
+                .results
+                .iter()
+                .filter(|r| matches!(r, OpResult::Conflict { .. }))
+                .count();
+            assert!(
+                reply
+                    .results
+                    .iter()
+                    .all(|r| !matches!(r, OpResult::Rejected { .. })),
+                "{:?}",
+                reply.results.first()
+            );
+
+            let started = Instant::now();
+            plain_insert(&db, batch).await?;
+            plain_secs += started.elapsed().as_secs_f64();
+        }
+        let total = (batch * ROUNDS) as f64;
+        let push_rate = total / push_secs;
+        let plain_rate = total / plain_secs;
+        println!(
+            "push, batches of {batch:>5}: {push_rate:>9.0} ops/s ({conflicts} conflicts in {} ops) | plain INSERT {plain_rate:>9.0} rows/s | ratio {:.1} %",
+            batch * ROUNDS,
+            100.0 * push_rate / plain_rate
+        );
+    }
+
+    let mut conn = db.pool().acquire().await?;
+    let started = Instant::now();
+    let (mut cursor, mut pulled) = (0, 0);
+    loop {
+        let page = pull::pull(&mut conn, user.store_id(), cursor, 500).await?;
+        pulled += page.changes.len();
+        cursor = page.cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "pull, pages of 500: {pulled} changes in {secs:.2} s = {:.0} changes/s",
+        pulled as f64 / secs
+    );
+    Ok(())
+}
+
+async fn setup(
+    db: &Database,
+) -> Result<(CurrentUser, Uuid, Vec<(Uuid, i64)>), Box<dyn std::error::Error>> {
+    let now = "2026-11-28T00:00:00.000Z";
+    let mut tx = db.begin_write().await?;
+    let store = StoreRef {
+        id: Uuid::now_v7(),
+        codigo: "BEN".into(),
+        nombre: "Banco".into(),
+    };
+    stores::insert(&mut tx, &store, now).await?;
+    let id = Uuid::now_v7();
+    users::insert(
+        &mut tx,
+        &users::NewUser {
+            id,
+            username: "bench",
+            display_name: "Bench",
+            password_hash: "x",
+            role: Role::Gerente,
+            store_id: store.id,
+        },
+        now,
+    )
+    .await?;
+    let device = devices::register(&mut tx, store.id, "Caja", id, now).await?;
+    // Customers that 5 % of the ops edit from a stale version (after a server-side change).
+    let mut targets = Vec::new();
+    for n in 0..50 {
+        let cid = Uuid::now_v7();
+        let input = CustomerInput {
+            id: None,
+            nombre: format!("Cliente {n}"),
+            telefono: None,
+            email: None,
+            rfc: None,
+            notas: None,
+            version: None,
+        };
+        let valid = input.validate().map_err(|e| e.to_string())?;
+        let seq = db::next_change_seq(&mut tx).await?;
+        customers::insert(
+            &mut tx,
+            cid,
+            &valid,
+            0,
+            WriteAt {
+                seq,
+                at: now,
+                hlc: &Hlc::zero("bench"),
+            },
+        )
+        .await?;
+        targets.push((cid, 1));
+    }
+    tx.commit().await?;
+    let user = CurrentUser {
+        profile: Profile {
+            id,
+            usuario: "bench".into(),
+            nombre: "Bench".into(),
+            rol: Role::Gerente,
+            tienda: store,
+        },
+        token_hash: String::new(),
+    };
+    Ok((user, device.id, targets))
+}
+
+/// `n` ops: 95 % customer creates, 5 % edits of a shared customer from version 1 — after the
+/// first edit each of those conflicts (prioridad_central: the server's value stays).
+fn ops(
+    user: &CurrentUser,
+    device: Uuid,
+    targets: &[(Uuid, i64)],
+    seq: &mut u64,
+    n: usize,
+) -> Vec<Op> {
+    (0..n)
+        .map(|i| {
+            *seq += 1;
+            let (entity, kind, base, fields): (Uuid, OpKind, Option<i64>, Value) = if i % 20 == 0 {
+                let (target, base) = targets[(*seq as usize) % targets.len()];
+                (
+                    target,
+                    OpKind::Update,
+                    Some(base),
+                    json!({"notas": format!("nota {seq}")}),
+                )
+            } else {
+                (
+                    Uuid::now_v7(),
+                    OpKind::Create,
+                    None,
+                    json!({"nombre": format!("Cliente nuevo {seq}"), "telefono": "5512345678"}),
+                )
+            };
+            let fields: BTreeMap<String, Value> = match fields {
+                Value::Object(map) => map.into_iter().collect(),
+                _ => BTreeMap::new(),
+            };
+            Op::seal(OpBody {
+                op_id: Uuid::now_v7(),
+                device_id: device,
+                author_id: user.id(),
+                seq: *seq,
+                model: CLIENTE.into(),
+                entity_id: entity,
+                kind,
+                base_version: base,
+                fields,
+                hlc: Hlc {
+                    wall_ms: *seq,
+                    counter: 0,
+                    node: "bench".into(),
+                },
+                priority: 50,
+            })
+        })
+        .collect()
+}
+
+/// The baseline: the same number of rows in multi-row INSERTs of 100, one transaction.
+async fn plain_insert(db: &Database, n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let mut tx = db.begin_write().await?;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "INSERT INTO bench_plain (id, payload) VALUES {}",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for _ in chunk {
+            q = q
+                .bind(Uuid::now_v7().to_string())
+                .bind(r#"{"nombre":"Cliente nuevo","telefono":"5512345678"}"#);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
