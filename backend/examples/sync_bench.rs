@@ -47,6 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for batch in [100_usize, 1_000] {
         let mut push_secs = 0.0;
         let mut plain_secs = 0.0;
+        let mut single_secs = 0.0;
         let mut conflicts = 0;
         for _ in 0..ROUNDS {
             let ops = ops(&user, device, &targets, &mut seq, batch);
@@ -76,16 +77,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
 
             let started = Instant::now();
-            plain_insert(&db, batch).await?;
+            plain_insert(&db, batch, 100).await?;
             plain_secs += started.elapsed().as_secs_f64();
+
+            let started = Instant::now();
+            plain_insert(&db, batch, 1).await?;
+            single_secs += started.elapsed().as_secs_f64();
         }
         let total = (batch * ROUNDS) as f64;
         let push_rate = total / push_secs;
         let plain_rate = total / plain_secs;
+        let single_rate = total / single_secs;
         println!(
-            "push, batches of {batch:>5}: {push_rate:>9.0} ops/s ({conflicts} conflicts in {} ops) | plain INSERT {plain_rate:>9.0} rows/s | ratio {:.1} %",
+            "push, batches of {batch:>5}: {push_rate:>7.0} ops/s ({conflicts} conflicts in {} ops) | \
+             INSERT 100 rows/statement {plain_rate:>7.0} rows/s (ratio {:.1} %) | \
+             INSERT 1 row/statement {single_rate:>7.0} rows/s (ratio {:.1} %)",
             batch * ROUNDS,
-            100.0 * push_rate / plain_rate
+            100.0 * push_rate / plain_rate,
+            100.0 * push_rate / single_rate
         );
     }
 
@@ -230,10 +239,14 @@ fn ops(
         .collect()
 }
 
-/// The baseline: the same number of rows in multi-row INSERTs of 100, one transaction.
-async fn plain_insert(db: &Database, n: usize) -> Result<(), Box<dyn std::error::Error>> {
+/// The baseline: the same number of rows, `per_statement` rows per INSERT, one transaction.
+async fn plain_insert(
+    db: &Database,
+    n: usize,
+    per_statement: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut tx = db.begin_write().await?;
-    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(per_statement) {
         let marks: Vec<String> = (0..chunk.len())
             .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
             .collect();
