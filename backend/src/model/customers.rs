@@ -16,7 +16,7 @@ use crate::{
     AppError,
 };
 
-pub const FIELDS: &[&str] = &["nombre", "telefono", "email", "rfc", "puntos", "notas"];
+pub const FIELDS: &[&str] = pronto_shared::sync::config::CUSTOMER_FIELDS;
 
 const COLUMNS: &str = "id, name, phone, email, rfc, points, notes, version";
 
@@ -203,26 +203,4 @@ pub async fn get_for_sync(
         row.try_get("field_versions")?,
         row.try_get("deleted_stamp")?,
     )))
-}
-
-/// Marks the customer deleted (a tombstone devices will pull) or brings them back.
-pub async fn set_deleted(
-    conn: &mut AnyConnection,
-    id: Uuid,
-    deleted: bool,
-    stamp: &str,
-    w: WriteAt<'_>,
-) -> Result<i64, AppError> {
-    let version: i64 = sqlx::query_scalar(
-        "UPDATE customers SET deleted = $1, deleted_stamp = $2, version = version + 1, change_seq = $3, \
-         updated_at = $4 WHERE id = $5 RETURNING version",
-    )
-    .bind(i64::from(deleted))
-    .bind(stamp)
-    .bind(w.seq)
-    .bind(w.at)
-    .bind(id.to_string())
-    .fetch_one(conn)
-    .await?;
-    Ok(version)
 }

@@ -20,3 +20,39 @@ pub struct WriteAt<'a> {
     pub at: &'a str,
     pub hlc: &'a pronto_shared::sync::Hlc,
 }
+
+/// The synced tables that keep tombstones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tombstoned {
+    Products,
+    Customers,
+}
+
+/// Marks a row deleted (a tombstone devices will pull) or brings it back; `stamp` is the
+/// JSON field stamp of the change. Returns the new version.
+pub async fn set_deleted(
+    conn: &mut sqlx::AnyConnection,
+    table: Tombstoned,
+    id: uuid::Uuid,
+    deleted: bool,
+    stamp: &str,
+    w: WriteAt<'_>,
+) -> Result<i64, crate::AppError> {
+    // The table name is one of two literals, never input.
+    let table = match table {
+        Tombstoned::Products => "products",
+        Tombstoned::Customers => "customers",
+    };
+    let version: i64 = sqlx::query_scalar(&format!(
+        "UPDATE {table} SET deleted = $1, deleted_stamp = $2, version = version + 1, change_seq = $3, \
+         updated_at = $4 WHERE id = $5 RETURNING version"
+    ))
+    .bind(i64::from(deleted))
+    .bind(stamp)
+    .bind(w.seq)
+    .bind(w.at)
+    .bind(id.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(version)
+}

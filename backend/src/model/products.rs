@@ -17,18 +17,7 @@ use crate::{
 };
 
 /// Wire names of the synced fields, the keys of `field_versions`.
-pub const FIELDS: &[&str] = &[
-    "sku",
-    "codigo_barras",
-    "nombre",
-    "marca",
-    "modelo",
-    "color",
-    "talla",
-    "precio",
-    "imagen",
-    "activo",
-];
+pub const FIELDS: &[&str] = pronto_shared::sync::config::PRODUCT_FIELDS;
 
 const COLUMNS: &str = "p.id, p.sku, p.barcode, p.name, p.brand, p.model, p.color, p.size_tenths, \
                        p.price_centavos, p.image, p.active, p.version";
@@ -270,26 +259,4 @@ pub async fn get_for_sync(
         row.try_get("field_versions")?,
         row.try_get("deleted_stamp")?,
     )))
-}
-
-/// Marks the product deleted (a tombstone devices will pull) or brings it back.
-pub async fn set_deleted(
-    conn: &mut AnyConnection,
-    id: Uuid,
-    deleted: bool,
-    stamp: &str,
-    w: WriteAt<'_>,
-) -> Result<i64, AppError> {
-    let version: i64 = sqlx::query_scalar(
-        "UPDATE products SET deleted = $1, deleted_stamp = $2, version = version + 1, change_seq = $3, \
-         updated_at = $4 WHERE id = $5 RETURNING version",
-    )
-    .bind(i64::from(deleted))
-    .bind(stamp)
-    .bind(w.seq)
-    .bind(w.at)
-    .bind(id.to_string())
-    .fetch_one(conn)
-    .await?;
-    Ok(version)
 }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::push::Refusal;
 use crate::{
     db,
-    model::{customers, field_versions, products, WriteAt},
+    model::{self, customers, field_versions, products, Tombstoned, WriteAt},
     AppError,
 };
 
@@ -190,10 +190,12 @@ pub async fn apply(
     })
     .map_err(|e| AppError::Internal(e.to_string()))?;
     if *deleted != loaded.row.deleted {
-        match op.model.as_str() {
-            PRODUCTO => products::set_deleted(conn, op.entity_id, *deleted, &stamp_json, w).await?,
-            _ => customers::set_deleted(conn, op.entity_id, *deleted, &stamp_json, w).await?,
+        let table = if op.model == PRODUCTO {
+            Tombstoned::Products
+        } else {
+            Tombstoned::Customers
         };
+        model::set_deleted(conn, table, op.entity_id, *deleted, &stamp_json, w).await?;
     }
     if !fields.is_empty() && !*deleted {
         let mut merged = loaded.row.fields.clone();

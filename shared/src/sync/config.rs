@@ -56,22 +56,28 @@ pub struct ModelConfig {
     pub prioridad: i32,
 }
 
+/// Synced fields of `productos.Producto` (wire names; also the keys of its field stamps).
+pub const PRODUCT_FIELDS: &[&str] = &[
+    "sku",
+    "codigo_barras",
+    "nombre",
+    "marca",
+    "modelo",
+    "color",
+    "talla",
+    "precio",
+    "imagen",
+    "activo",
+];
+
+/// Synced fields of `clientes.Cliente`.
+pub const CUSTOMER_FIELDS: &[&str] = &["nombre", "telefono", "email", "rfc", "puntos", "notas"];
+
 /// Fields each synced model has on the wire (the `content-types` answer).
 pub fn model_fields(model: &str) -> Option<&'static [&'static str]> {
     match model {
-        PRODUCTO => Some(&[
-            "sku",
-            "codigo_barras",
-            "nombre",
-            "marca",
-            "modelo",
-            "color",
-            "talla",
-            "precio",
-            "imagen",
-            "activo",
-        ]),
-        CLIENTE => Some(&["nombre", "telefono", "email", "rfc", "puntos", "notas"]),
+        PRODUCTO => Some(PRODUCT_FIELDS),
+        CLIENTE => Some(CUSTOMER_FIELDS),
         EXISTENCIA => Some(&["tienda_id", "producto_id", "cantidad"]),
         VENTA => Some(&[
             "folio",

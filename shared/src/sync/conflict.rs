@@ -150,23 +150,17 @@ fn decide_update(
     if row.deleted {
         let all: Vec<String> = fields.keys().cloned().collect();
         let local_newer = row.deleted_stamp.as_ref().is_none_or(|s| *op_hlc > s.hlc);
-        let (outcome, resurrect) = match strategy {
-            Strategy::Manual => {
-                let conflict = record(
-                    row,
-                    all,
-                    fields,
-                    true,
-                    strategy,
-                    Outcome::Pending,
-                    base_version,
-                );
-                return Decision::Hold { conflict };
-            }
-            Strategy::PrioridadCentral => (Outcome::ServerWins, false),
-            Strategy::PrioridadTienda => (Outcome::LocalWins, true),
-            Strategy::UltimaModificacion if local_newer => (Outcome::LocalWins, true),
-            Strategy::UltimaModificacion => (Outcome::ServerWins, false),
+        let Some((outcome, resurrect)) = settle_whole_row(strategy, local_newer) else {
+            let conflict = record(
+                row,
+                all,
+                fields,
+                true,
+                strategy,
+                Outcome::Pending,
+                base_version,
+            );
+            return Decision::Hold { conflict };
         };
         let conflict = Some(record(
             row,
@@ -282,23 +276,17 @@ fn decide_delete(row: &RowState, base_version: i64, op_hlc: &Hlc, strategy: Stra
         .max();
     let local_newer = latest_change.is_none_or(|h| op_hlc > h);
     let none = BTreeMap::new();
-    let (outcome, delete) = match strategy {
-        Strategy::Manual => {
-            let conflict = record(
-                row,
-                changed,
-                &none,
-                true,
-                strategy,
-                Outcome::Pending,
-                base_version,
-            );
-            return Decision::Hold { conflict };
-        }
-        Strategy::PrioridadCentral => (Outcome::ServerWins, false),
-        Strategy::PrioridadTienda => (Outcome::LocalWins, true),
-        Strategy::UltimaModificacion if local_newer => (Outcome::LocalWins, true),
-        Strategy::UltimaModificacion => (Outcome::ServerWins, false),
+    let Some((outcome, delete)) = settle_whole_row(strategy, local_newer) else {
+        let conflict = record(
+            row,
+            changed,
+            &none,
+            true,
+            strategy,
+            Outcome::Pending,
+            base_version,
+        );
+        return Decision::Hold { conflict };
     };
     let conflict = Some(record(
         row,
@@ -317,6 +305,18 @@ fn decide_delete(row: &RowState, base_version: i64, op_hlc: &Hlc, strategy: Stra
         }
     } else {
         Decision::Keep { conflict }
+    }
+}
+
+/// Update-vs-delete is settled for the whole row: `(outcome, the device's side happens)`, or
+/// `None` when a manager must decide.
+fn settle_whole_row(strategy: Strategy, local_newer: bool) -> Option<(Outcome, bool)> {
+    match strategy {
+        Strategy::Manual => None,
+        Strategy::PrioridadCentral => Some((Outcome::ServerWins, false)),
+        Strategy::PrioridadTienda => Some((Outcome::LocalWins, true)),
+        Strategy::UltimaModificacion if local_newer => Some((Outcome::LocalWins, true)),
+        Strategy::UltimaModificacion => Some((Outcome::ServerWins, false)),
     }
 }
 
