@@ -190,7 +190,7 @@ async fn retry(
     let result = push::retry(
         &mut tx,
         &op,
-        &device,
+        device,
         &state.clock.now_rfc3339(),
         &state.clock.today(),
     )

@@ -31,40 +31,74 @@ fn chain_hash(prev_hash: &str, id: i64, entry: &Entry) -> String {
     canonical::sha256_hex(canonical::to_canonical_string(&body).as_bytes())
 }
 
-/// Appends `entry` inside the caller's transaction. Updating `audit_head` first takes its row
-/// lock, so concurrent appenders on PostgreSQL queue up instead of forking the chain.
-pub async fn append(conn: &mut AnyConnection, entry: &Entry) -> Result<i64, AppError> {
-    let (last_id, last_hash): (i64, String) = sqlx::query_as(
-        "UPDATE audit_head SET last_id = last_id WHERE id = 1 RETURNING last_id, last_hash",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let id = last_id + 1;
-    let hash = chain_hash(&last_hash, id, entry);
-    let json = |v: &Option<Value>| v.as_ref().map(Value::to_string);
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, user_id, device_id, op_id, model, entity_id, result, before, after, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(id)
-    .bind(&entry.at)
-    .bind(entry.user_id.as_deref())
-    .bind(entry.device_id.as_deref())
-    .bind(entry.op_id.as_deref())
-    .bind(&entry.model)
-    .bind(&entry.entity_id)
-    .bind(&entry.result)
-    .bind(json(&entry.before))
-    .bind(json(&entry.after))
-    .bind(&last_hash)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1")
+/// The end of the chain while a transaction appends to it. [`Chain::open`] takes the head's
+/// row lock (an UPDATE), so concurrent appenders on PostgreSQL queue up instead of forking the
+/// chain; entries are then hashed in memory and the head is written once by [`Chain::close`].
+#[derive(Debug)]
+pub struct Chain {
+    last_id: i64,
+    last_hash: String,
+}
+
+impl Chain {
+    pub async fn open(conn: &mut AnyConnection) -> Result<Self, AppError> {
+        let (last_id, last_hash): (i64, String) = sqlx::query_as(
+            "UPDATE audit_head SET last_id = last_id WHERE id = 1 RETURNING last_id, last_hash",
+        )
+        .fetch_one(conn)
+        .await?;
+        Ok(Self { last_id, last_hash })
+    }
+
+    /// Appends `entry` after the current end.
+    pub async fn append(
+        &mut self,
+        conn: &mut AnyConnection,
+        entry: &Entry,
+    ) -> Result<i64, AppError> {
+        let id = self.last_id + 1;
+        let hash = chain_hash(&self.last_hash, id, entry);
+        let json = |v: &Option<Value>| v.as_ref().map(Value::to_string);
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, user_id, device_id, op_id, model, entity_id, result, before, after, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
         .bind(id)
+        .bind(&entry.at)
+        .bind(entry.user_id.as_deref())
+        .bind(entry.device_id.as_deref())
+        .bind(entry.op_id.as_deref())
+        .bind(&entry.model)
+        .bind(&entry.entity_id)
+        .bind(&entry.result)
+        .bind(json(&entry.before))
+        .bind(json(&entry.after))
+        .bind(&self.last_hash)
         .bind(&hash)
         .execute(conn)
         .await?;
+        self.last_id = id;
+        self.last_hash = hash;
+        Ok(id)
+    }
+
+    /// Writes the new end into the head; without it the integrity check reports the entries
+    /// after the old head as a broken tail (and the transaction should not commit).
+    pub async fn close(self, conn: &mut AnyConnection) -> Result<(), AppError> {
+        sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1")
+            .bind(self.last_id)
+            .bind(&self.last_hash)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Appends one entry inside the caller's transaction (open, append, close).
+pub async fn append(conn: &mut AnyConnection, entry: &Entry) -> Result<i64, AppError> {
+    let mut chain = Chain::open(conn).await?;
+    let id = chain.append(conn, entry).await?;
+    chain.close(conn).await?;
     Ok(id)
 }
 

@@ -13,11 +13,13 @@
 //! Ops are taken in seq order for the gap check and applied in (priority, seq) order, which
 //! keeps the ops of one entity (same model, same priority) in their original order.
 
+use std::collections::HashMap;
+
 use pronto_shared::{
     sync::{
         config::{CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
         conflict::{ConflictRecord, Outcome},
-        Op, OpKind, OpResult, PushReply, PushRequest,
+        ModelConfig, Op, OpKind, OpResult, PushReply, PushRequest,
     },
     Principal, Role,
 };
@@ -70,6 +72,69 @@ pub struct DeviceCtx {
     pub last_seq: i64,
 }
 
+/// What every op of one batch shares: the device, the time, the open end of the audit chain,
+/// and the configuration and authors read once per batch (they cannot change under the
+/// batch's write transaction).
+pub struct Batch {
+    pub device: DeviceCtx,
+    pub at: String,
+    pub day: String,
+    chain: audit::Chain,
+    configs: HashMap<String, Option<ModelConfig>>,
+    authors: HashMap<Uuid, Option<Principal>>,
+}
+
+impl Batch {
+    pub async fn open(
+        conn: &mut AnyConnection,
+        device: DeviceCtx,
+        at: String,
+        day: String,
+    ) -> Result<Self, AppError> {
+        let chain = audit::Chain::open(conn).await?;
+        Ok(Self {
+            device,
+            at,
+            day,
+            chain,
+            configs: HashMap::new(),
+            authors: HashMap::new(),
+        })
+    }
+
+    /// Writes the audit head; call before committing.
+    pub async fn close(self, conn: &mut AnyConnection) -> Result<DeviceCtx, AppError> {
+        self.chain.close(conn).await?;
+        Ok(self.device)
+    }
+
+    async fn config(
+        &mut self,
+        conn: &mut AnyConnection,
+        model: &str,
+    ) -> Result<Option<ModelConfig>, AppError> {
+        if let Some(cached) = self.configs.get(model) {
+            return Ok(cached.clone());
+        }
+        let config = config_store::get(conn, model).await?;
+        self.configs.insert(model.to_owned(), config.clone());
+        Ok(config)
+    }
+
+    async fn author(
+        &mut self,
+        conn: &mut AnyConnection,
+        id: Uuid,
+    ) -> Result<Option<Principal>, AppError> {
+        if let Some(cached) = self.authors.get(&id) {
+            return Ok(*cached);
+        }
+        let principal = author(conn, id).await?;
+        self.authors.insert(id, principal);
+        Ok(principal)
+    }
+}
+
 /// Loads the device and checks that the signed-in person may push through it: it exists and
 /// belongs to their store (an admin may push through any).
 pub async fn device_for(
@@ -103,26 +168,32 @@ pub async fn push(
     request: PushRequest,
 ) -> Result<PushReply, AppError> {
     let mut tx = state.db.begin_write().await?;
-    let mut device = device_for(&mut tx, user, request.device_id).await?;
-    let at = state.clock.now_rfc3339();
-    let day = state.clock.today();
+    let device = device_for(&mut tx, user, request.device_id).await?;
+    let mut batch = Batch::open(
+        &mut tx,
+        device,
+        state.clock.now_rfc3339(),
+        state.clock.today(),
+    )
+    .await?;
 
     let mut results: Vec<Option<OpResult>> = vec![None; request.ops.len()];
     let mut accepted: Vec<(usize, i32)> = Vec::new();
     let mut order: Vec<usize> = (0..request.ops.len()).collect();
     order.sort_by_key(|&i| request.ops[i].body.seq);
-    let mut next_seq = device.last_seq + 1;
+    let mut next_seq = batch.device.last_seq + 1;
     for i in order {
         let op = &request.ops[i];
-        match admit(&mut tx, op, &device, &mut next_seq).await? {
+        match admit(&mut tx, op, &batch.device, &mut next_seq).await? {
             Admission::Answer(result) => {
                 if matches!(result, OpResult::Rejected { .. }) {
-                    audit_rejection(&mut tx, op, &result, user, &at).await?;
+                    audit_rejection(&mut tx, op, &result, user, &mut batch).await?;
                 }
                 results[i] = Some(result);
             }
             Admission::Apply => {
-                let priority = config_store::get(&mut tx, &op.body.model)
+                let priority = batch
+                    .config(&mut tx, &op.body.model)
                     .await?
                     .map_or(0, |c| c.prioridad);
                 accepted.push((i, priority));
@@ -134,10 +205,12 @@ pub async fn push(
     for (i, _) in accepted {
         let op = &request.ops[i];
         state.observe_hlc(&op.body.hlc);
-        let result = apply_one(&mut tx, op, &device, &at, &day).await?;
+        let result = apply_one(&mut tx, op, &mut batch).await?;
         results[i] = Some(result);
-        device.last_seq = device.last_seq.max(op.body.seq as i64);
+        batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
     }
+    let at = batch.at.clone();
+    let device = batch.close(&mut tx).await?;
     sqlx::query("UPDATE devices SET last_seq = $1 WHERE id = $2")
         .bind(device.last_seq)
         .bind(device.id.to_string())
@@ -246,11 +319,10 @@ async fn admit(
 async fn apply_one(
     conn: &mut AnyConnection,
     op: &Op,
-    device: &DeviceCtx,
-    at: &str,
-    day: &str,
+    batch: &mut Batch,
 ) -> Result<OpResult, AppError> {
-    let (result, status, applied) = execute(conn, op, device, at, day).await?;
+    let (result, status, applied) = execute(conn, op, batch).await?;
+    let (device, at) = (&batch.device, batch.at.clone());
     let body = &op.body;
     let result_json =
         serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -271,10 +343,10 @@ async fn apply_one(
     .bind(status)
     .bind(result_json)
     .bind(op_json)
-    .bind(at)
+    .bind(&at)
     .execute(&mut *conn)
     .await?;
-    finish(conn, op, device, &result, status, applied, at).await?;
+    finish(conn, op, batch, &result, status, applied).await?;
     Ok(result)
 }
 
@@ -283,11 +355,12 @@ async fn apply_one(
 pub async fn retry(
     conn: &mut AnyConnection,
     op: &Op,
-    device: &DeviceCtx,
+    device: DeviceCtx,
     at: &str,
     day: &str,
 ) -> Result<OpResult, AppError> {
-    let (result, status, applied) = execute(conn, op, device, at, day).await?;
+    let mut batch = Batch::open(conn, device, at.to_owned(), day.to_owned()).await?;
+    let (result, status, applied) = execute(conn, op, &mut batch).await?;
     let result_json =
         serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
     sqlx::query("UPDATE sync_ops SET status = $1, result = $2 WHERE op_id = $3")
@@ -296,7 +369,8 @@ pub async fn retry(
         .bind(op.body.op_id.to_string())
         .execute(&mut *conn)
         .await?;
-    finish(conn, op, device, &result, status, applied, at).await?;
+    finish(conn, op, &mut batch, &result, status, applied).await?;
+    batch.close(conn).await?;
     Ok(result)
 }
 
@@ -304,13 +378,11 @@ pub async fn retry(
 async fn execute(
     conn: &mut AnyConnection,
     op: &Op,
-    device: &DeviceCtx,
-    at: &str,
-    day: &str,
+    batch: &mut Batch,
 ) -> Result<(OpResult, &'static str, Option<Applied>), AppError> {
     let body = &op.body;
     let mut sp = conn.begin().await?;
-    let outcome = dispatch(&mut sp, op, device, at, day).await?;
+    let outcome = dispatch(&mut sp, op, batch).await?;
     Ok(match outcome {
         Ok(applied) => {
             sp.commit().await?;
@@ -351,47 +423,47 @@ async fn execute(
 async fn finish(
     conn: &mut AnyConnection,
     op: &Op,
-    device: &DeviceCtx,
+    batch: &mut Batch,
     result: &OpResult,
     status: &str,
     applied: Option<Applied>,
-    at: &str,
 ) -> Result<(), AppError> {
     let body = &op.body;
     if let Some(conflict) = applied.as_ref().and_then(|a| a.conflict.as_ref()) {
-        record_conflict(conn, op, device, conflict, at).await?;
+        record_conflict(conn, op, &batch.device, conflict, &batch.at).await?;
     }
     let (before, after) = applied.map_or((None, None), |a| (a.before, a.after));
-    audit::append(
-        conn,
-        &Entry {
-            at: at.to_owned(),
-            user_id: Some(body.author_id.to_string()),
-            device_id: Some(device.id.to_string()),
-            op_id: Some(body.op_id.to_string()),
-            model: body.model.clone(),
-            entity_id: body.entity_id.to_string(),
-            result: status.to_owned(),
-            before,
-            after: after.or_else(|| match result {
-                OpResult::Rejected { reason, .. } => Some(serde_json::json!({"motivo": reason})),
-                _ => None,
-            }),
-        },
-    )
-    .await?;
+    let entry = Entry {
+        at: batch.at.clone(),
+        user_id: Some(body.author_id.to_string()),
+        device_id: Some(batch.device.id.to_string()),
+        op_id: Some(body.op_id.to_string()),
+        model: body.model.clone(),
+        entity_id: body.entity_id.to_string(),
+        result: status.to_owned(),
+        before,
+        after: after.or_else(|| match result {
+            OpResult::Rejected { reason, .. } => Some(serde_json::json!({"motivo": reason})),
+            _ => None,
+        }),
+    };
+    batch.chain.append(conn, &entry).await?;
     Ok(())
 }
 
 async fn dispatch(
     conn: &mut AnyConnection,
     op: &Op,
-    device: &DeviceCtx,
-    at: &str,
-    day: &str,
+    batch: &mut Batch,
 ) -> Result<Result<Applied, Refusal>, AppError> {
+    let (at, day) = (batch.at.clone(), batch.day.clone());
+    let (device_id, device_code, store_id) = (
+        batch.device.id,
+        batch.device.code.clone(),
+        batch.device.store_id,
+    );
     let body = &op.body;
-    let Some(config) = config_store::get(conn, &body.model).await? else {
+    let Some(config) = batch.config(conn, &body.model).await? else {
         return Ok(Err(Refusal::invalid(format!(
             "El modelo {} no se sincroniza.",
             body.model
@@ -402,12 +474,12 @@ async fn dispatch(
             "El campo {field} no se sincroniza."
         ))));
     }
-    let Some(author) = author(conn, body.author_id).await? else {
+    let Some(author) = batch.author(conn, body.author_id).await? else {
         return Ok(Err(Refusal::forbidden(
             "El autor de la operación no existe o está dado de baja.",
         )));
     };
-    if author.store_id != device.store_id && author.role != Role::Admin {
+    if author.store_id != store_id && author.role != Role::Admin {
         return Ok(Err(Refusal::forbidden(
             "El autor no pertenece a la tienda del dispositivo.",
         )));
@@ -420,22 +492,22 @@ async fn dispatch(
                     "No tienes permiso para este cambio.",
                 )));
             }
-            entities::apply(conn, body, &config, at).await
+            entities::apply(conn, body, &config, &at).await
         }
         (EXISTENCIA, OpKind::StockDelta) => {
-            movements::stock_delta(conn, body, &author, body.author_id, device.store_id, at).await
+            movements::stock_delta(conn, body, &author, body.author_id, store_id, &at).await
         }
         (VENTA, OpKind::Sale) => {
-            let device_ref = (device.id, device.code.clone());
+            let device_ref = (device_id, device_code);
             movements::sale(
                 conn,
                 body,
                 &author,
                 body.author_id,
-                device.store_id,
+                store_id,
                 device_ref,
-                at,
-                day,
+                &at,
+                &day,
             )
             .await
         }
@@ -502,26 +574,23 @@ async fn audit_rejection(
     op: &Op,
     result: &OpResult,
     user: &CurrentUser,
-    at: &str,
+    batch: &mut Batch,
 ) -> Result<(), AppError> {
     let OpResult::Rejected { code, reason, .. } = result else {
         return Ok(());
     };
-    audit::append(
-        conn,
-        &Entry {
-            at: at.to_owned(),
-            user_id: Some(user.id().to_string()),
-            device_id: Some(op.body.device_id.to_string()),
-            op_id: Some(op.body.op_id.to_string()),
-            model: op.body.model.clone(),
-            entity_id: op.body.entity_id.to_string(),
-            result: "rejected".into(),
-            before: None,
-            after: Some(serde_json::json!({"codigo": code, "motivo": reason})),
-        },
-    )
-    .await?;
+    let entry = Entry {
+        at: batch.at.clone(),
+        user_id: Some(user.id().to_string()),
+        device_id: Some(op.body.device_id.to_string()),
+        op_id: Some(op.body.op_id.to_string()),
+        model: op.body.model.clone(),
+        entity_id: op.body.entity_id.to_string(),
+        result: "rejected".into(),
+        before: None,
+        after: Some(serde_json::json!({"codigo": code, "motivo": reason})),
+    };
+    batch.chain.append(conn, &entry).await?;
     Ok(())
 }
 
