@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 
 use pronto_shared::{
-    api::{customers::CustomerInput, products::ProductInput},
+    api::{
+        customers::{Customer, CustomerInput},
+        products::{Product, ProductInput},
+    },
     sync::{
         config::{CLIENTE, PRODUCTO},
         conflict::{self, Change, ConflictRecord, Decision, FieldStamp, RowState},
@@ -147,10 +150,10 @@ pub async fn apply(
             "Los puntos se calculan con las ventas; no se editan.",
         )));
     }
-    let existing = load(conn, &op.model, op.entity_id).await?;
     if op.kind == OpKind::Create {
-        return create(conn, op, existing.is_some(), at).await;
+        return create(conn, op, at).await;
     }
+    let existing = load(conn, &op.model, op.entity_id).await?;
     let Some(loaded) = existing else {
         return Ok(Err(Refusal {
             status: 404,
@@ -215,26 +218,21 @@ pub async fn apply(
     }))
 }
 
+/// Inserts the record; an id that exists already is refused by the insert itself (inside the
+/// op's savepoint), which saves a lookup per create. The audit's "after" is built from the
+/// validated values instead of read back.
 async fn create(
     conn: &mut AnyConnection,
     op: &OpBody,
-    exists: bool,
     at: &str,
 ) -> Result<Result<Applied, Refusal>, AppError> {
-    if exists {
-        return Ok(Err(Refusal {
-            status: 409,
-            code: "exists",
-            reason: "Ya existe un registro con ese id.".into(),
-        }));
-    }
     let seq = db::next_change_seq(conn).await?;
     let w = WriteAt {
         seq,
         at,
         hlc: &op.hlc,
     };
-    match op.model.as_str() {
+    let inserted = match op.model.as_str() {
         PRODUCTO => {
             let input: ProductInput = match input_of(&op.fields, &[]) {
                 Ok(i) => i,
@@ -244,15 +242,23 @@ async fn create(
                 Ok(v) => v,
                 Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
             };
-            if let Err(AppError::Conflict(message)) =
-                products::insert(conn, op.entity_id, &valid, w).await
-            {
-                return Ok(Err(Refusal {
-                    status: 409,
-                    code: "duplicate",
-                    reason: message,
-                }));
-            }
+            let after = Product {
+                id: op.entity_id,
+                sku: valid.sku.to_string(),
+                codigo_barras: valid.barcode.to_string(),
+                nombre: valid.name.clone(),
+                marca: valid.brand.clone(),
+                modelo: valid.model.clone(),
+                color: valid.color.clone(),
+                talla: valid.size.tenths() as f64 / 10.0,
+                precio: valid.price.centavos(),
+                imagen: valid.image.clone(),
+                activo: valid.active,
+                version: 1,
+            };
+            products::insert(conn, op.entity_id, &valid, w)
+                .await
+                .map(|()| to_json(&after))
         }
         _ => {
             let input: CustomerInput = match input_of(&op.fields, &[]) {
@@ -263,14 +269,33 @@ async fn create(
                 Ok(v) => v,
                 Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
             };
-            customers::insert(conn, op.entity_id, &valid, 0, w).await?;
+            let after = Customer {
+                id: op.entity_id,
+                nombre: valid.name.clone(),
+                telefono: valid.phone.as_ref().map(|p| p.as_str().to_owned()),
+                email: valid.email.as_ref().map(|e| e.as_str().to_owned()),
+                rfc: valid.rfc.as_ref().map(|r| r.as_str().to_owned()),
+                puntos: 0,
+                notas: valid.notes.clone(),
+                version: 1,
+            };
+            customers::insert(conn, op.entity_id, &valid, 0, w)
+                .await
+                .map(|()| to_json(&after))
         }
+    };
+    match inserted {
+        Ok(after) => Ok(Ok(Applied {
+            version: 1,
+            conflict: None,
+            before: None,
+            after: Some(after?),
+        })),
+        Err(AppError::Conflict(reason)) => Ok(Err(Refusal {
+            status: 409,
+            code: "exists",
+            reason,
+        })),
+        Err(other) => Err(other),
     }
-    let after = load(conn, &op.model, op.entity_id).await?;
-    Ok(Ok(Applied {
-        version: 1,
-        conflict: None,
-        before: None,
-        after: after.map(|a| a.json),
-    }))
 }

@@ -182,9 +182,10 @@ pub async fn push(
     let mut order: Vec<usize> = (0..request.ops.len()).collect();
     order.sort_by_key(|&i| request.ops[i].body.seq);
     let mut next_seq = batch.device.last_seq + 1;
+    let known = stored_answers(&mut tx, &request.ops).await?;
     for i in order {
         let op = &request.ops[i];
-        match admit(&mut tx, op, &batch.device, &mut next_seq).await? {
+        match admit(&known, op, &batch.device, &mut next_seq)? {
             Admission::Answer(result) => {
                 if matches!(result, OpResult::Rejected { .. }) {
                     audit_rejection(&mut tx, op, &result, user, &mut batch).await?;
@@ -244,14 +245,38 @@ pub async fn push(
     })
 }
 
+/// The stored answers of the batch's op ids that were seen before, in one query.
+async fn stored_answers(
+    conn: &mut AnyConnection,
+    ops: &[Op],
+) -> Result<HashMap<Uuid, (String, String)>, AppError> {
+    let mut known = HashMap::new();
+    for chunk in ops.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT op_id, payload_hash, result FROM sync_ops WHERE op_id IN ({})",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (String, String, String)>(&sql);
+        for op in chunk {
+            query = query.bind(op.body.op_id.to_string());
+        }
+        for (id, hash, result) in query.fetch_all(&mut *conn).await? {
+            known.insert(db::uuid(&id)?, (hash, result));
+        }
+    }
+    Ok(known)
+}
+
 enum Admission {
     /// Decided without applying (duplicate or refused before storage).
     Answer(OpResult),
     Apply,
 }
 
-async fn admit(
-    conn: &mut AnyConnection,
+/// `known`: the stored (payload hash, answer) of every op id of the batch seen before.
+fn admit(
+    known: &HashMap<Uuid, (String, String)>,
     op: &Op,
     device: &DeviceCtx,
     next_seq: &mut i64,
@@ -273,13 +298,9 @@ async fn admit(
             "La operación es de otro dispositivo.",
         )));
     }
-    let stored: Option<(String, String)> =
-        sqlx::query_as("SELECT payload_hash, result FROM sync_ops WHERE op_id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
+    let stored = known.get(&id);
     if let Some((hash, result)) = stored {
-        if hash != op.payload_hash() {
+        if *hash != op.payload_hash() {
             return Ok(Admission::Answer(OpResult::rejected(
                 id,
                 409,
@@ -287,7 +308,7 @@ async fn admit(
                 "Ya llegó otra operación con este id y contenido distinto.",
             )));
         }
-        let first: OpResult = serde_json::from_str(&result)
+        let first: OpResult = serde_json::from_str(result)
             .map_err(|e| AppError::Internal(format!("stored result: {e}")))?;
         return Ok(Admission::Answer(OpResult::Duplicate {
             op_id: id,

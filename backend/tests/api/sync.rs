@@ -625,3 +625,45 @@ async fn the_audit_chain_verifies_and_names_the_first_edited_or_deleted_entry() 
     let truncated = audit::verify(&mut conn).await.unwrap();
     assert!(!truncated.ok, "a deleted tail is noticed through the head");
 }
+
+#[tokio::test]
+async fn creating_a_record_whose_id_exists_is_refused_and_the_batch_goes_on() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let clash = d.op(
+        CLIENTE,
+        world.customer,
+        OpKind::Create,
+        None,
+        json!({"nombre": "Otra Ana"}),
+        10,
+    );
+    let fresh = d.op(
+        CLIENTE,
+        Uuid::now_v7(),
+        OpKind::Create,
+        None,
+        json!({"nombre": "Nueva"}),
+        11,
+    );
+
+    let results = d.push_ok(&app, &[clash, fresh]).await;
+
+    assert!(
+        matches!(&results[0], OpResult::Rejected { status: 409, code, .. } if code == "exists"),
+        "{:?}",
+        results[0]
+    );
+    assert!(
+        matches!(&results[1], OpResult::Applied { .. }),
+        "{:?}",
+        results[1]
+    );
+    let name: String = sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
+        .bind(world.customer.to_string())
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(name, "Ana López");
+}
