@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{any::AnyRow, AnyConnection, Row};
 
+use super::rows::{Cell, Rows};
 use crate::AppError;
 
 /// One entry before it is chained.
@@ -38,7 +39,23 @@ fn chain_hash(prev_hash: &str, id: i64, entry: &Entry) -> String {
 pub struct Chain {
     last_id: i64,
     last_hash: String,
+    pending: Rows,
 }
+
+const COLUMNS: &[&str] = &[
+    "id",
+    "at",
+    "user_id",
+    "device_id",
+    "op_id",
+    "model",
+    "entity_id",
+    "result",
+    "before",
+    "after",
+    "prev_hash",
+    "hash",
+];
 
 impl Chain {
     pub async fn open(conn: &mut AnyConnection) -> Result<Self, AppError> {
@@ -47,44 +64,41 @@ impl Chain {
         )
         .fetch_one(conn)
         .await?;
-        Ok(Self { last_id, last_hash })
+        Ok(Self {
+            last_id,
+            last_hash,
+            pending: Rows::new("audit_log", COLUMNS),
+        })
     }
 
-    /// Appends `entry` after the current end.
-    pub async fn append(
-        &mut self,
-        conn: &mut AnyConnection,
-        entry: &Entry,
-    ) -> Result<i64, AppError> {
+    /// Appends `entry` after the current end (written out by [`Chain::close`]).
+    pub fn append(&mut self, entry: &Entry) -> i64 {
         let id = self.last_id + 1;
         let hash = chain_hash(&self.last_hash, id, entry);
         let json = |v: &Option<Value>| v.as_ref().map(Value::to_string);
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, user_id, device_id, op_id, model, entity_id, result, before, after, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(id)
-        .bind(&entry.at)
-        .bind(entry.user_id.as_deref())
-        .bind(entry.device_id.as_deref())
-        .bind(entry.op_id.as_deref())
-        .bind(&entry.model)
-        .bind(&entry.entity_id)
-        .bind(&entry.result)
-        .bind(json(&entry.before))
-        .bind(json(&entry.after))
-        .bind(&self.last_hash)
-        .bind(&hash)
-        .execute(conn)
-        .await?;
+        self.pending.push(vec![
+            Cell::from(id),
+            Cell::from(entry.at.as_str()),
+            Cell::from(entry.user_id.clone()),
+            Cell::from(entry.device_id.clone()),
+            Cell::from(entry.op_id.clone()),
+            Cell::from(entry.model.as_str()),
+            Cell::from(entry.entity_id.as_str()),
+            Cell::from(entry.result.as_str()),
+            Cell::from(json(&entry.before)),
+            Cell::from(json(&entry.after)),
+            Cell::from(self.last_hash.as_str()),
+            Cell::from(hash.as_str()),
+        ]);
         self.last_id = id;
         self.last_hash = hash;
-        Ok(id)
+        id
     }
 
-    /// Writes the new end into the head; without it the integrity check reports the entries
-    /// after the old head as a broken tail (and the transaction should not commit).
-    pub async fn close(self, conn: &mut AnyConnection) -> Result<(), AppError> {
+    /// Writes the collected entries and the new end into the head; without it nothing of the
+    /// batch's audit is stored (and the transaction must not commit).
+    pub async fn close(mut self, conn: &mut AnyConnection) -> Result<(), AppError> {
+        self.pending.flush(conn).await?;
         sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1")
             .bind(self.last_id)
             .bind(&self.last_hash)
@@ -97,7 +111,7 @@ impl Chain {
 /// Appends one entry inside the caller's transaction (open, append, close).
 pub async fn append(conn: &mut AnyConnection, entry: &Entry) -> Result<i64, AppError> {
     let mut chain = Chain::open(conn).await?;
-    let id = chain.append(conn, entry).await?;
+    let id = chain.append(entry);
     chain.close(conn).await?;
     Ok(id)
 }

@@ -30,7 +30,9 @@ use super::{
     audit::{self, Entry},
     config_store,
     entities::{self, Applied},
-    movements, sessions,
+    movements,
+    rows::{Cell, Rows},
+    sessions,
 };
 use crate::{auth::CurrentUser, db, AppError, AppState};
 
@@ -80,6 +82,10 @@ pub struct Batch {
     pub at: String,
     pub day: String,
     chain: audit::Chain,
+    /// Answers of new ops and their conflict records, written at close (in that order: a
+    /// conflict refers to its op).
+    answers: Rows,
+    conflicts: Rows,
     configs: HashMap<String, Option<ModelConfig>>,
     authors: HashMap<Uuid, Option<Principal>>,
 }
@@ -97,13 +103,18 @@ impl Batch {
             at,
             day,
             chain,
+            answers: Rows::new("sync_ops", ANSWER_COLUMNS),
+            conflicts: Rows::new("sync_conflicts", CONFLICT_COLUMNS),
             configs: HashMap::new(),
             authors: HashMap::new(),
         })
     }
 
-    /// Writes the audit head; call before committing.
-    pub async fn close(self, conn: &mut AnyConnection) -> Result<DeviceCtx, AppError> {
+    /// Writes the collected answers, conflicts and audit entries and the audit head; call
+    /// before committing.
+    pub async fn close(mut self, conn: &mut AnyConnection) -> Result<DeviceCtx, AppError> {
+        self.answers.flush(conn).await?;
+        self.conflicts.flush(conn).await?;
         self.chain.close(conn).await?;
         Ok(self.device)
     }
@@ -134,6 +145,33 @@ impl Batch {
         Ok(principal)
     }
 }
+
+const ANSWER_COLUMNS: &[&str] = &[
+    "op_id",
+    "device_id",
+    "seq",
+    "payload_hash",
+    "author_id",
+    "store_id",
+    "model",
+    "entity_id",
+    "kind",
+    "status",
+    "result",
+    "op",
+    "received_at",
+];
+
+const CONFLICT_COLUMNS: &[&str] = &[
+    "id",
+    "op_id",
+    "model",
+    "entity_id",
+    "store_id",
+    "record",
+    "status",
+    "created_at",
+];
 
 /// Loads the device and checks that the signed-in person may push through it: it exists and
 /// belongs to their store (an admin may push through any).
@@ -188,7 +226,7 @@ pub async fn push(
         match admit(&known, op, &batch.device, &mut next_seq)? {
             Admission::Answer(result) => {
                 if matches!(result, OpResult::Rejected { .. }) {
-                    audit_rejection(&mut tx, op, &result, user, &mut batch).await?;
+                    audit_rejection(op, &result, user, &mut batch)?;
                 }
                 results[i] = Some(result);
             }
@@ -348,26 +386,22 @@ async fn apply_one(
     let result_json =
         serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
     let op_json = serde_json::to_string(op).map_err(|e| AppError::Internal(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO sync_ops (op_id, device_id, seq, payload_hash, author_id, store_id, model, entity_id, kind, \
-         status, result, op, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(body.op_id.to_string())
-    .bind(device.id.to_string())
-    .bind(i64::try_from(body.seq).unwrap_or(i64::MAX))
-    .bind(op.payload_hash())
-    .bind(body.author_id.to_string())
-    .bind(device.store_id.to_string())
-    .bind(&body.model)
-    .bind(body.entity_id.to_string())
-    .bind(kind_str(body.kind))
-    .bind(status)
-    .bind(result_json)
-    .bind(op_json)
-    .bind(&at)
-    .execute(&mut *conn)
-    .await?;
-    finish(conn, op, batch, &result, status, applied).await?;
+    batch.answers.push(vec![
+        Cell::from(body.op_id.to_string()),
+        Cell::from(device.id.to_string()),
+        Cell::from(i64::try_from(body.seq).unwrap_or(i64::MAX)),
+        Cell::from(op.payload_hash()),
+        Cell::from(body.author_id.to_string()),
+        Cell::from(device.store_id.to_string()),
+        Cell::from(body.model.as_str()),
+        Cell::from(body.entity_id.to_string()),
+        Cell::from(kind_str(body.kind)),
+        Cell::from(status),
+        Cell::from(result_json),
+        Cell::from(op_json),
+        Cell::from(at.as_str()),
+    ]);
+    finish(op, batch, &result, status, applied)?;
     Ok(result)
 }
 
@@ -390,7 +424,7 @@ pub async fn retry(
         .bind(op.body.op_id.to_string())
         .execute(&mut *conn)
         .await?;
-    finish(conn, op, &mut batch, &result, status, applied).await?;
+    finish(op, &mut batch, &result, status, applied)?;
     batch.close(conn).await?;
     Ok(result)
 }
@@ -441,8 +475,7 @@ async fn execute(
 }
 
 /// Records the conflict (if any) and chains the audit entry.
-async fn finish(
-    conn: &mut AnyConnection,
+fn finish(
     op: &Op,
     batch: &mut Batch,
     result: &OpResult,
@@ -451,7 +484,7 @@ async fn finish(
 ) -> Result<(), AppError> {
     let body = &op.body;
     if let Some(conflict) = applied.as_ref().and_then(|a| a.conflict.as_ref()) {
-        record_conflict(conn, op, &batch.device, conflict, &batch.at).await?;
+        record_conflict(batch, op, conflict)?;
     }
     let (before, after) = applied.map_or((None, None), |a| (a.before, a.after));
     let entry = Entry {
@@ -468,7 +501,7 @@ async fn finish(
             _ => None,
         }),
     };
-    batch.chain.append(conn, &entry).await?;
+    batch.chain.append(&entry);
     Ok(())
 }
 
@@ -560,38 +593,28 @@ async fn author(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Principal>,
     }))
 }
 
-async fn record_conflict(
-    conn: &mut AnyConnection,
-    op: &Op,
-    device: &DeviceCtx,
-    conflict: &ConflictRecord,
-    at: &str,
-) -> Result<(), AppError> {
+fn record_conflict(batch: &mut Batch, op: &Op, conflict: &ConflictRecord) -> Result<(), AppError> {
     let status = if conflict.outcome == Outcome::Pending {
         "pending"
     } else {
         "resolved"
     };
-    sqlx::query(
-        "INSERT INTO sync_conflicts (id, op_id, model, entity_id, store_id, record, status, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(Uuid::now_v7().to_string())
-    .bind(op.body.op_id.to_string())
-    .bind(&op.body.model)
-    .bind(op.body.entity_id.to_string())
-    .bind(device.store_id.to_string())
-    .bind(serde_json::to_string(conflict).map_err(|e| AppError::Internal(e.to_string()))?)
-    .bind(status)
-    .bind(at)
-    .execute(conn)
-    .await?;
+    let record = serde_json::to_string(conflict).map_err(|e| AppError::Internal(e.to_string()))?;
+    batch.conflicts.push(vec![
+        Cell::from(Uuid::now_v7().to_string()),
+        Cell::from(op.body.op_id.to_string()),
+        Cell::from(op.body.model.as_str()),
+        Cell::from(op.body.entity_id.to_string()),
+        Cell::from(batch.device.store_id.to_string()),
+        Cell::from(record),
+        Cell::from(status),
+        Cell::from(batch.at.as_str()),
+    ]);
     Ok(())
 }
 
 /// Refusals decided before storage are audited too (tampered, reused, out of order).
-async fn audit_rejection(
-    conn: &mut AnyConnection,
+fn audit_rejection(
     op: &Op,
     result: &OpResult,
     user: &CurrentUser,
@@ -611,7 +634,7 @@ async fn audit_rejection(
         before: None,
         after: Some(serde_json::json!({"codigo": code, "motivo": reason})),
     };
-    batch.chain.append(conn, &entry).await?;
+    batch.chain.append(&entry);
     Ok(())
 }
 

@@ -1,0 +1,95 @@
+//! Rows collected during a batch and written with multi-row INSERTs at its end: one statement
+//! per few hundred rows instead of one per row.
+
+use sqlx::AnyConnection;
+
+use crate::AppError;
+
+/// A value of one column.
+#[derive(Debug, Clone)]
+pub enum Cell {
+    Text(Option<String>),
+    Int(i64),
+}
+
+impl From<String> for Cell {
+    fn from(value: String) -> Self {
+        Self::Text(Some(value))
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(value: &str) -> Self {
+        Self::Text(Some(value.to_owned()))
+    }
+}
+
+impl From<Option<String>> for Cell {
+    fn from(value: Option<String>) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl From<i64> for Cell {
+    fn from(value: i64) -> Self {
+        Self::Int(value)
+    }
+}
+
+#[derive(Debug)]
+pub struct Rows {
+    table: &'static str,
+    columns: &'static [&'static str],
+    rows: Vec<Vec<Cell>>,
+}
+
+/// Stays under SQLite's and PostgreSQL's limits on bound parameters per statement.
+const MAX_PARAMS: usize = 30_000;
+
+impl Rows {
+    pub fn new(table: &'static str, columns: &'static [&'static str]) -> Self {
+        Self {
+            table,
+            columns,
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, row: Vec<Cell>) {
+        debug_assert_eq!(row.len(), self.columns.len());
+        self.rows.push(row);
+    }
+
+    /// Writes every collected row, in order, and forgets them.
+    pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), AppError> {
+        let per_statement = (MAX_PARAMS / self.columns.len()).max(1);
+        let rows = std::mem::take(&mut self.rows);
+        for chunk in rows.chunks(per_statement) {
+            let width = self.columns.len();
+            let tuples: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let marks: Vec<String> =
+                        (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                    format!("({})", marks.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {}",
+                self.table,
+                self.columns.join(", "),
+                tuples.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for row in chunk {
+                for cell in row {
+                    query = match cell {
+                        Cell::Text(text) => query.bind(text.clone()),
+                        Cell::Int(n) => query.bind(*n),
+                    };
+                }
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
