@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use pronto_shared::{
     api::{
-        customers::{Customer, CustomerInput},
-        products::{Product, ProductInput},
+        customers::{Customer, CustomerInput, ValidCustomer},
+        products::{Product, ProductInput, ValidProduct},
     },
     sync::{
         config::{CLIENTE, PRODUCTO},
@@ -101,6 +101,23 @@ fn input_of<T: serde::de::DeserializeOwned>(
         .map_err(|e| Refusal::invalid(format!("Datos no válidos: {e}")))
 }
 
+/// A full product field map as a validated product: the REST input type, then its rules.
+fn valid_product(fields: &BTreeMap<String, Value>, drop: &[&str]) -> Result<ValidProduct, Refusal> {
+    input_of::<ProductInput>(fields, drop)?
+        .validate()
+        .map_err(|errors| Refusal::invalid(errors.to_string()))
+}
+
+/// A full customer field map as a validated customer.
+fn valid_customer(
+    fields: &BTreeMap<String, Value>,
+    drop: &[&str],
+) -> Result<ValidCustomer, Refusal> {
+    input_of::<CustomerInput>(fields, drop)?
+        .validate()
+        .map_err(|errors| Refusal::invalid(errors.to_string()))
+}
+
 async fn write_fields(
     conn: &mut AnyConnection,
     model: &str,
@@ -112,24 +129,16 @@ async fn write_fields(
     let stamp: Vec<&str> = fields.keys().map(String::as_str).collect();
     match model {
         PRODUCTO => {
-            let input: ProductInput = match input_of(merged, &[]) {
-                Ok(i) => i,
-                Err(r) => return Ok(Err(r)),
-            };
-            let valid = match input.validate() {
+            let valid = match valid_product(merged, &[]) {
                 Ok(v) => v,
-                Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
+                Err(r) => return Ok(Err(r)),
             };
             products::update(conn, id, &valid, None, w, &stamp).await?;
         }
         _ => {
-            let input: CustomerInput = match input_of(merged, &["puntos"]) {
-                Ok(i) => i,
-                Err(r) => return Ok(Err(r)),
-            };
-            let valid = match input.validate() {
+            let valid = match valid_customer(merged, &["puntos"]) {
                 Ok(v) => v,
-                Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
+                Err(r) => return Ok(Err(r)),
             };
             customers::update(conn, id, &valid, None, w, &stamp).await?;
         }
@@ -234,13 +243,9 @@ async fn create(
     };
     let inserted = match op.model.as_str() {
         PRODUCTO => {
-            let input: ProductInput = match input_of(&op.fields, &[]) {
-                Ok(i) => i,
-                Err(r) => return Ok(Err(r)),
-            };
-            let valid = match input.validate() {
+            let valid = match valid_product(&op.fields, &[]) {
                 Ok(v) => v,
-                Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
+                Err(r) => return Ok(Err(r)),
             };
             let after = Product {
                 id: op.entity_id,
@@ -261,13 +266,9 @@ async fn create(
                 .map(|()| to_json(&after))
         }
         _ => {
-            let input: CustomerInput = match input_of(&op.fields, &[]) {
-                Ok(i) => i,
-                Err(r) => return Ok(Err(r)),
-            };
-            let valid = match input.validate() {
+            let valid = match valid_customer(&op.fields, &[]) {
                 Ok(v) => v,
-                Err(errors) => return Ok(Err(Refusal::invalid(errors.to_string()))),
+                Err(r) => return Ok(Err(r)),
             };
             let after = Customer {
                 id: op.entity_id,
