@@ -93,10 +93,10 @@ pub async fn insert(
     points: i64,
     w: WriteAt<'_>,
 ) -> Result<(), AppError> {
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO customers (id, name, name_folded, phone, email, rfc, points, notes, version, \
          field_versions, deleted, change_seq, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 0, $10, $11)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 0, $10, $11) ON CONFLICT DO NOTHING",
     )
     .bind(id.to_string())
     .bind(&c.name)
@@ -110,8 +110,15 @@ pub async fn insert(
     .bind(w.seq)
     .bind(w.at)
     .execute(conn)
-    .await
-    .map_err(|err| db::on_unique(err, "Ya existe un cliente con ese id."))?;
+    .await?;
+    // A taken id writes nothing instead of failing the statement: on PostgreSQL a failed
+    // statement would abort the whole transaction, and a synced create runs without a
+    // savepoint of its own.
+    if inserted.rows_affected() == 0 {
+        return Err(AppError::Conflict(
+            "Ya existe un cliente con ese id.".into(),
+        ));
+    }
     Ok(())
 }
 

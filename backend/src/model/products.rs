@@ -109,10 +109,10 @@ pub async fn insert(
     p: &ValidProduct,
     w: WriteAt<'_>,
 ) -> Result<(), AppError> {
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO products (id, sku, barcode, name, brand, model, color, size_tenths, price_centavos, \
          image, active, version, field_versions, deleted, change_seq, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, 0, $13, $14)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, 0, $13, $14) ON CONFLICT DO NOTHING",
     )
     .bind(id.to_string())
     .bind(p.sku.as_str())
@@ -129,8 +129,15 @@ pub async fn insert(
     .bind(w.seq)
     .bind(w.at)
     .execute(&mut *conn)
-    .await
-    .map_err(|err| db::on_unique(err, "Ya existe un producto con ese SKU, código de barras o id."))?;
+    .await?;
+    // A taken id (or SKU, barcode) writes nothing instead of failing the statement: on
+    // PostgreSQL a failed statement would abort the whole transaction, and a synced create
+    // runs without a savepoint of its own.
+    if inserted.rows_affected() == 0 {
+        return Err(AppError::Conflict(
+            "Ya existe un producto con ese SKU, código de barras o id.".into(),
+        ));
+    }
     replace_words(conn, id, p).await
 }
 

@@ -153,6 +153,7 @@ pub async fn apply(
     op: &OpBody,
     config: &ModelConfig,
     at: &str,
+    seqs: &mut db::ChangeSeqs,
 ) -> Result<Result<Applied, Refusal>, AppError> {
     if op.fields.contains_key("puntos") {
         return Ok(Err(Refusal::invalid(
@@ -160,7 +161,7 @@ pub async fn apply(
         )));
     }
     if op.kind == OpKind::Create {
-        return create(conn, op, at).await;
+        return create(conn, op, at, seqs).await;
     }
     let existing = load(conn, &op.model, op.entity_id).await?;
     let Some(loaded) = existing else {
@@ -190,7 +191,7 @@ pub async fn apply(
             after: None,
         }));
     };
-    let seq = db::next_change_seq(conn).await?;
+    let seq = seqs.next(conn).await?;
     let w = WriteAt {
         seq,
         at,
@@ -234,8 +235,9 @@ async fn create(
     conn: &mut AnyConnection,
     op: &OpBody,
     at: &str,
+    seqs: &mut db::ChangeSeqs,
 ) -> Result<Result<Applied, Refusal>, AppError> {
-    let seq = db::next_change_seq(conn).await?;
+    let seq = seqs.next(conn).await?;
     let w = WriteAt {
         seq,
         at,

@@ -35,6 +35,7 @@ pub async fn stock_delta(
     author_id: Uuid,
     store_id: Uuid,
     at: &str,
+    seqs: &mut db::ChangeSeqs,
 ) -> Result<Result<Applied, Refusal>, AppError> {
     if let Some(store) = op.fields.get("tienda_id") {
         if store != &json!(store_id) {
@@ -62,7 +63,7 @@ pub async fn stock_delta(
     if products::get(conn, input.producto_id).await?.is_none() {
         return Ok(Err(Refusal::invalid("El producto no existe.")));
     }
-    let seq = db::next_change_seq(conn).await?;
+    let seq = seqs.next(conn).await?;
     let movement = stock::Movement {
         store_id,
         product_id: input.producto_id,

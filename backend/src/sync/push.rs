@@ -88,6 +88,8 @@ pub struct Batch {
     conflicts: Rows,
     configs: HashMap<String, Option<ModelConfig>>,
     authors: HashMap<Uuid, Option<Principal>>,
+    /// Change positions reserved for the batch's record and stock writes.
+    seqs: db::ChangeSeqs,
 }
 
 impl Batch {
@@ -107,6 +109,7 @@ impl Batch {
             conflicts: Rows::new("sync_conflicts", CONFLICT_COLUMNS),
             configs: HashMap::new(),
             authors: HashMap::new(),
+            seqs: db::ChangeSeqs::default(),
         })
     }
 
@@ -241,6 +244,11 @@ pub async fn push(
     }
     // Highest priority first; the sort is stable, so seq order holds within a model.
     accepted.sort_by_key(|&(_, priority)| std::cmp::Reverse(priority));
+    let positions = accepted
+        .iter()
+        .filter(|&&(i, _)| takes_one_position(&request.ops[i]))
+        .count();
+    batch.seqs = db::ChangeSeqs::reserve(&mut tx, positions as i64).await?;
     for (i, _) in accepted {
         let op = &request.ops[i];
         state.observe_hlc(&op.body.hlc);
@@ -415,6 +423,7 @@ pub async fn retry(
     day: &str,
 ) -> Result<OpResult, AppError> {
     let mut batch = Batch::open(conn, device, at.to_owned(), day.to_owned()).await?;
+    batch.seqs = db::ChangeSeqs::reserve(conn, i64::from(takes_one_position(op))).await?;
     let (result, status, applied) = execute(conn, op, &mut batch).await?;
     let result_json =
         serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -429,49 +438,66 @@ pub async fn retry(
     Ok(result)
 }
 
-/// Runs the op in a savepoint: kept when applied, rolled back when refused.
+/// Record and stock ops write at most one change position each, reserved for the whole batch
+/// up front; a sale takes one per row it touches, from the counter as it goes.
+fn takes_one_position(op: &Op) -> bool {
+    matches!(op.body.model.as_str(), PRODUCTO | CLIENTE | EXISTENCIA)
+}
+
+/// Runs the op in a savepoint: kept when applied, rolled back when refused. A create needs
+/// none: it is refused only before it writes (validation, or an INSERT that finds the id, SKU
+/// or barcode taken and writes nothing), and two statements per op are much of a batch's cost.
+/// Every other op may be refused after a write (an update's merged record failing validation,
+/// a sale's stock lines).
 async fn execute(
     conn: &mut AnyConnection,
     op: &Op,
     batch: &mut Batch,
 ) -> Result<(OpResult, &'static str, Option<Applied>), AppError> {
-    let body = &op.body;
-    let mut sp = conn.begin().await?;
-    let outcome = dispatch(&mut sp, op, batch).await?;
-    Ok(match outcome {
-        Ok(applied) => {
+    let outcome = if op.body.kind == OpKind::Create {
+        dispatch(conn, op, batch).await?
+    } else {
+        let mut sp = conn.begin().await?;
+        let outcome = dispatch(&mut sp, op, batch).await?;
+        if outcome.is_ok() {
             sp.commit().await?;
-            match &applied.conflict {
-                Some(conflict) => {
-                    let status = if conflict.outcome == Outcome::Pending {
-                        "pending"
-                    } else {
-                        "conflict"
-                    };
-                    (
-                        OpResult::Conflict {
-                            op_id: body.op_id,
-                            conflict: conflict.clone(),
-                        },
-                        status,
-                        Some(applied),
-                    )
-                }
-                None => (
-                    OpResult::Applied {
-                        op_id: body.op_id,
-                        version: applied.version,
-                    },
-                    "applied",
-                    Some(applied),
-                ),
-            }
-        }
-        Err(refusal) => {
+        } else {
             sp.rollback().await?;
-            (refusal.into_result(body.op_id), "rejected", None)
         }
-    })
+        outcome
+    };
+    Ok(answer(op.body.op_id, outcome))
+}
+
+/// The op's answer, its status in `sync_ops`, and what it did.
+fn answer(
+    op_id: Uuid,
+    outcome: Result<Applied, Refusal>,
+) -> (OpResult, &'static str, Option<Applied>) {
+    match outcome {
+        Ok(applied) => match &applied.conflict {
+            Some(conflict) => {
+                let status = if conflict.outcome == Outcome::Pending {
+                    "pending"
+                } else {
+                    "conflict"
+                };
+                let result = OpResult::Conflict {
+                    op_id,
+                    conflict: conflict.clone(),
+                };
+                (result, status, Some(applied))
+            }
+            None => {
+                let result = OpResult::Applied {
+                    op_id,
+                    version: applied.version,
+                };
+                (result, "applied", Some(applied))
+            }
+        },
+        Err(refusal) => (refusal.into_result(op_id), "rejected", None),
+    }
 }
 
 /// Records the conflict (if any) and chains the audit entry.
@@ -546,10 +572,11 @@ async fn dispatch(
                     "No tienes permiso para este cambio.",
                 )));
             }
-            entities::apply(conn, body, &config, &at).await
+            entities::apply(conn, body, &config, &at, &mut batch.seqs).await
         }
         (EXISTENCIA, OpKind::StockDelta) => {
-            movements::stock_delta(conn, body, &author, body.author_id, store_id, &at).await
+            let seqs = &mut batch.seqs;
+            movements::stock_delta(conn, body, &author, body.author_id, store_id, &at, seqs).await
         }
         (VENTA, OpKind::Sale) => {
             let device_ref = (device_id, device_code);
