@@ -12,6 +12,7 @@ use pronto_shared::{
         customers::{Customer, CustomerInput, CustomerQuery},
         Page,
     },
+    sync::config::CLIENTE,
     Action,
 };
 use uuid::Uuid;
@@ -21,6 +22,7 @@ use crate::{
     db,
     extract::{AppJson, AppQuery},
     model::{customers, WriteAt},
+    sync::audit::{self, Entry},
     AppError, AppState,
 };
 
@@ -79,6 +81,8 @@ async fn create(
     let customer = customers::get(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::Internal("customer vanished".into()))?;
+    let entry = Entry::rest(&user, &at, CLIENTE, id, None::<&Customer>, Some(&customer));
+    audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(customer)))
 }
@@ -104,7 +108,10 @@ async fn update(
         at: &at,
         hlc: &hlc,
     };
+    let before = customers::get(&mut tx, id).await?;
     let customer = customers::update(&mut tx, id, &valid, body.version, write, &[]).await?;
+    let entry = Entry::rest(&user, &at, CLIENTE, id, before.as_ref(), Some(&customer));
+    audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(Json(customer))
 }

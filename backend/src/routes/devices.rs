@@ -12,8 +12,12 @@ use crate::{
     auth::CurrentUser,
     extract::{AppJson, AppQuery},
     model::{devices, stores},
+    sync::audit::{self, Entry},
     AppError, AppState,
 };
+
+/// The audit log's model name for device registrations.
+const DEVICES: &str = "dispositivos.Dispositivo";
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/devices", get(list).post(register))
@@ -33,8 +37,10 @@ async fn register(
         fields.add("tienda_id", "La tienda no existe.");
         return Err(fields.into());
     }
-    let device =
-        devices::register(&mut tx, store, &name, user.id(), &state.clock.now_rfc3339()).await?;
+    let at = state.clock.now_rfc3339();
+    let device = devices::register(&mut tx, store, &name, user.id(), &at).await?;
+    let entry = Entry::rest(&user, &at, DEVICES, device.id, None::<&()>, Some(&device));
+    audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(device)))
 }

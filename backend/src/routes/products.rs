@@ -11,6 +11,7 @@ use pronto_shared::{
         products::{Product, ProductInput, ProductQuery},
         Page,
     },
+    sync::config::PRODUCTO,
     Action,
 };
 use uuid::Uuid;
@@ -20,6 +21,7 @@ use crate::{
     db,
     extract::{AppJson, AppQuery},
     model::{products, WriteAt},
+    sync::audit::{self, Entry},
     AppError, AppState,
 };
 
@@ -78,6 +80,8 @@ async fn create(
     let product = products::get(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::Internal("product vanished".into()))?;
+    let entry = Entry::rest(&user, &at, PRODUCTO, id, None::<&Product>, Some(&product));
+    audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(product)))
 }
@@ -103,7 +107,10 @@ async fn update(
         at: &at,
         hlc: &hlc,
     };
+    let before = products::get(&mut tx, id).await?;
     let product = products::update(&mut tx, id, &valid, body.version, write, &[]).await?;
+    let entry = Entry::rest(&user, &at, PRODUCTO, id, before.as_ref(), Some(&product));
+    audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(Json(product))
 }

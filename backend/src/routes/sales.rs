@@ -9,6 +9,7 @@ use axum::{
 };
 use pronto_shared::{
     api::sales::{Sale, SaleInput, SaleQuery},
+    sync::config::VENTA,
     Action,
 };
 use uuid::Uuid;
@@ -17,6 +18,7 @@ use crate::{
     auth::CurrentUser,
     extract::{AppJson, AppQuery},
     model::sales::{self, SaleContext},
+    sync::audit::{self, Entry},
     AppError, AppState,
 };
 
@@ -42,6 +44,7 @@ async fn create(
         device: None,
     };
     let mut tx = state.db.begin_write().await?;
+    let at = state.clock.now_rfc3339();
     let (sale, created) = sales::create(
         &mut tx,
         body.id,
@@ -49,10 +52,14 @@ async fn create(
         &valid,
         &payments,
         body.cliente_id,
-        &state.clock.now_rfc3339(),
+        &at,
         &state.clock.today(),
     )
     .await?;
+    if created {
+        let entry = Entry::rest(&user, &at, VENTA, sale.id, None::<&()>, Some(&sale));
+        audit::append(&mut tx, &entry).await?;
+    }
     tx.commit().await?;
     let status = if created {
         StatusCode::CREATED

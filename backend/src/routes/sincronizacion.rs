@@ -322,16 +322,7 @@ async fn audit_log(
 ) -> Result<Json<Vec<audit::Stored>>, AppError> {
     let store = scope(&user, None)?;
     let mut conn = state.db.pool().acquire().await?;
-    let devices: Option<Vec<String>> = match store {
-        Some(store) => Some(
-            sqlx::query_scalar("SELECT id FROM devices WHERE store_id = $1")
-                .bind(store.to_string())
-                .fetch_all(&mut *conn)
-                .await?,
-        ),
-        None => None,
-    };
-    Ok(Json(audit::list(&mut conn, &q, devices.as_deref()).await?))
+    Ok(Json(audit::list(&mut conn, &q, store).await?))
 }
 
 /// Admin: walk the whole chain. `ok`, or the first entry that was edited or deleted.

@@ -11,6 +11,7 @@ use pronto_shared::{
         stock::{StockLevel, StockMovementInput, StockQuery},
         Page,
     },
+    sync::config::EXISTENCIA,
     Action,
 };
 
@@ -19,6 +20,7 @@ use crate::{
     db,
     extract::{AppJson, AppQuery},
     model::{products, stock},
+    sync::audit::{self, Entry},
     AppError, AppState,
 };
 
@@ -64,7 +66,24 @@ async fn movement(
         sale_id: None,
         user_id: user.id(),
     };
-    let quantity = stock::apply(&mut tx, &movement, seq, &state.clock.now_rfc3339()).await?;
+    let at = state.clock.now_rfc3339();
+    let quantity = stock::apply(&mut tx, &movement, seq, &at).await?;
+    let after = serde_json::json!({
+        "producto_id": body.producto_id,
+        "delta": delta.get(),
+        "motivo": body.motivo,
+        "cantidad": quantity,
+        "negativo": quantity < 0,
+    });
+    let entry = Entry::rest(
+        &user,
+        &at,
+        EXISTENCIA,
+        body.producto_id,
+        None::<&()>,
+        Some(&after),
+    );
+    audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,

@@ -1,5 +1,6 @@
-//! The audit log: every applied, rejected and resolved op writes an entry that holds the
-//! SHA-256 of the previous entry, so editing or deleting a row breaks the chain where it was
+//! The audit log: every applied, rejected and resolved op, and every write through the REST
+//! API (products, customers, stock movements, sales, device registrations), writes an entry
+//! that holds the SHA-256 of the previous entry, so editing or deleting a row breaks the chain where it was
 //! touched, and [`verify`] names that entry.
 
 use pronto_shared::sync::canonical;
@@ -8,7 +9,7 @@ use serde_json::Value;
 use sqlx::{any::AnyRow, AnyConnection, Row};
 
 use super::rows::{Cell, Rows};
-use crate::AppError;
+use crate::{auth::CurrentUser, AppError};
 
 /// One entry before it is chained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +24,30 @@ pub struct Entry {
     pub result: String,
     pub before: Option<Value>,
     pub after: Option<Value>,
+}
+
+impl Entry {
+    /// A write made through the REST API by a signed-in person: no device, no op.
+    pub fn rest<B: Serialize, A: Serialize>(
+        user: &CurrentUser,
+        at: &str,
+        model: &str,
+        entity_id: impl ToString,
+        before: Option<&B>,
+        after: Option<&A>,
+    ) -> Self {
+        Self {
+            at: at.to_owned(),
+            user_id: Some(user.id().to_string()),
+            device_id: None,
+            op_id: None,
+            model: model.to_owned(),
+            entity_id: entity_id.to_string(),
+            result: "applied".into(),
+            before: before.and_then(|b| serde_json::to_value(b).ok()),
+            after: after.and_then(|a| serde_json::to_value(a).ok()),
+        }
+    }
 }
 
 /// The chain's hash of an entry: SHA-256 over the previous hash and the entry's canonical
@@ -229,12 +254,13 @@ pub struct Stored {
     pub hash: String,
 }
 
-/// Newest first. `device_ids` restricts to a store's devices (a manager's view); `None` is
-/// everything (an admin's).
+/// Newest first. `store` restricts to what happened in one store (a manager's view): ops from
+/// its devices and REST writes by its staff (an admin's home store does not make the admin's
+/// chain-wide catalog edits that store's business). `None` is everything (an admin's).
 pub async fn list(
     conn: &mut AnyConnection,
     filter: &Filter,
-    device_ids: Option<&[String]>,
+    store: Option<uuid::Uuid>,
 ) -> Result<Vec<Stored>, AppError> {
     let mut sql = String::from(
         "SELECT id, at, user_id, device_id, op_id, model, entity_id, result, before, after, prev_hash, hash \
@@ -253,16 +279,14 @@ pub async fn list(
     add(&mut sql, "device_id =", &filter.dispositivo);
     add(&mut sql, "at >=", &filter.desde);
     add(&mut sql, "at <", &filter.hasta);
-    if let Some(devices) = device_ids {
-        if devices.is_empty() {
-            return Ok(Vec::new());
-        }
-        let start = binds.len();
-        let marks: Vec<String> = (1..=devices.len())
-            .map(|i| format!("${}", start + i))
-            .collect();
-        binds.extend(devices.iter().cloned());
-        sql.push_str(&format!(" AND device_id IN ({})", marks.join(", ")));
+    if let Some(store) = store {
+        binds.push(store.to_string());
+        let n = binds.len();
+        sql.push_str(&format!(
+            " AND (device_id IN (SELECT id FROM devices WHERE store_id = ${n}) \
+             OR (device_id IS NULL AND user_id IN \
+             (SELECT id FROM users WHERE store_id = ${n} AND role <> 'admin')))"
+        ));
     }
     sql.push_str(&format!(
         " ORDER BY id DESC LIMIT {}",

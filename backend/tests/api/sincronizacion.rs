@@ -307,3 +307,75 @@ async fn history_content_types_and_audit_answer_what_happened() {
         403
     );
 }
+
+#[tokio::test]
+async fn rest_writes_are_audited_and_shown_to_their_store_only() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let gerente = client_for(&app, "gerente_a").await;
+    let admin = client_for(&app, "admin").await;
+    let created: Value = admin
+        .post(app.url("/api/products"))
+        .json(&crate::fixtures::product_input(900))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let moved = gerente
+        .post(app.url("/api/stock/movimientos"))
+        .json(&json!({"producto_id": world.products[0], "delta": 4, "motivo": "recepcion"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 201);
+
+    let everything: Vec<Value> = admin
+        .get(app.url("/api/sincronizacion/auditoria/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let product = everything
+        .iter()
+        .find(|e| e["model"] == PRODUCTO && e["entity_id"] == created["id"])
+        .expect("the product's creation is audited");
+    assert_eq!(product["after"]["sku"], "TST-0900");
+    assert_eq!(product["device_id"], Value::Null);
+    assert!(everything
+        .iter()
+        .any(|e| e["model"] == "inventario.Existencia" && e["after"]["delta"] == 4));
+
+    let mine: Vec<Value> = gerente
+        .get(app.url("/api/sincronizacion/auditoria/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1, "the manager sees their own stock movement");
+    assert_eq!(mine[0]["model"], "inventario.Existencia");
+    let theirs: Vec<Value> = client_for(&app, "gerente_b")
+        .await
+        .get(app.url("/api/sincronizacion/auditoria/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs.is_empty(), "another store's manager sees none of it");
+    let check: Value = admin
+        .get(app.url("/api/sincronizacion/auditoria/integridad"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(check["ok"], true);
+}

@@ -594,7 +594,10 @@ async fn the_audit_chain_verifies_and_names_the_first_edited_or_deleted_entry() 
     let mut conn = app.db.pool().acquire().await.unwrap();
     let clean = audit::verify(&mut conn).await.unwrap();
     assert!(clean.ok, "{clean:?}");
-    assert_eq!(clean.entries, 4);
+    assert_eq!(
+        clean.entries, 5,
+        "the device's registration and the batch's four ops"
+    );
 
     sqlx::query("UPDATE audit_log SET result = 'rejected' WHERE id = 2")
         .execute(&mut *conn)
