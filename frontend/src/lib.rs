@@ -13,6 +13,8 @@ pub mod app;
 pub mod components;
 pub mod connection;
 pub mod device;
+pub mod local_db;
+pub mod local_store;
 pub mod pages;
 pub mod pwa;
 pub mod session;

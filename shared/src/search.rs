@@ -30,6 +30,12 @@ pub fn words(text: &str) -> Vec<String> {
     out
 }
 
+/// The words a product is found by: those of its name, brand, model and color. The server's
+/// index and the browser's cache both use this.
+pub fn product_words(name: &str, brand: &str, model: &str, color: &str) -> Vec<String> {
+    words(&format!("{name} {brand} {model} {color}"))
+}
+
 /// Exclusive upper bound of the strings starting with `prefix`, for index range scans
 /// (`word >= prefix AND word < upper`). Works with bytewise collation (SQLite's default,
 /// `COLLATE "C"` on PostgreSQL).

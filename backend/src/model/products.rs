@@ -236,8 +236,7 @@ async fn replace_words(
         .bind(id.to_string())
         .execute(&mut *conn)
         .await?;
-    let text = format!("{} {} {} {}", p.name, p.brand, p.model, p.color);
-    for word in search::words(&text) {
+    for word in search::product_words(&p.name, &p.brand, &p.model, &p.color) {
         sqlx::query("INSERT INTO product_words (word, product_id) VALUES ($1, $2)")
             .bind(word)
             .bind(id.to_string())

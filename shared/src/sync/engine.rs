@@ -53,9 +53,14 @@ pub trait Storage {
     async fn last_seq(&mut self) -> Result<u64, StorageError>;
     async fn last_hlc(&mut self) -> Result<Option<Hlc>, StorageError>;
     async fn set_last_hlc(&mut self, hlc: &Hlc) -> Result<(), StorageError>;
-    /// Stores the op in the outbox **and** records its seq as the last one, atomically: a crash
-    /// can never leave a seq used without its op, which would be a gap the server refuses.
-    async fn enqueue(&mut self, op: &Op) -> Result<(), StorageError>;
+    /// Takes the next seq, builds the op for it with `make` and stores the op in the outbox,
+    /// recording seq and the op's HLC as the last ones — all atomically. A crash can never
+    /// leave a seq used without its op (a gap the server refuses), and two tabs of one device
+    /// enqueuing at once can never both take the same seq (one would overwrite the other).
+    async fn enqueue_with<F: Fn(u64) -> Op + 'static>(
+        &mut self,
+        make: F,
+    ) -> Result<Op, StorageError>;
     /// Up to `limit` pending ops, lowest seq first.
     async fn pending(&mut self, limit: usize) -> Result<Vec<Op>, StorageError>;
     async fn pending_count(&mut self) -> Result<usize, StorageError>;
@@ -66,6 +71,15 @@ pub trait Storage {
     /// Applies one pulled change to the cache (a tombstone removes the record).
     async fn apply_change(&mut self, change: &Change) -> Result<(), StorageError>;
     async fn set_cursor(&mut self, cursor: i64) -> Result<(), StorageError>;
+    /// Applies a pulled page and moves the cursor past it. Storage that can should do both in
+    /// one transaction; the default does them one by one (a crash in between pulls the page
+    /// again, which is harmless).
+    async fn apply_pull(&mut self, changes: &[Change], cursor: i64) -> Result<(), StorageError> {
+        for change in changes {
+            self.apply_change(change).await?;
+        }
+        self.set_cursor(cursor).await
+    }
 }
 
 /// How the device talks to the server.
@@ -186,24 +200,25 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
 
     /// Turns a local change into a sealed op in the outbox, before anything is sent.
     pub async fn record(&mut self, change: LocalChange, now_ms: u64) -> Result<Op, StorageError> {
-        let seq = self.storage.last_seq().await? + 1;
         let hlc = self.clock.tick(now_ms);
-        self.storage.set_last_hlc(&hlc).await?;
-        let op = Op::seal(OpBody {
-            op_id: new_op_id(self.identity.device_id, seq),
-            device_id: self.identity.device_id,
-            author_id: self.identity.author_id,
-            seq,
-            model: change.model,
-            entity_id: change.entity_id,
-            kind: change.kind,
-            base_version: change.base_version,
-            fields: change.fields,
-            hlc,
-            priority: change.priority,
-        });
-        self.storage.enqueue(&op).await?;
-        Ok(op)
+        let identity = self.identity;
+        self.storage
+            .enqueue_with(move |seq| {
+                Op::seal(OpBody {
+                    op_id: new_op_id(identity.device_id, seq),
+                    device_id: identity.device_id,
+                    author_id: identity.author_id,
+                    seq,
+                    model: change.model.clone(),
+                    entity_id: change.entity_id,
+                    kind: change.kind,
+                    base_version: change.base_version,
+                    fields: change.fields.clone(),
+                    hlc: hlc.clone(),
+                    priority: change.priority,
+                })
+            })
+            .await
     }
 
     /// Pushes everything pending, then pulls everything new. Stops at the first transport
@@ -247,13 +262,8 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
                     return Ok(report);
                 }
             };
-            for change in &page.changes {
-                self.storage.apply_change(change).await?;
-            }
+            self.storage.apply_pull(&page.changes, page.cursor).await?;
             report.pulled += page.changes.len();
-            // The cursor moves only after the changes are stored: a crash in between pulls
-            // them again, which is harmless.
-            self.storage.set_cursor(page.cursor).await?;
             if !page.has_more {
                 break;
             }

@@ -39,10 +39,15 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
-    async fn enqueue(&mut self, op: &Op) -> Result<(), StorageError> {
+    async fn enqueue_with<F: Fn(u64) -> Op + 'static>(
+        &mut self,
+        make: F,
+    ) -> Result<Op, StorageError> {
+        let op = make(self.seq + 1);
+        self.seq = op.body.seq;
+        self.hlc = Some(op.body.hlc.clone());
         self.outbox.insert(op.body.seq, op.clone());
-        self.seq = self.seq.max(op.body.seq);
-        Ok(())
+        Ok(op)
     }
 
     async fn pending(&mut self, limit: usize) -> Result<Vec<Op>, StorageError> {

@@ -1,0 +1,359 @@
+//! The device's IndexedDB database, through web-sys: opening with versioned upgrade steps,
+//! one future per transaction, and reopening when the browser drops the connection.
+//!
+//! Work runs in [`LocalDb::run`]: a closure issues its requests synchronously on a fresh
+//! transaction, the transaction's `complete` is awaited, and the caller reads the requests'
+//! results afterwards. Write transactions ask for `durability: "strict"`, so `complete` means
+//! on disk. If the connection was lost (the browser closes it when storage is cleared or under
+//! pressure; another tab's upgrade asks us to close), it is reopened and the whole transaction
+//! run again — the closures only put and delete, which can be repeated.
+
+use std::{cell::RefCell, rc::Rc};
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    DomException, EventTarget, IdbDatabase, IdbIndexParameters, IdbObjectStoreParameters,
+    IdbOpenDbRequest, IdbTransaction, IdbTransactionMode, IdbVersionChangeEvent,
+};
+
+pub const DB_NAME: &str = "pronto";
+/// The schema version this build writes; see [`upgrade`].
+pub const VERSION: u32 = 2;
+
+/// Object store names.
+pub mod stores {
+    /// Small values under fixed keys: last seq and HLC, pull cursor.
+    pub const META: &str = "meta";
+    /// Ops not yet settled by the server, keyed by op id, indexed by seq.
+    pub const OUTBOX: &str = "outbox";
+    /// Ops the server refused for good, keyed by op id.
+    pub const DEAD_LETTERS: &str = "dead_letters";
+    pub const PRODUCTS: &str = "productos";
+    pub const CUSTOMERS: &str = "clientes";
+    pub const STOCK: &str = "existencias";
+    pub const SALES: &str = "ventas";
+    pub const CACHES: [&str; 4] = [PRODUCTS, CUSTOMERS, STOCK, SALES];
+}
+
+/// An IndexedDB failure, with the browser's error name (`QuotaExceededError`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbError {
+    pub name: String,
+    pub message: String,
+}
+
+impl DbError {
+    pub fn new(name: &str, message: impl Into<String>) -> Self {
+        Self {
+            name: name.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn from_js(value: &JsValue) -> Self {
+        match value.dyn_ref::<DomException>() {
+            Some(e) => Self::new(&e.name(), e.message()),
+            None => Self::new(
+                "Error",
+                value.as_string().unwrap_or_else(|| format!("{value:?}")),
+            ),
+        }
+    }
+
+    /// The connection was closed under us: reopening and retrying is right.
+    fn connection_lost(&self) -> bool {
+        self.name == "InvalidStateError" || self.name == "AbortError"
+    }
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+impl From<JsValue> for DbError {
+    fn from(value: JsValue) -> Self {
+        Self::from_js(&value)
+    }
+}
+
+/// Resolves when `target` fires `ok`, fails with the event's type when it fires one of
+/// `fail`. The listeners are removed when it settles.
+async fn event(target: &EventTarget, ok: &str, fail: &[&str]) -> Result<(), String> {
+    let mut settle: Option<(Function, Function)> = None;
+    let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+    let Some((resolve, reject)) = settle else {
+        return Err("promise".into());
+    };
+    let on_ok = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        let _ = resolve.call0(&JsValue::NULL);
+    });
+    let on_fail = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+        let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(&e.type_()));
+    });
+    let _ = target.add_event_listener_with_callback(ok, on_ok.as_ref().unchecked_ref());
+    for name in fail {
+        let _ = target.add_event_listener_with_callback(name, on_fail.as_ref().unchecked_ref());
+    }
+    let outcome = JsFuture::from(promise).await;
+    let _ = target.remove_event_listener_with_callback(ok, on_ok.as_ref().unchecked_ref());
+    for name in fail {
+        let _ = target.remove_event_listener_with_callback(name, on_fail.as_ref().unchecked_ref());
+    }
+    outcome
+        .map(|_| ())
+        .map_err(|e| e.as_string().unwrap_or_default())
+}
+
+/// An open database that reopens itself; cheap to clone (every clone shares the connection).
+#[derive(Clone)]
+pub struct LocalDb {
+    name: Rc<str>,
+    version: u32,
+    connection: Rc<RefCell<Option<IdbDatabase>>>,
+}
+
+impl LocalDb {
+    /// Opens (creating or upgrading) the app's database at this build's schema version.
+    pub async fn open(name: &str) -> Result<Self, DbError> {
+        Self::open_at(name, VERSION).await
+    }
+
+    /// Opens at an older schema version: for upgrade tests.
+    pub async fn open_at(name: &str, version: u32) -> Result<Self, DbError> {
+        let db = Self {
+            name: name.into(),
+            version,
+            connection: Rc::new(RefCell::new(None)),
+        };
+        db.connection().await?;
+        Ok(db)
+    }
+
+    /// Closes the connection as the browser would; the next use reopens it.
+    pub fn close(&self) {
+        if let Some(db) = self.connection.borrow_mut().take() {
+            db.close();
+        }
+    }
+
+    /// Deletes the whole database (tests; a device being reset).
+    pub async fn delete(name: &str) -> Result<(), DbError> {
+        let factory = factory()?;
+        let request = factory.delete_database(name)?;
+        event(&request, "success", &["error"])
+            .await
+            .map_err(|_| DbError::new("Error", "no se pudo borrar la base local"))
+    }
+
+    async fn connection(&self) -> Result<IdbDatabase, DbError> {
+        if let Some(db) = self.connection.borrow().as_ref() {
+            return Ok(db.clone());
+        }
+        let db = connect(&self.name, self.version).await?;
+        // The browser closed it (storage cleared, disk trouble): forget it, reopen on next use.
+        let slot = Rc::clone(&self.connection);
+        let on_close = Closure::<dyn FnMut()>::new(move || {
+            slot.borrow_mut().take();
+        });
+        db.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        on_close.forget();
+        // Another tab opens a newer schema: step aside so its upgrade is not blocked.
+        let slot = Rc::clone(&self.connection);
+        let this = db.clone();
+        let on_version_change = Closure::<dyn FnMut()>::new(move || {
+            this.close();
+            slot.borrow_mut().take();
+        });
+        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+        on_version_change.forget();
+        *self.connection.borrow_mut() = Some(db.clone());
+        Ok(db)
+    }
+
+    /// Runs `work` in one transaction over `stores` and waits until it is complete; on a lost
+    /// connection, reopens and runs it again (up to three times).
+    pub async fn run<R>(
+        &self,
+        stores: &[&str],
+        mode: IdbTransactionMode,
+        work: impl Fn(&IdbTransaction) -> Result<R, JsValue>,
+    ) -> Result<R, DbError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let db = self.connection().await?;
+            match transact(&db, stores, mode, &work).await {
+                Ok(result) => return Ok(result),
+                Err(err) if attempt < 3 && err.connection_lost() => {
+                    let mut slot = self.connection.borrow_mut();
+                    if let Some(current) = slot.as_ref() {
+                        if current == &db {
+                            current.close();
+                            *slot = None;
+                        }
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    pub async fn write<R>(
+        &self,
+        stores: &[&str],
+        work: impl Fn(&IdbTransaction) -> Result<R, JsValue>,
+    ) -> Result<R, DbError> {
+        self.run(stores, IdbTransactionMode::Readwrite, work).await
+    }
+
+    pub async fn read<R>(
+        &self,
+        stores: &[&str],
+        work: impl Fn(&IdbTransaction) -> Result<R, JsValue>,
+    ) -> Result<R, DbError> {
+        self.run(stores, IdbTransactionMode::Readonly, work).await
+    }
+}
+
+async fn transact<R>(
+    db: &IdbDatabase,
+    stores: &[&str],
+    mode: IdbTransactionMode,
+    work: &impl Fn(&IdbTransaction) -> Result<R, JsValue>,
+) -> Result<R, DbError> {
+    let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
+    let (mode_name, durability) = match mode {
+        IdbTransactionMode::Readwrite => ("readwrite", "strict"),
+        _ => ("readonly", "default"),
+    };
+    // `transaction(names, mode, {durability})`: web-sys keeps the options dictionary behind
+    // its unstable flag, so the call goes through Reflect.
+    let options = Object::new();
+    Reflect::set(&options, &"durability".into(), &durability.into())?;
+    let method: Function = Reflect::get(db, &"transaction".into())?.dyn_into()?;
+    let tx: IdbTransaction = method
+        .call3(db, &names, &mode_name.into(), &options)?
+        .dyn_into()?;
+    let result = match work(&tx) {
+        Ok(result) => result,
+        Err(err) => {
+            let _ = tx.abort();
+            return Err(DbError::from_js(&err));
+        }
+    };
+    match event(&tx, "complete", &["abort"]).await {
+        Ok(()) => Ok(result),
+        Err(_) => Err(match tx.error() {
+            Some(e) => DbError::new(&e.name(), e.message()),
+            None => DbError::new("AbortError", "la transacción se interrumpió"),
+        }),
+    }
+}
+
+fn factory() -> Result<web_sys::IdbFactory, DbError> {
+    web_sys::window()
+        .ok_or_else(|| DbError::new("NotSupportedError", "sin ventana"))?
+        .indexed_db()?
+        .ok_or_else(|| DbError::new("NotSupportedError", "este navegador no tiene IndexedDB"))
+}
+
+async fn connect(name: &str, version: u32) -> Result<IdbDatabase, DbError> {
+    let request: IdbOpenDbRequest = factory()?.open_with_u32(name, version)?;
+    let upgrading = request.clone();
+    let failure: Rc<RefCell<Option<DbError>>> = Rc::default();
+    let failed = Rc::clone(&failure);
+    let on_upgrade =
+        Closure::<dyn FnMut(IdbVersionChangeEvent)>::new(move |e: IdbVersionChangeEvent| {
+            let db = upgrading
+                .result()
+                .and_then(|db| db.dyn_into::<IdbDatabase>().map_err(JsValue::from));
+            let outcome = match (db, upgrading.transaction()) {
+                (Ok(db), Some(tx)) => {
+                    upgrade(&db, &tx, e.old_version() as u32, version).map_err(|err| {
+                        let _ = tx.abort();
+                        DbError::from_js(&err)
+                    })
+                }
+                _ => Err(DbError::new("Error", "actualización sin transacción")),
+            };
+            if let Err(err) = outcome {
+                *failed.borrow_mut() = Some(err);
+            }
+        });
+    request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+    // `blocked` is not a failure: the request waits until other tabs close (they do, on
+    // `versionchange`).
+    let outcome = event(&request, "success", &["error"]).await;
+    request.set_onupgradeneeded(None);
+    drop(on_upgrade);
+    if let Some(err) = failure.borrow_mut().take() {
+        return Err(err);
+    }
+    if outcome.is_err() {
+        return Err(match request.error() {
+            Ok(Some(e)) => DbError::new(&e.name(), e.message()),
+            _ => DbError::new("Error", "no se pudo abrir la base local"),
+        });
+    }
+    Ok(request.result()?.dyn_into::<IdbDatabase>()?)
+}
+
+/// Schema steps; each runs once, in order, inside the browser's upgrade transaction, and
+/// keeps what earlier versions stored.
+/// - 1: the sync engine's stores (meta, outbox by op id with a unique seq index, dead
+///   letters) and one cache store per synced model, keyed by entity id;
+/// - 2: the search indexes the screens need — products by SKU, barcode and every folded word
+///   of their name (multi-entry), customers by folded name and phone. Cache records carry these
+///   fields from version 1 on, so the new indexes cover what was already stored.
+fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<(), JsValue> {
+    if from < 1 && to >= 1 {
+        db.create_object_store(stores::META)?;
+        let outbox =
+            db.create_object_store_with_optional_parameters(stores::OUTBOX, &key_path("op_id"))?;
+        let unique = IdbIndexParameters::new();
+        unique.set_unique(true);
+        outbox.create_index_with_str_and_optional_parameters("seq", "seq", &unique)?;
+        db.create_object_store_with_optional_parameters(stores::DEAD_LETTERS, &key_path("op_id"))?;
+        for name in stores::CACHES {
+            db.create_object_store_with_optional_parameters(name, &key_path("id"))?;
+        }
+    }
+    if from < 2 && to >= 2 {
+        let products = tx.object_store(stores::PRODUCTS)?;
+        products.create_index_with_str("sku", "sku")?;
+        products.create_index_with_str("barcode", "barcode")?;
+        let multi = IdbIndexParameters::new();
+        multi.set_multi_entry(true);
+        products.create_index_with_str_and_optional_parameters("words", "words", &multi)?;
+        let customers = tx.object_store(stores::CUSTOMERS)?;
+        customers.create_index_with_str("name", "name")?;
+        customers.create_index_with_str("phone", "phone")?;
+    }
+    Ok(())
+}
+
+fn key_path(path: &str) -> IdbObjectStoreParameters {
+    let params = IdbObjectStoreParameters::new();
+    params.set_key_path(&JsValue::from_str(path));
+    params
+}
+
+/// A plain object from pairs, for records.
+pub fn record(fields: &[(&str, JsValue)]) -> Result<Object, JsValue> {
+    let object = Object::new();
+    for (key, value) in fields {
+        Reflect::set(&object, &JsValue::from_str(key), value)?;
+    }
+    Ok(object)
+}
+
+/// A string property of a stored record.
+pub fn text(record: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(record, &JsValue::from_str(key))
+        .ok()?
+        .as_string()
+}

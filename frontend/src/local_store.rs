@@ -1,0 +1,511 @@
+//! The sync engine's storage in IndexedDB ([`Storage`] over [`LocalDb`]), plus the cache
+//! lookups the screens make offline (product by barcode or name prefix, customers by name or
+//! phone).
+//!
+//! Ops and cached records keep their JSON as a string next to the few fields IndexedDB
+//! indexes: one string crosses into JavaScript instead of an object built field by field.
+
+use std::{cell::RefCell, rc::Rc};
+
+use js_sys::{Array, Reflect};
+use pronto_shared::{
+    search,
+    sync::{
+        config::{CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
+        engine::{DeadLetter, Storage, StorageError},
+        Change, Hlc, Op,
+    },
+};
+use serde_json::Value;
+use uuid::Uuid;
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use web_sys::{IdbKeyRange, IdbRequest, IdbTransaction};
+
+use crate::local_db::{record, stores, text, DbError, LocalDb};
+
+const LAST_SEQ: &str = "last_seq";
+const LAST_HLC: &str = "last_hlc";
+const CURSOR: &str = "cursor";
+
+impl From<DbError> for StorageError {
+    fn from(err: DbError) -> Self {
+        StorageError(err.to_string())
+    }
+}
+
+fn js_err(err: impl std::fmt::Display) -> JsValue {
+    JsValue::from_str(&err.to_string())
+}
+
+/// The cache store of a synced model.
+pub fn cache_store(model: &str) -> Option<&'static str> {
+    match model {
+        PRODUCTO => Some(stores::PRODUCTS),
+        CLIENTE => Some(stores::CUSTOMERS),
+        EXISTENCIA => Some(stores::STOCK),
+        VENTA => Some(stores::SALES),
+        _ => None,
+    }
+}
+
+fn field<'a>(data: &'a Value, key: &str) -> &'a str {
+    data.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The stored form of a cached record: id, version, the JSON, and the indexed fields.
+pub fn cache_record(model: &str, id: Uuid, version: i64, data: &Value) -> Result<JsValue, JsValue> {
+    let mut fields = vec![
+        ("id", JsValue::from_str(&id.to_string())),
+        ("version", JsValue::from_f64(version as f64)),
+        ("data", JsValue::from_str(&data.to_string())),
+    ];
+    match model {
+        PRODUCTO => {
+            let words: Array = search::product_words(
+                field(data, "nombre"),
+                field(data, "marca"),
+                field(data, "modelo"),
+                field(data, "color"),
+            )
+            .iter()
+            .map(|w| JsValue::from_str(w))
+            .collect();
+            fields.push(("sku", field(data, "sku").into()));
+            fields.push(("barcode", field(data, "codigo_barras").into()));
+            fields.push(("words", words.into()));
+        }
+        CLIENTE => {
+            fields.push(("name", search::fold(field(data, "nombre")).into()));
+            if let Some(phone) = data.get("telefono").and_then(Value::as_str) {
+                fields.push(("phone", phone.into()));
+            }
+        }
+        _ => {}
+    }
+    Ok(record(&fields)?.into())
+}
+
+/// The JSON of a stored cache record.
+fn cached_data(stored: &JsValue) -> Option<Value> {
+    serde_json::from_str(&text(stored, "data")?).ok()
+}
+
+fn results(request: &IdbRequest) -> Vec<JsValue> {
+    request
+        .result()
+        .ok()
+        .and_then(|r| r.dyn_into::<Array>().ok())
+        .map(|a| a.to_vec())
+        .unwrap_or_default()
+}
+
+/// IndexedDB storage for one device's engine. Clones share the connection.
+#[derive(Clone)]
+pub struct LocalStore {
+    pub db: LocalDb,
+}
+
+impl LocalStore {
+    pub async fn open(name: &str) -> Result<Self, DbError> {
+        Ok(Self {
+            db: LocalDb::open(name).await?,
+        })
+    }
+
+    async fn meta(&self, key: &'static str) -> Result<JsValue, DbError> {
+        let request = self
+            .db
+            .read(&[stores::META], |tx| {
+                tx.object_store(stores::META)?.get(&key.into())
+            })
+            .await?;
+        Ok(request.result()?)
+    }
+
+    async fn set_meta(&self, key: &'static str, value: JsValue) -> Result<(), DbError> {
+        self.db
+            .write(&[stores::META], |tx| {
+                tx.object_store(stores::META)?
+                    .put_with_key(&value, &key.into())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Ops waiting, without reading them.
+    pub async fn outbox_len(&self) -> Result<usize, DbError> {
+        let request = self
+            .db
+            .read(&[stores::OUTBOX], |tx| {
+                tx.object_store(stores::OUTBOX)?.count()
+            })
+            .await?;
+        Ok(request.result()?.as_f64().unwrap_or(0.0) as usize)
+    }
+
+    pub async fn dead_letter_count(&self) -> Result<usize, DbError> {
+        let request = self
+            .db
+            .read(&[stores::DEAD_LETTERS], |tx| {
+                tx.object_store(stores::DEAD_LETTERS)?.count()
+            })
+            .await?;
+        Ok(request.result()?.as_f64().unwrap_or(0.0) as usize)
+    }
+
+    /// Every pending op, oldest first (what the screens show on top of the cache).
+    pub async fn outbox(&self) -> Result<Vec<Op>, DbError> {
+        self.pending_ops(None).await
+    }
+
+    async fn pending_ops(&self, limit: Option<u32>) -> Result<Vec<Op>, DbError> {
+        let request = self
+            .db
+            .read(&[stores::OUTBOX], |tx| {
+                let by_seq = tx.object_store(stores::OUTBOX)?.index("seq")?;
+                match limit {
+                    Some(n) => by_seq.get_all_with_key_and_limit(&JsValue::NULL, n),
+                    None => by_seq.get_all(),
+                }
+            })
+            .await?;
+        results(&request)
+            .iter()
+            .map(|stored| {
+                let json = text(stored, "op").unwrap_or_default();
+                serde_json::from_str(&json)
+                    .map_err(|e| DbError::new("DataError", format!("op guardada ilegible: {e}")))
+            })
+            .collect()
+    }
+
+    /// One cached record of `model`.
+    pub async fn cached(&self, model: &str, id: Uuid) -> Result<Option<Value>, DbError> {
+        let Some(store) = cache_store(model) else {
+            return Ok(None);
+        };
+        let request = self
+            .db
+            .read(&[store], |tx| {
+                tx.object_store(store)?.get(&id.to_string().into())
+            })
+            .await?;
+        Ok(cached_data(&request.result()?))
+    }
+
+    /// Every cached record of `model` (stock of the store, the day's sales).
+    pub async fn all_cached(&self, model: &str) -> Result<Vec<Value>, DbError> {
+        let Some(store) = cache_store(model) else {
+            return Ok(Vec::new());
+        };
+        let request = self
+            .db
+            .read(&[store], |tx| tx.object_store(store)?.get_all())
+            .await?;
+        Ok(results(&request).iter().filter_map(cached_data).collect())
+    }
+
+    /// The product with this barcode, from the cache.
+    pub async fn product_by_barcode(&self, barcode: &str) -> Result<Option<Value>, DbError> {
+        let request = self
+            .db
+            .read(&[stores::PRODUCTS], |tx| {
+                tx.object_store(stores::PRODUCTS)?
+                    .index("barcode")?
+                    .get(&barcode.into())
+            })
+            .await?;
+        Ok(cached_data(&request.result()?))
+    }
+
+    /// Products whose words start with every word of `query` (as the server's search does),
+    /// at most `limit`: the index gives the candidates of the first word, the rest filter them.
+    pub async fn search_products(&self, query: &str, limit: usize) -> Result<Vec<Value>, DbError> {
+        let words = search::words(query);
+        let Some(first) = words.first().cloned() else {
+            return Ok(Vec::new());
+        };
+        let upper = search::prefix_upper_bound(&first);
+        let narrow = words.len() == 1;
+        let request = self
+            .db
+            .read(&[stores::PRODUCTS], |tx| {
+                let range = IdbKeyRange::bound(&first.as_str().into(), &upper.as_str().into())?;
+                let index = tx.object_store(stores::PRODUCTS)?.index("words")?;
+                if narrow {
+                    index.get_all_with_key_and_limit(&range, limit as u32)
+                } else {
+                    index.get_all_with_key(&range)
+                }
+            })
+            .await?;
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for stored in results(&request) {
+            let Some(id) = text(&stored, "id") else {
+                continue;
+            };
+            if !seen.insert(id) {
+                continue;
+            }
+            let matches_all = narrow || {
+                let have: Vec<String> = Reflect::get(&stored, &"words".into())
+                    .ok()
+                    .and_then(|w| w.dyn_into::<Array>().ok())
+                    .map(|a| a.iter().filter_map(|w| w.as_string()).collect())
+                    .unwrap_or_default();
+                words[1..]
+                    .iter()
+                    .all(|w| have.iter().any(|h| h.starts_with(w.as_str())))
+            };
+            if matches_all {
+                if let Some(data) = cached_data(&stored) {
+                    out.push(data);
+                }
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Customers by phone prefix (digits) or folded name prefix.
+    pub async fn search_customers(&self, query: &str, limit: usize) -> Result<Vec<Value>, DbError> {
+        let query = query.trim();
+        let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+        let (index, prefix) = if digits.len() >= 3 && digits.len() * 2 >= query.len() {
+            ("phone", digits)
+        } else {
+            ("name", search::fold(query))
+        };
+        if prefix.is_empty() {
+            return Ok(Vec::new());
+        }
+        let upper = search::prefix_upper_bound(&prefix);
+        let request = self
+            .db
+            .read(&[stores::CUSTOMERS], |tx| {
+                let range = IdbKeyRange::bound(&prefix.as_str().into(), &upper.as_str().into())?;
+                tx.object_store(stores::CUSTOMERS)?
+                    .index(index)?
+                    .get_all_with_key_and_limit(&range, limit as u32)
+            })
+            .await?;
+        Ok(results(&request).iter().filter_map(cached_data).collect())
+    }
+
+    /// Writes many records into a cache in one transaction (benchmarks, tests).
+    pub async fn put_cached(
+        &self,
+        model: &str,
+        rows: &[(Uuid, i64, Value)],
+    ) -> Result<(), DbError> {
+        let store = cache_store(model)
+            .ok_or_else(|| DbError::new("DataError", format!("modelo {model} sin caché")))?;
+        let records = rows
+            .iter()
+            .map(|(id, version, data)| cache_record(model, *id, *version, data))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.db
+            .write(&[store], |tx| {
+                let cache = tx.object_store(store)?;
+                for r in &records {
+                    cache.put(r)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// A request kept alive until its transaction completes, with what its callback produced.
+type Built = Rc<RefCell<Option<Result<Op, JsValue>>>>;
+
+impl Storage for LocalStore {
+    async fn last_seq(&mut self) -> Result<u64, StorageError> {
+        Ok(self.meta(LAST_SEQ).await?.as_f64().unwrap_or(0.0) as u64)
+    }
+
+    async fn last_hlc(&mut self) -> Result<Option<Hlc>, StorageError> {
+        let value = self.meta(LAST_HLC).await?;
+        Ok(value
+            .as_string()
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    async fn set_last_hlc(&mut self, hlc: &Hlc) -> Result<(), StorageError> {
+        let json = serde_json::to_string(hlc).map_err(|e| StorageError(e.to_string()))?;
+        Ok(self.set_meta(LAST_HLC, json.into()).await?)
+    }
+
+    /// Reads the last seq and writes the op built for the next one in the same readwrite
+    /// transaction, so tabs enqueuing at once are serialised by IndexedDB itself.
+    async fn enqueue_with<F: Fn(u64) -> Op + 'static>(
+        &mut self,
+        make: F,
+    ) -> Result<Op, StorageError> {
+        let make = Rc::new(make);
+        let built: Built = Rc::default();
+        let kept = self
+            .db
+            .write(&[stores::OUTBOX, stores::META], |tx| {
+                built.borrow_mut().take();
+                let meta = tx.object_store(stores::META)?;
+                let read = meta.get(&LAST_SEQ.into())?;
+                let (tx, read2, out, make) = (
+                    tx.clone(),
+                    read.clone(),
+                    Rc::clone(&built),
+                    Rc::clone(&make),
+                );
+                let on_read = Closure::<dyn FnMut()>::new(move || {
+                    let outcome = write_op(&tx, &read2, make.as_ref());
+                    if outcome.is_err() {
+                        let _ = tx.abort();
+                    }
+                    *out.borrow_mut() = Some(outcome);
+                });
+                read.set_onsuccess(Some(on_read.as_ref().unchecked_ref()));
+                Ok(on_read)
+            })
+            .await?;
+        drop(kept);
+        let op = built.borrow_mut().take();
+        match op {
+            Some(Ok(op)) => Ok(op),
+            Some(Err(err)) => Err(StorageError(DbError::from_js(&err).to_string())),
+            None => Err(StorageError("la operación no se guardó".into())),
+        }
+    }
+
+    async fn pending(&mut self, limit: usize) -> Result<Vec<Op>, StorageError> {
+        Ok(self.pending_ops(Some(limit as u32)).await?)
+    }
+
+    async fn pending_count(&mut self) -> Result<usize, StorageError> {
+        Ok(self.outbox_len().await?)
+    }
+
+    async fn remove(&mut self, op_ids: &[Uuid]) -> Result<(), StorageError> {
+        if op_ids.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .write(&[stores::OUTBOX], |tx| {
+                let outbox = tx.object_store(stores::OUTBOX)?;
+                for id in op_ids {
+                    outbox.delete(&id.to_string().into())?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StorageError> {
+        let json = serde_json::to_string(letter).map_err(|e| StorageError(e.to_string()))?;
+        let id = letter.op.body.op_id.to_string();
+        self.db
+            .write(&[stores::DEAD_LETTERS], |tx| {
+                let row = record(&[
+                    ("op_id", id.as_str().into()),
+                    ("letter", json.as_str().into()),
+                ])?;
+                tx.object_store(stores::DEAD_LETTERS)?.put(&row)
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn dead_letters(&mut self) -> Result<Vec<DeadLetter>, StorageError> {
+        let request = self
+            .db
+            .read(&[stores::DEAD_LETTERS], |tx| {
+                tx.object_store(stores::DEAD_LETTERS)?.get_all()
+            })
+            .await?;
+        Ok(results(&request)
+            .iter()
+            .filter_map(|stored| serde_json::from_str(&text(stored, "letter")?).ok())
+            .collect())
+    }
+
+    async fn cursor(&mut self) -> Result<i64, StorageError> {
+        Ok(self.meta(CURSOR).await?.as_f64().unwrap_or(0.0) as i64)
+    }
+
+    async fn apply_change(&mut self, change: &Change) -> Result<(), StorageError> {
+        let cursor = self.cursor().await?;
+        self.apply_pull(std::slice::from_ref(change), cursor).await
+    }
+
+    async fn set_cursor(&mut self, cursor: i64) -> Result<(), StorageError> {
+        Ok(self
+            .set_meta(CURSOR, JsValue::from_f64(cursor as f64))
+            .await?)
+    }
+
+    /// The page's records and the new cursor in one transaction: a crash keeps both or neither.
+    async fn apply_pull(&mut self, changes: &[Change], cursor: i64) -> Result<(), StorageError> {
+        let mut writes: Vec<(&'static str, String, Option<JsValue>)> = Vec::new();
+        for change in changes {
+            let Some(store) = cache_store(&change.model) else {
+                continue;
+            };
+            let id = change.entity_id.to_string();
+            if change.deleted {
+                writes.push((store, id, None));
+            } else {
+                let row = cache_record(
+                    &change.model,
+                    change.entity_id,
+                    change.version,
+                    &change.data,
+                )
+                .map_err(|e| StorageError(DbError::from_js(&e).to_string()))?;
+                writes.push((store, id, Some(row)));
+            }
+        }
+        let mut names: Vec<&str> = stores::CACHES.to_vec();
+        names.push(stores::META);
+        self.db
+            .write(&names, |tx| {
+                for (store, id, row) in &writes {
+                    let cache = tx.object_store(store)?;
+                    match row {
+                        Some(row) => cache.put(row)?,
+                        None => cache.delete(&id.as_str().into())?,
+                    };
+                }
+                tx.object_store(stores::META)?
+                    .put_with_key(&JsValue::from_f64(cursor as f64), &CURSOR.into())?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// Inside the enqueue transaction, once the last seq is read: builds the next op and stores it
+/// with the new last seq and HLC.
+fn write_op(
+    tx: &IdbTransaction,
+    read: &IdbRequest,
+    make: &dyn Fn(u64) -> Op,
+) -> Result<Op, JsValue> {
+    let last = read.result()?.as_f64().unwrap_or(0.0) as u64;
+    let op = make(last + 1);
+    let json = serde_json::to_string(&op).map_err(js_err)?;
+    let hlc = serde_json::to_string(&op.body.hlc).map_err(js_err)?;
+    let row = record(&[
+        ("op_id", op.body.op_id.to_string().into()),
+        ("seq", JsValue::from_f64(op.body.seq as f64)),
+        ("op", json.into()),
+    ])?;
+    tx.object_store(stores::OUTBOX)?.add(&row)?;
+    let meta = tx.object_store(stores::META)?;
+    meta.put_with_key(&JsValue::from_f64(op.body.seq as f64), &LAST_SEQ.into())?;
+    meta.put_with_key(&hlc.into(), &LAST_HLC.into())?;
+    Ok(op)
+}
