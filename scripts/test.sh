@@ -25,7 +25,9 @@ pg_url=$(bash scripts/postgres.sh | tail -n 1)
 PRONTO_TEST_POSTGRES_URL="$pg_url" cargo test --quiet -p pronto-backend --test api
 
 step "Browser tests (wasm-bindgen-test, headless Chromium)"
-(cd frontend && cargo test --target wasm32-unknown-unknown)
+# The runner's default 20 s limit is for the whole file; the storage tests enqueue and drain
+# 10,000 ops through real IndexedDB.
+(cd frontend && WASM_BINDGEN_TEST_TIMEOUT=180 cargo test --target wasm32-unknown-unknown)
 
 step "End-to-end tests (Playwright, Chromium, real server)"
 build_web

@@ -19,6 +19,8 @@ pub mod pages;
 pub mod pwa;
 pub mod session;
 pub mod storage;
+pub mod sync_transport;
+pub mod web_lock;
 
 /// Installs the panic hook, then mounts the app on `<body>`.
 pub fn start() {

@@ -1,0 +1,212 @@
+//! The device's IndexedDB storage and the cross-tab lock, in headless Chromium: what must
+//! hold for no sale to be lost on the device.
+
+use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
+
+use gloo_timers::future::TimeoutFuture;
+use pronto_frontend::{
+    local_db::{LocalDb, DB_NAME},
+    local_store::LocalStore,
+    web_lock,
+};
+use pronto_shared::sync::{
+    config::{PRODUCTO, VENTA},
+    engine::{Identity, LocalChange, Storage, SyncEngine, Transport, TransportError},
+    OpKind, OpResult, PullReply, PushReply, PushRequest,
+};
+use serde_json::json;
+use uuid::Uuid;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A database of its own per test, so tests never see each other's data.
+fn db_name(test: &str) -> String {
+    format!("{DB_NAME}-test-{test}-{}", Uuid::now_v7())
+}
+
+fn identity() -> Identity {
+    Identity {
+        device_id: Uuid::now_v7(),
+        author_id: Uuid::now_v7(),
+    }
+}
+
+fn sale(n: u64) -> LocalChange {
+    let id = Uuid::now_v7();
+    LocalChange {
+        model: VENTA.into(),
+        entity_id: id,
+        kind: OpKind::Sale,
+        base_version: None,
+        fields: BTreeMap::from([("id".to_owned(), json!(id)), ("n".to_owned(), json!(n))]),
+        priority: 100,
+    }
+}
+
+/// Answers every op as applied and remembers the seqs it received.
+#[derive(Clone, Default)]
+struct Accepting {
+    seqs: Rc<RefCell<Vec<u64>>>,
+}
+
+impl Transport for Accepting {
+    async fn push(&mut self, request: PushRequest) -> Result<PushReply, TransportError> {
+        let mut results = Vec::new();
+        for op in &request.ops {
+            self.seqs.borrow_mut().push(op.body.seq);
+            results.push(OpResult::Applied {
+                op_id: op.body.op_id,
+                version: 1,
+            });
+        }
+        Ok(PushReply {
+            results,
+            server_hlc: pronto_shared::sync::Hlc::zero("server"),
+        })
+    }
+
+    async fn pull(&mut self, cursor: i64, _limit: i64) -> Result<PullReply, TransportError> {
+        Ok(PullReply {
+            changes: Vec::new(),
+            cursor,
+            has_more: false,
+        })
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_outbox_survives_closing_and_reopening_the_database() {
+    let name = db_name("reopen");
+    let store = LocalStore::open(&name).await.expect("open");
+    let who = identity();
+    let mut engine = SyncEngine::open(store.clone(), Accepting::default(), who, 1)
+        .await
+        .expect("engine");
+    let mut recorded = Vec::new();
+    for n in 0..3 {
+        recorded.push(engine.record(sale(n), 1_000 + n).await.expect("record"));
+    }
+    store.db.close();
+    drop(engine);
+
+    let mut reopened = LocalStore::open(&name).await.expect("reopen");
+    assert_eq!(reopened.last_seq().await.expect("seq"), 3);
+    assert_eq!(reopened.pending(10).await.expect("pending"), recorded);
+    let hlc = reopened.last_hlc().await.expect("hlc");
+    assert_eq!(hlc.as_ref(), Some(&recorded[2].body.hlc));
+    reopened.db.close();
+    LocalDb::delete(&name).await.expect("delete");
+}
+
+#[wasm_bindgen_test]
+async fn a_lost_connection_is_reopened_and_the_write_goes_through() {
+    let name = db_name("lost");
+    let store = LocalStore::open(&name).await.expect("open");
+    let mut engine = SyncEngine::open(store.clone(), Accepting::default(), identity(), 1)
+        .await
+        .expect("engine");
+    engine.record(sale(0), 1).await.expect("record");
+    // What the browser does when it drops the connection: the next write must reopen it.
+    store.db.close();
+    engine.record(sale(1), 2).await.expect("record after close");
+    assert_eq!(store.outbox_len().await.expect("count"), 2);
+    store.db.close();
+    LocalDb::delete(&name).await.expect("delete");
+}
+
+#[wasm_bindgen_test]
+async fn a_schema_upgrade_keeps_the_outbox_and_indexes_the_cached_products() {
+    let name = db_name("upgrade");
+    let old = LocalStore {
+        db: LocalDb::open_at(&name, 1).await.expect("open v1"),
+    };
+    let mut engine = SyncEngine::open(old.clone(), Accepting::default(), identity(), 1)
+        .await
+        .expect("engine");
+    let queued = engine.record(sale(7), 5).await.expect("record");
+    let product = Uuid::now_v7();
+    old.put_cached(
+        PRODUCTO,
+        &[(
+            product,
+            1,
+            json!({"id": product, "sku": "OXF-1", "codigo_barras": "7501234567897",
+                   "nombre": "Oxford Clásico", "marca": "Pronto", "modelo": "Oxford",
+                   "color": "Negro", "precio": 129900}),
+        )],
+    )
+    .await
+    .expect("cache at v1");
+    old.db.close();
+
+    let mut upgraded = LocalStore::open(&name).await.expect("open latest");
+    assert_eq!(
+        upgraded.pending(10).await.expect("pending"),
+        vec![queued],
+        "the op queued before the upgrade is still there"
+    );
+    let found = upgraded
+        .product_by_barcode("7501234567897")
+        .await
+        .expect("barcode");
+    assert_eq!(found.map(|p| p["sku"].clone()), Some(json!("OXF-1")));
+    let by_name = upgraded.search_products("clasi", 10).await.expect("search");
+    assert_eq!(
+        by_name.len(),
+        1,
+        "the new word index covers records stored before it"
+    );
+    upgraded.db.close();
+    LocalDb::delete(&name).await.expect("delete");
+}
+
+#[wasm_bindgen_test]
+async fn ten_thousand_ops_enqueue_and_drain_through_a_test_transport_in_seq_order() {
+    let name = db_name("drain");
+    let store = LocalStore::open(&name).await.expect("open");
+    let transport = Accepting::default();
+    let mut engine = SyncEngine::open(store.clone(), transport.clone(), identity(), 1)
+        .await
+        .expect("engine");
+    for n in 0..10_000 {
+        engine.record(sale(n), n).await.expect("record");
+    }
+    assert_eq!(store.outbox_len().await.expect("count"), 10_000);
+    let report = engine.sync(20_000).await.expect("sync");
+    assert_eq!(report.applied, 10_000);
+    assert_eq!(store.outbox_len().await.expect("count"), 0);
+    let seqs = transport.seqs.borrow().clone();
+    assert_eq!(seqs, (1..=10_000).collect::<Vec<u64>>());
+    store.db.close();
+    LocalDb::delete(&name).await.expect("delete");
+}
+
+#[wasm_bindgen_test]
+async fn a_second_lock_holder_waits_until_the_first_releases() {
+    let lock = format!("test-lock-{}", Uuid::now_v7());
+    let log: Rc<RefCell<Vec<&str>>> = Rc::default();
+    let (first_log, second_log) = (Rc::clone(&log), Rc::clone(&log));
+    let first_lock = lock.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        web_lock::with_lock(&first_lock, async move {
+            first_log.borrow_mut().push("first in");
+            TimeoutFuture::new(300).await;
+            first_log.borrow_mut().push("first out");
+        })
+        .await
+        .expect("first");
+    });
+    TimeoutFuture::new(50).await;
+    assert!(web_lock::is_held(&lock).await);
+    web_lock::with_lock(&lock, async move {
+        second_log.borrow_mut().push("second in");
+    })
+    .await
+    .expect("second");
+    assert_eq!(
+        *log.borrow(),
+        vec!["first in", "first out", "second in"],
+        "the second holder ran only after the first released"
+    );
+}
