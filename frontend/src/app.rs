@@ -10,14 +10,15 @@ use leptos_router::{
 
 use crate::{
     components::{
-        connection_indicator::ConnectionIndicator, update_banner::UpdateBanner,
+        connection_indicator::ConnectionIndicator, sync_bar::SyncBar, update_banner::UpdateBanner,
         user_badge::UserBadge,
     },
     connection::Connection,
     device::ThisDevice,
-    pages::{home::Home, login::Login, not_found::NotFound},
+    pages::{home::Home, login::Login, not_found::NotFound, sale::Sale},
     pwa::Pwa,
     session::{Session, SessionState},
+    sync_service::Sync,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +36,11 @@ pub fn App() -> impl IntoView {
     provide_context(pwa);
     let session = Session::start();
     provide_context(session);
-    provide_context(ThisDevice::load());
+    let device = ThisDevice::load();
+    provide_context(device);
+    let sync = Sync::start(connection, device, session);
+    provide_context(sync.status);
+    provide_context(sync);
 
     // Only a change of gate re-renders the page; a re-confirmed profile does not.
     let gate = Memo::new(move |_| match session.state.get() {
@@ -53,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <ConnectionIndicator state=connection.state />
                 </div>
             </header>
+            <SyncBar />
             <UpdateBanner pwa=pwa />
             <main class="page">
                 {move || match gate.get() {
@@ -62,6 +68,7 @@ pub fn App() -> impl IntoView {
                         view! {
                             <Routes fallback=NotFound>
                                 <Route path=path!("/") view=Home />
+                                <Route path=path!("/venta") view=Sale />
                             </Routes>
                         }
                             .into_any()

@@ -19,6 +19,7 @@ pub mod pages;
 pub mod pwa;
 pub mod session;
 pub mod storage;
+pub mod sync_service;
 pub mod sync_transport;
 pub mod web_lock;
 

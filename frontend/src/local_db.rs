@@ -270,7 +270,7 @@ async fn connect(name: &str, version: u32) -> Result<IdbDatabase, DbError> {
         Closure::<dyn FnMut(IdbVersionChangeEvent)>::new(move |e: IdbVersionChangeEvent| {
             let db = upgrading
                 .result()
-                .and_then(|db| db.dyn_into::<IdbDatabase>().map_err(JsValue::from));
+                .and_then(|db| db.dyn_into::<IdbDatabase>());
             let outcome = match (db, upgrading.transaction()) {
                 (Ok(db), Some(tx)) => {
                     upgrade(&db, &tx, e.old_version() as u32, version).map_err(|err| {

@@ -49,6 +49,14 @@ impl Session {
         }
     }
 
+    /// The signed-in profile without subscribing (for loops outside the view).
+    pub fn profile_untracked(&self) -> Option<Profile> {
+        match self.state.get_untracked() {
+            SessionState::SignedIn(profile) => Some(profile),
+            _ => None,
+        }
+    }
+
     async fn confirm(self) {
         if storage::get(PENDING_LOGOUT_KEY).is_some()
             && api::post_empty("/api/auth/logout").await.is_ok()

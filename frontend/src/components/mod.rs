@@ -2,5 +2,6 @@
 
 pub mod connection_indicator;
 pub mod device_card;
+pub mod sync_bar;
 pub mod update_banner;
 pub mod user_badge;

@@ -36,6 +36,9 @@ pub fn Home() -> impl IntoView {
                     {offline_text}
                 </li>
             </ul>
+            <div class="home-actions">
+                <a class="button button--primary" href="/venta" data-testid="go-sell">"Vender"</a>
+            </div>
         </section>
         {move || session.profile().map(|profile| view! { <DeviceCard profile=profile /> })}
     }

@@ -141,8 +141,12 @@ pub struct SyncReport {
     pub conflicts: usize,
     pub dead_lettered: usize,
     pub pulled: usize,
+    /// Conflicts the server holds for a manager (`manual` strategy).
+    pub held_for_manager: usize,
     /// Set when the server could not be reached: wait this long before trying again.
     pub retry_after_ms: Option<u64>,
+    /// Why the last call failed (e.g. `Status(401)`: nobody is signed in).
+    pub failure: Option<TransportError>,
 }
 
 /// A change made on the device, before it becomes an op.
@@ -236,8 +240,9 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             };
             let reply = match self.transport.push(request).await {
                 Ok(reply) => reply,
-                Err(_) => {
+                Err(err) => {
                     report.retry_after_ms = Some(self.backoff.next_delay_ms());
+                    report.failure = Some(err);
                     return Ok(report);
                 }
             };
@@ -257,8 +262,9 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             let cursor = self.storage.cursor().await?;
             let page = match self.transport.pull(cursor, self.pull_page).await {
                 Ok(page) => page,
-                Err(_) => {
+                Err(err) => {
                     report.retry_after_ms = Some(self.backoff.next_delay_ms());
+                    report.failure = Some(err);
                     return Ok(report);
                 }
             };
@@ -290,7 +296,12 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             match (result, result.original()) {
                 (OpResult::Duplicate { .. }, _) => report.duplicates += 1,
                 (_, OpResult::Applied { .. }) => report.applied += 1,
-                (_, OpResult::Conflict { .. }) => report.conflicts += 1,
+                (_, OpResult::Conflict { conflict, .. }) => {
+                    report.conflicts += 1;
+                    if conflict.outcome == super::conflict::Outcome::Pending {
+                        report.held_for_manager += 1;
+                    }
+                }
                 _ => {}
             }
             if let OpResult::Rejected {

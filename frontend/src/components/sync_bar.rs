@@ -1,0 +1,99 @@
+//! The bar under the header on every page: what is waiting to reach the server, a progress bar
+//! while a backlog replays, when the last sync was, and the ops the server refused (with their
+//! reasons, on demand). Its height never changes, so nothing on the page jumps when the
+//! connection does.
+
+use leptos::{prelude::*, task::spawn_local};
+use pronto_shared::sync::engine::{DeadLetter, Storage};
+
+use crate::sync_service::{Sync, SyncStatus};
+
+/// `HH:MM` in the device's local time.
+fn clock_time(epoch_ms: f64) -> String {
+    let date = js_sys::Date::new(&epoch_ms.into());
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+fn pending_text(n: usize) -> String {
+    match n {
+        0 => "Todo enviado".into(),
+        1 => "1 operación por enviar".into(),
+        n => format!("{n} operaciones por enviar"),
+    }
+}
+
+#[component]
+pub fn SyncBar() -> impl IntoView {
+    let sync = expect_context::<Sync>();
+    let status: SyncStatus = sync.status;
+    let letters: RwSignal<Option<Vec<DeadLetter>>> = RwSignal::new(None);
+    let toggle_letters = move |_| {
+        if letters.get_untracked().is_some() {
+            letters.set(None);
+            return;
+        }
+        let Some(mut store) = sync.store() else {
+            return;
+        };
+        spawn_local(async move {
+            letters.set(Some(store.dead_letters().await.unwrap_or_default()));
+        });
+    };
+    let percent = move || {
+        status
+            .progress
+            .get()
+            .filter(|p| p.total > 0)
+            .map(|p| (p.done * 100 / p.total).min(100))
+    };
+
+    view! {
+        <div class="syncbar" data-testid="sync-bar">
+            <span class="syncbar__pending" data-testid="pending-count" data-count=move || status.pending.get().to_string()>
+                {move || pending_text(status.pending.get())}
+            </span>
+            <span class="syncbar__progress" aria-hidden=move || percent().is_none().to_string()>
+                <span
+                    class="syncbar__fill"
+                    style=move || format!("width: {}%", percent().unwrap_or(0))
+                ></span>
+            </span>
+            <span class="syncbar__replay" data-testid="replay-progress">
+                {move || status.progress.get().map(|p| format!("Enviando {} de {}", p.done, p.total))}
+            </span>
+            <span class="syncbar__last" data-testid="last-sync">
+                {move || match status.last_sync.get() {
+                    Some(ms) => format!("Última sincronización {}", clock_time(ms)),
+                    None => "Sin sincronizar aún".into(),
+                }}
+            </span>
+            {move || (status.held_for_manager.get() > 0).then(|| view! {
+                <span class="syncbar__held" data-testid="held-count">
+                    {format!("{} en espera del gerente", status.held_for_manager.get())}
+                </span>
+            })}
+            {move || (status.dead_letters.get() > 0).then(|| view! {
+                <button class="syncbar__dead" type="button" data-testid="dead-letters" on:click=toggle_letters.clone()>
+                    {format!("{} rechazadas", status.dead_letters.get())}
+                </button>
+            })}
+        </div>
+        {move || status.problem.get().map(|text| view! {
+            <p class="syncbar__problem" role="status" data-testid="sync-problem">{text}</p>
+        })}
+        {move || letters.get().map(|list| view! {
+            <section class="card dead-letters" data-testid="dead-letter-list">
+                <h2>"Operaciones rechazadas por el servidor"</h2>
+                <ul>
+                    {list.into_iter().map(|l| view! {
+                        <li>
+                            <strong>{l.op.body.model.clone()}</strong>
+                            " · "{l.reason.clone()}
+                            <span class="muted">{format!(" (código {}, {})", l.code, l.status)}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        })}
+    }
+}

@@ -1,0 +1,362 @@
+//! The sale screen: find shoes in the device's catalog (name, SKU or a scanned barcode), build
+//! the cart, take the payment, and save the sale as an op in the outbox. It is the same few
+//! taps online and offline: the catalog is the local cache and the sale goes through the sync
+//! engine either way.
+
+use leptos::{ev, html, prelude::*, task::spawn_local};
+use pronto_shared::{
+    api::{
+        products::Product,
+        sales::{PaymentInput, PaymentMethod, SaleInput, SaleLineInput},
+    },
+    domain::Money,
+    sync::{config, engine::LocalChange, OpKind},
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{device::ThisDevice, session::Session, sync_service::Sync};
+
+const RESULTS: usize = 12;
+
+#[derive(Debug, Clone, PartialEq)]
+struct CartLine {
+    product: Product,
+    quantity: i64,
+}
+
+fn money(centavos: i64) -> String {
+    Money::from_centavos(centavos).format_mxn()
+}
+
+fn products(values: Vec<Value>) -> Vec<Product> {
+    values
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .filter(|p: &Product| p.activo)
+        .collect()
+}
+
+fn sale_priority() -> i32 {
+    config::defaults()
+        .into_iter()
+        .find(|c| c.model == config::VENTA)
+        .map_or(100, |c| c.prioridad)
+}
+
+/// What the cashier is told after an action.
+#[derive(Debug, Clone, PartialEq)]
+enum Notice {
+    Saved(String),
+    Problem(String),
+}
+
+#[component]
+pub fn Sale() -> impl IntoView {
+    let sync = expect_context::<Sync>();
+    let device = expect_context::<ThisDevice>();
+    let session = expect_context::<Session>();
+    let query = RwSignal::new(String::new());
+    let results: RwSignal<Vec<Product>> = RwSignal::new(Vec::new());
+    let cart: RwSignal<Vec<CartLine>> = RwSignal::new(Vec::new());
+    let method = RwSignal::new(PaymentMethod::Efectivo);
+    let received = RwSignal::new(String::new());
+    let notice: RwSignal<Option<Notice>> = RwSignal::new(None);
+    let saving = RwSignal::new(false);
+    let search_box = NodeRef::<html::Input>::new();
+    // Answers of older searches arriving late must not replace newer ones.
+    let search_no = StoredValue::new(0_u64);
+
+    let add = move |product: Product| {
+        cart.update(
+            |lines| match lines.iter_mut().find(|l| l.product.id == product.id) {
+                Some(line) => line.quantity += 1,
+                None => lines.push(CartLine {
+                    product,
+                    quantity: 1,
+                }),
+            },
+        );
+        query.set(String::new());
+        results.set(Vec::new());
+        notice.set(None);
+        if let Some(input) = search_box.get_untracked() {
+            let _ = input.focus();
+        }
+    };
+
+    let sync_search = sync.clone();
+    let on_input = move |ev: ev::Event| {
+        let text = event_target_value(&ev);
+        query.set(text.clone());
+        let Some(store) = sync_search.store() else {
+            return;
+        };
+        search_no.update_value(|n| *n += 1);
+        let mine = search_no.get_value();
+        spawn_local(async move {
+            let found = if text.trim().is_empty() {
+                Vec::new()
+            } else {
+                products(
+                    store
+                        .search_products(&text, RESULTS)
+                        .await
+                        .unwrap_or_default(),
+                )
+            };
+            if search_no.get_value() == mine {
+                results.set(found);
+            }
+        });
+    };
+
+    // A keyboard-wedge scanner types the digits and Enter: a 13-digit code adds its product at
+    // once; otherwise Enter takes the only result.
+    let sync_scan = sync.clone();
+    let on_key = move |ev: ev::KeyboardEvent| {
+        if ev.key() != "Enter" {
+            return;
+        }
+        ev.prevent_default();
+        let text = query.get_untracked().trim().to_owned();
+        if text.len() == 13 && text.chars().all(|c| c.is_ascii_digit()) {
+            let Some(store) = sync_scan.store() else {
+                return;
+            };
+            spawn_local(async move {
+                match store.product_by_barcode(&text).await {
+                    Ok(Some(value)) => match serde_json::from_value::<Product>(value) {
+                        Ok(product) => add(product),
+                        Err(_) => notice.set(Some(Notice::Problem(format!(
+                            "El código {text} no se pudo leer."
+                        )))),
+                    },
+                    _ => notice.set(Some(Notice::Problem(format!(
+                        "No hay ningún producto con el código {text}."
+                    )))),
+                }
+            });
+        } else if let [only] = results.get_untracked().as_slice() {
+            add(only.clone());
+        }
+    };
+
+    let subtotal = move || {
+        cart.with(|lines| {
+            lines
+                .iter()
+                .map(|l| l.product.precio * l.quantity)
+                .sum::<i64>()
+        })
+    };
+    let cash_received = move || Money::parse_mxn(&received.get()).ok().map(Money::centavos);
+    let change_due = move || match (method.get(), cash_received()) {
+        (PaymentMethod::Efectivo, Some(paid)) if paid >= subtotal() => Some(paid - subtotal()),
+        _ => None,
+    };
+
+    let charge = move |_| {
+        if saving.get_untracked() {
+            return;
+        }
+        let (Some(device), Some(profile)) =
+            (device.device.get_untracked(), session.profile_untracked())
+        else {
+            notice.set(Some(Notice::Problem(
+                "Registra este dispositivo en su tienda antes de vender.".into(),
+            )));
+            return;
+        };
+        let total = subtotal();
+        let paid = match method.get_untracked() {
+            PaymentMethod::Tarjeta => Some(total),
+            PaymentMethod::Efectivo => match Money::parse_mxn(&received.get_untracked()) {
+                Ok(m) => Some(m.centavos()),
+                Err(_) if received.get_untracked().trim().is_empty() => Some(total),
+                Err(_) => None,
+            },
+        };
+        let Some(paid) = paid else {
+            notice.set(Some(Notice::Problem(
+                "Escribe el efectivo recibido, por ejemplo 1500 o 1,500.00.".into(),
+            )));
+            return;
+        };
+        let input = SaleInput {
+            id: Uuid::now_v7(),
+            lineas: cart.with_untracked(|lines| {
+                lines
+                    .iter()
+                    .map(|l| SaleLineInput {
+                        producto_id: l.product.id,
+                        cantidad: l.quantity,
+                        precio_unitario: l.product.precio,
+                    })
+                    .collect()
+            }),
+            pagos: vec![PaymentInput {
+                metodo: method.get_untracked(),
+                monto: paid,
+            }],
+            cliente_id: None,
+            descuento: 0,
+        };
+        let valid = match input.validate() {
+            Ok(valid) => valid,
+            Err(errors) => {
+                notice.set(Some(Notice::Problem(errors.to_string())));
+                return;
+            }
+        };
+        let fields = match serde_json::to_value(&input) {
+            Ok(Value::Object(map)) => map.into_iter().collect(),
+            _ => return,
+        };
+        let change = LocalChange {
+            model: config::VENTA.into(),
+            entity_id: input.id,
+            kind: OpKind::Sale,
+            base_version: None,
+            fields,
+            priority: sale_priority(),
+        };
+        saving.set(true);
+        let sync = sync.clone();
+        spawn_local(async move {
+            match sync.record(change, &device, &profile).await {
+                Ok(_) => {
+                    notice.set(Some(Notice::Saved(format!(
+                        "Venta guardada: {} · cambio {}",
+                        money(valid.total.centavos()),
+                        money(valid.change.centavos())
+                    ))));
+                    cart.set(Vec::new());
+                    received.set(String::new());
+                    method.set(PaymentMethod::Efectivo);
+                }
+                Err(err) => notice.set(Some(Notice::Problem(format!(
+                    "No se pudo guardar la venta en el dispositivo: {err}"
+                )))),
+            }
+            saving.set(false);
+            if let Some(input) = search_box.get_untracked() {
+                let _ = input.focus();
+            }
+        });
+    };
+
+    view! {
+        <div class="sale">
+            <section class="sale__find card">
+                <label class="field">
+                    <span class="field__label">"Buscar o escanear"</span>
+                    <input
+                        class="field__input field__input--big"
+                        type="search"
+                        inputmode="search"
+                        autocomplete="off"
+                        placeholder="Nombre, SKU o código de barras"
+                        data-testid="product-search"
+                        node_ref=search_box
+                        autofocus
+                        prop:value=move || query.get()
+                        on:input=on_input
+                        on:keydown=on_key
+                    />
+                </label>
+                <ul class="results" data-testid="search-results">
+                    <For
+                        each=move || results.get()
+                        key=|p| p.id
+                        children=move |p: Product| {
+                            let chosen = p.clone();
+                            view! {
+                                <li>
+                                    <button class="result" type="button" on:click=move |_| add(chosen.clone())>
+                                        <span class="result__name">{p.nombre.clone()}</span>
+                                        <span class="result__meta">
+                                            {format!("{} · {} · talla {}", p.sku, p.color, p.talla)}
+                                        </span>
+                                        <span class="result__price">{money(p.precio)}</span>
+                                    </button>
+                                </li>
+                            }
+                        }
+                    />
+                </ul>
+            </section>
+            <section class="sale__cart card" data-testid="cart">
+                <h2>"Venta"</h2>
+                {move || cart.with(Vec::is_empty).then(|| view! {
+                    <p class="muted">"Escanea o busca un producto para empezar."</p>
+                })}
+                <ul class="cart">
+                    <For
+                        each=move || cart.get()
+                        key=|l| (l.product.id, l.quantity)
+                        children=move |line: CartLine| {
+                            let id = line.product.id;
+                            let bump = move |delta: i64| cart.update(|lines| {
+                                if let Some(l) = lines.iter_mut().find(|l| l.product.id == id) {
+                                    l.quantity = (l.quantity + delta).max(1);
+                                }
+                            });
+                            view! {
+                                <li class="cart__line" data-testid="cart-line">
+                                    <span class="cart__name">
+                                        {line.product.nombre.clone()}
+                                        <span class="muted">{format!(" · talla {}", line.product.talla)}</span>
+                                    </span>
+                                    <span class="cart__qty">
+                                        <button class="button button--round" type="button" aria-label="Quitar uno" on:click=move |_| bump(-1)>"−"</button>
+                                        <span data-testid="cart-qty">{line.quantity}</span>
+                                        <button class="button button--round" type="button" aria-label="Agregar uno" on:click=move |_| bump(1)>"+"</button>
+                                    </span>
+                                    <span class="cart__amount">{money(line.product.precio * line.quantity)}</span>
+                                    <button class="button button--ghost-dark" type="button" aria-label="Quitar de la venta"
+                                        on:click=move |_| cart.update(|lines| lines.retain(|l| l.product.id != id))>
+                                        "Quitar"
+                                    </button>
+                                </li>
+                            }
+                        }
+                    />
+                </ul>
+                <p class="sale__total">
+                    <span>"Total"</span>
+                    <strong data-testid="sale-total">{move || money(subtotal())}</strong>
+                </p>
+                <div class="pay" role="radiogroup" aria-label="Forma de pago">
+                    <button type="button" class="pay__option" data-testid="pay-cash"
+                        aria-pressed=move || (method.get() == PaymentMethod::Efectivo).to_string()
+                        on:click=move |_| method.set(PaymentMethod::Efectivo)>"Efectivo"</button>
+                    <button type="button" class="pay__option" data-testid="pay-card"
+                        aria-pressed=move || (method.get() == PaymentMethod::Tarjeta).to_string()
+                        on:click=move |_| method.set(PaymentMethod::Tarjeta)>"Tarjeta"</button>
+                </div>
+                {move || (method.get() == PaymentMethod::Efectivo).then(|| view! {
+                    <label class="field">
+                        <span class="field__label">"Efectivo recibido"</span>
+                        <input class="field__input" inputmode="decimal" data-testid="cash-received"
+                            placeholder=move || money(subtotal())
+                            prop:value=move || received.get()
+                            on:input=move |ev| received.set(event_target_value(&ev)) />
+                    </label>
+                    <p class="sale__change">
+                        "Cambio: " <strong data-testid="change-due">{move || change_due().map(money).unwrap_or_else(|| "—".into())}</strong>
+                    </p>
+                })}
+                <button class="button button--primary button--block" type="button" data-testid="charge"
+                    disabled=move || cart.with(Vec::is_empty) || saving.get()
+                    on:click=charge>
+                    {move || if saving.get() { "Guardando…".to_owned() } else { format!("Cobrar {}", money(subtotal())) }}
+                </button>
+                {move || notice.get().map(|n| match n {
+                    Notice::Saved(text) => view! { <p class="notice notice--ok" role="status" data-testid="sale-saved">{text}</p> }.into_any(),
+                    Notice::Problem(text) => view! { <p class="notice notice--bad" role="alert" data-testid="sale-problem">{text}</p> }.into_any(),
+                })}
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,359 @@
+//! The device's sync: recording ops into IndexedDB from any tab, and one pushing tab.
+//!
+//! - [`Sync::record`] writes an op to the outbox and returns once it is on disk; the sale is
+//!   then safe whatever happens to the network, the tab or the battery.
+//! - One tab holds the [`web_lock::SYNC_LOCK`] and runs the loop: when the device is registered,
+//!   someone of its store is signed in and the server answers, it pushes the outbox (oldest
+//!   first, in batches) and pulls what changed; after a failure it waits with backoff and
+//!   jitter. When that tab closes, the browser hands the lock to another one.
+//! - Every tab refreshes the counters the screens show from IndexedDB each second, so a tab
+//!   that does not push still sees the outbox drain.
+//! - Signing out or an expired session never touches the outbox: the ops wait for the next
+//!   person of the store to sign in, and the server checks each op's author at apply time.
+
+use std::{cell::RefCell, rc::Rc};
+
+use gloo_timers::future::TimeoutFuture;
+use leptos::{prelude::*, task::spawn_local};
+use pronto_shared::{
+    api::{auth::Profile, devices::Device},
+    sync::{
+        engine::{Identity, LocalChange, SyncEngine, TransportError},
+        Op,
+    },
+    Role,
+};
+use send_wrapper::SendWrapper;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::{
+    connection::Connection, device::ThisDevice, local_db::DB_NAME, local_store::LocalStore,
+    session::Session, storage, sync_transport::FetchTransport, web_lock,
+};
+
+/// How often the pushing tab pulls when nothing is pending (and no realtime poke exists yet).
+pub const PULL_INTERVAL_MS: f64 = 10_000.0;
+const TICK_MS: u32 = 1_000;
+const LAST_SYNC_KEY: &str = "pronto.ultima_sincronizacion";
+const HELD_KEY: &str = "pronto.conflictos_en_espera";
+
+/// A replay under way: how many of the ops pending when it started have been settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// What the browser says about this origin's storage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StorageInfo {
+    /// `navigator.storage.persist()` granted: the browser will not evict our data.
+    pub persisted: bool,
+    pub usage_bytes: f64,
+    pub quota_bytes: f64,
+}
+
+/// The signals the screens read; `Copy`, provided as context.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncStatus {
+    pub pending: RwSignal<usize>,
+    pub progress: RwSignal<Option<Progress>>,
+    /// Epoch milliseconds of the last sync that reached the server.
+    pub last_sync: RwSignal<Option<f64>>,
+    pub dead_letters: RwSignal<usize>,
+    /// Conflicts of this device's ops that wait for a manager.
+    pub held_for_manager: RwSignal<usize>,
+    pub storage: RwSignal<Option<StorageInfo>>,
+    /// This tab is the one pushing.
+    pub pusher: RwSignal<bool>,
+    /// Why ops are not going out even though they could (shown to the person).
+    pub problem: RwSignal<Option<String>>,
+    /// The local database opened.
+    pub ready: RwSignal<bool>,
+}
+
+/// The local store and this tab's recording engine, behind the context's `Send` requirement
+/// (the browser runs everything on one thread).
+#[derive(Clone)]
+pub struct Sync {
+    pub status: SyncStatus,
+    inner: SendWrapper<Rc<Inner>>,
+}
+
+struct Inner {
+    store: RefCell<Option<LocalStore>>,
+    recorder: RefCell<Option<SyncEngine<LocalStore, FetchTransport>>>,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+impl Sync {
+    /// Opens the local database and starts the loops; returns at once.
+    pub fn start(connection: Connection, device: ThisDevice, session: Session) -> Self {
+        let status = SyncStatus {
+            pending: RwSignal::new(0),
+            progress: RwSignal::new(None),
+            last_sync: RwSignal::new(storage::get(LAST_SYNC_KEY).and_then(|v| v.parse().ok())),
+            dead_letters: RwSignal::new(0),
+            held_for_manager: RwSignal::new(held_count()),
+            storage: RwSignal::new(None),
+            pusher: RwSignal::new(false),
+            problem: RwSignal::new(None),
+            ready: RwSignal::new(false),
+        };
+        let sync = Self {
+            status,
+            inner: SendWrapper::new(Rc::new(Inner {
+                store: RefCell::new(None),
+                recorder: RefCell::new(None),
+            })),
+        };
+        let this = sync.clone();
+        spawn_local(async move {
+            match LocalStore::open(DB_NAME).await {
+                Ok(store) => {
+                    *this.inner.store.borrow_mut() = Some(store.clone());
+                    status.ready.set(true);
+                    status.storage.set(storage_info(true).await);
+                    spawn_local(refresh_counts(store.clone(), status));
+                    let _ = web_lock::with_lock(
+                        web_lock::SYNC_LOCK,
+                        push_loop(store, status, connection, device, session),
+                    )
+                    .await;
+                }
+                Err(err) => status.problem.set(Some(format!(
+                    "No se pudo abrir el almacenamiento del dispositivo ({err}). Recarga la página."
+                ))),
+            }
+        });
+        sync
+    }
+
+    /// The local store, once open.
+    pub fn store(&self) -> Option<LocalStore> {
+        self.inner.store.borrow().clone()
+    }
+
+    /// Writes `change` as an op by `author` into the outbox; resolves once it is durable.
+    pub async fn record(
+        &self,
+        change: LocalChange,
+        device: &Device,
+        author: &Profile,
+    ) -> Result<Op, String> {
+        let store = self
+            .store()
+            .ok_or_else(|| "El almacenamiento del dispositivo no está listo.".to_owned())?;
+        let identity = Identity {
+            device_id: device.id,
+            author_id: author.id,
+        };
+        // Take the engine out while it works: a second record meanwhile opens its own.
+        let cached = self.inner.recorder.borrow_mut().take();
+        let mut engine = match cached {
+            Some(engine) if engine.identity == identity => engine,
+            _ => SyncEngine::open(
+                store,
+                FetchTransport {
+                    device_id: device.id,
+                },
+                identity,
+                now_ms() as u64,
+            )
+            .await
+            .map_err(|e| e.0)?,
+        };
+        let op = engine
+            .record(change, now_ms() as u64)
+            .await
+            .map_err(|e| e.0)?;
+        *self.inner.recorder.borrow_mut() = Some(engine);
+        self.status.pending.update(|n| *n += 1);
+        Ok(op)
+    }
+}
+
+fn held_count() -> usize {
+    storage::get(HELD_KEY)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Every tab: the counters, from IndexedDB, once a second.
+async fn refresh_counts(store: LocalStore, status: SyncStatus) {
+    loop {
+        if let Ok(pending) = store.outbox_len().await {
+            status.pending.set(pending);
+            if let Some(progress) = status.progress.get_untracked() {
+                status.progress.set(Some(Progress {
+                    done: progress.total.saturating_sub(pending),
+                    total: progress.total,
+                }));
+            }
+        }
+        if let Ok(dead) = store.dead_letter_count().await {
+            status.dead_letters.set(dead);
+        }
+        if !status.pusher.get_untracked() {
+            status
+                .last_sync
+                .set(storage::get(LAST_SYNC_KEY).and_then(|v| v.parse().ok()));
+            status.held_for_manager.set(held_count());
+        }
+        TimeoutFuture::new(TICK_MS).await;
+    }
+}
+
+/// Who may push through `device` right now: someone of its store (or an admin).
+fn pusher_identity(device: Option<Device>, profile: Option<Profile>) -> Option<Identity> {
+    let (device, profile) = (device?, profile?);
+    (profile.tienda.id == device.tienda_id || profile.rol == Role::Admin).then_some(Identity {
+        device_id: device.id,
+        author_id: profile.id,
+    })
+}
+
+/// The pushing tab's loop (runs while this tab holds the lock).
+async fn push_loop(
+    store: LocalStore,
+    status: SyncStatus,
+    connection: Connection,
+    device: ThisDevice,
+    session: Session,
+) {
+    status.pusher.set(true);
+    let mut engine: Option<SyncEngine<LocalStore, FetchTransport>> = None;
+    let mut next_pull = 0.0;
+    let mut not_before = 0.0;
+    loop {
+        TimeoutFuture::new(TICK_MS).await;
+        let now = now_ms();
+        let Some(identity) =
+            pusher_identity(device.device.get_untracked(), session.profile_untracked())
+        else {
+            if status.pending.get_untracked() > 0 {
+                status.problem.set(Some(
+                    "Hay ventas guardadas en este dispositivo: se enviarán cuando alguien de la tienda inicie sesión."
+                        .into(),
+                ));
+            }
+            continue;
+        };
+        if !connection.state.get_untracked().can_sync() || now < not_before {
+            continue;
+        }
+        let pending = store.outbox_len().await.unwrap_or(0);
+        if pending == 0 && now < next_pull {
+            continue;
+        }
+        if engine
+            .as_ref()
+            .is_none_or(|e| e.identity.device_id != identity.device_id)
+        {
+            match SyncEngine::open(
+                store.clone(),
+                FetchTransport {
+                    device_id: identity.device_id,
+                },
+                identity,
+                now as u64,
+            )
+            .await
+            {
+                Ok(opened) => engine = Some(opened),
+                Err(err) => {
+                    status
+                        .problem
+                        .set(Some(format!("Almacenamiento: {}", err.0)));
+                    not_before = now + 5_000.0;
+                    continue;
+                }
+            }
+        }
+        let Some(running) = engine.as_mut() else {
+            continue;
+        };
+        if pending > 0 {
+            status.progress.set(Some(Progress {
+                done: 0,
+                total: pending,
+            }));
+        }
+        let outcome = running.sync(now as u64).await;
+        status.progress.set(None);
+        match outcome {
+            Ok(report) => {
+                if report.held_for_manager > 0 {
+                    let held = held_count() + report.held_for_manager;
+                    storage::set(HELD_KEY, &held.to_string());
+                    status.held_for_manager.set(held);
+                }
+                match report.retry_after_ms {
+                    Some(wait) => {
+                        not_before = now_ms() + wait as f64;
+                        status.problem.set(match report.failure {
+                            Some(TransportError::Status(401)) => Some(
+                                "La sesión expiró: inicia sesión para enviar lo pendiente.".into(),
+                            ),
+                            Some(TransportError::Status(403)) => Some(
+                                "Este dispositivo no está autorizado para la tienda de quien inició sesión."
+                                    .into(),
+                            ),
+                            Some(TransportError::Status(code)) => {
+                                Some(format!("El servidor respondió {code}; se reintentará."))
+                            }
+                            _ => None,
+                        });
+                    }
+                    None => {
+                        let done = now_ms();
+                        storage::set(LAST_SYNC_KEY, &done.to_string());
+                        status.last_sync.set(Some(done));
+                        status.problem.set(None);
+                        next_pull = done + PULL_INTERVAL_MS;
+                    }
+                }
+                if let Ok(pending) = store.outbox_len().await {
+                    status.pending.set(pending);
+                }
+            }
+            Err(err) => {
+                status
+                    .problem
+                    .set(Some(format!("Almacenamiento del dispositivo: {}", err.0)));
+                not_before = now_ms() + 5_000.0;
+            }
+        }
+    }
+}
+
+/// Asks the browser to keep our data (`persist`) when `ask`, then reads the grant and quota.
+pub async fn storage_info(ask: bool) -> Option<StorageInfo> {
+    let manager = web_sys::window()?.navigator().storage();
+    let call = |promise: Result<js_sys::Promise, JsValue>| async move {
+        JsFuture::from(promise.ok()?).await.ok()
+    };
+    let persisted = if ask {
+        call(manager.persist()).await
+    } else {
+        call(manager.persisted()).await
+    }
+    .and_then(|v| v.as_bool())
+    .unwrap_or(false);
+    let estimate = call(manager.estimate()).await?;
+    let number = |key: &str| {
+        js_sys::Reflect::get(&estimate, &key.into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0)
+    };
+    Some(StorageInfo {
+        persisted,
+        usage_bytes: number("usage"),
+        quota_bytes: number("quota"),
+    })
+}
