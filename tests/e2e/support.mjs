@@ -60,6 +60,14 @@ export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST }
   return {
     url,
     dataDir: dir,
+    /** Kills the process outright (SIGKILL), as a crash or power cut would; keeps the data. */
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGKILL");
+        await exited;
+      }
+    },
     /** Stops the process (SIGTERM, graceful); keeps the database unless we created it. */
     async stop({ keepData = false } = {}) {
       if (child.exitCode === null && child.signalCode === null) {
@@ -129,4 +137,28 @@ export async function waitForServiceWorker(page) {
 export function artifactPath(name) {
   mkdirSync(artifactsDir, { recursive: true });
   return path.join(artifactsDir, name);
+}
+
+/** Registers this browser as a device of the signed-in manager's store (home page card). */
+export async function registerDevice(page, name = "Caja 1") {
+  const card = page.getByTestId("device-card");
+  await card.getByLabel("Nombre del dispositivo").fill(name);
+  await card.getByRole("button", { name: "Registrar en esta tienda" }).click();
+  await card.getByTestId("device-status").filter({ hasText: name }).waitFor();
+}
+
+/** Resolves when the sync bar shows `count` operations waiting. */
+export async function waitForPending(page, count, timeout = 30_000) {
+  await page.locator(`[data-testid="pending-count"][data-count="${count}"]`).waitFor({ timeout });
+}
+
+/** Rings up one sale of the product with `barcode`, paid in cash, exact amount. */
+export async function sellByBarcode(page, barcode) {
+  const search = page.getByTestId("product-search");
+  await search.fill(barcode);
+  await search.press("Enter");
+  await page.getByTestId("cart-line").first().waitFor();
+  await page.getByTestId("charge").click();
+  await page.getByTestId("sale-saved").waitFor();
+  await page.getByTestId("cart-line").first().waitFor({ state: "detached" });
 }

@@ -52,12 +52,13 @@ pub fn SyncBar() -> impl IntoView {
             <span class="syncbar__pending" data-testid="pending-count" data-count=move || status.pending.get().to_string()>
                 {move || pending_text(status.pending.get())}
             </span>
-            <span class="syncbar__progress" aria-hidden=move || percent().is_none().to_string()>
-                <span
-                    class="syncbar__fill"
-                    style=move || format!("width: {}%", percent().unwrap_or(0))
-                ></span>
-            </span>
+            // A <progress> element rather than a styled width: the CSP allows no inline styles.
+            <progress
+                class="syncbar__progress"
+                max="100"
+                value=move || percent().unwrap_or(0).to_string()
+                aria-hidden=move || percent().is_none().to_string()
+            ></progress>
             <span class="syncbar__replay" data-testid="replay-progress">
                 {move || status.progress.get().map(|p| format!("Enviando {} de {}", p.done, p.total))}
             </span>

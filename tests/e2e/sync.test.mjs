@@ -1,0 +1,144 @@
+// The browser's offline engine against the real server: sales rung up with the network cut are
+// queued in IndexedDB, survive a reload, and reach the server by themselves — exactly once
+// each, even when the server dies in the middle of the replay.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  artifactPath,
+  DEMO,
+  launchBrowser,
+  registerDevice,
+  sellByBarcode,
+  signIn,
+  startServer,
+  waitForConnection,
+  waitForPending,
+  waitForServiceWorker,
+} from "./support.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Today's sales of the signed-in person's store, and the store's stock of `productId`. */
+async function serverView(page, productId) {
+  return page.evaluate(async (id) => {
+    const sales = await (await fetch("/api/sales")).json();
+    const me = await (await fetch("/api/auth/me")).json();
+    const stock = await (await fetch(`/api/stock?tienda_id=${me.tienda.id}&producto_id=${id}`)).json();
+    const items = stock.items ?? stock;
+    const row = items.find((s) => s.producto_id === id);
+    return { sales, quantity: row ? row.cantidad : 0 };
+  }, productId);
+}
+
+/** Polls `check` (async, truthy when done) every 250 ms for up to `timeout` ms. */
+async function waitUntil(check, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error("condition not met in time");
+}
+
+async function sellablePage() {
+  const { context } = browser;
+  const page = context.pages()[0] ?? (await context.newPage());
+  await page.goto(server.url);
+  await signIn(page, DEMO.gerente);
+  await registerDevice(page);
+  await waitForServiceWorker(page);
+  await page.locator('[data-testid="offline-ready"][data-ready="true"]').waitFor();
+  const product = await page.evaluate(async () => (await (await fetch("/api/products?q=oxford")).json()).items[0]);
+  await page.getByTestId("go-sell").click();
+  // The catalog reaches the device's cache through the first pull.
+  const search = page.getByTestId("product-search");
+  await waitUntil(() =>
+    page.evaluate(async (barcode) => {
+      const open = indexedDB.open("pronto");
+      const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
+      if (!db.objectStoreNames.contains("productos")) {
+        db.close();
+        return false;
+      }
+      const found = await new Promise((ok) => {
+        const req = db.transaction("productos").objectStore("productos").index("barcode").get(barcode);
+        req.onsuccess = () => ok(req.result !== undefined);
+        req.onerror = () => ok(false);
+      });
+      db.close();
+      return found;
+    }, product.codigo_barras),
+  );
+  await search.waitFor();
+  return { page, product };
+}
+
+test("sales made offline are queued, survive a reload, and reach the server once each by themselves", async () => {
+  const { context } = browser;
+  const { page, product } = await sellablePage();
+  const before = await serverView(page, product.id);
+
+  await context.setOffline(true);
+  await waitForConnection(page, "offline");
+  for (let i = 0; i < 3; i++) await sellByBarcode(page, product.codigo_barras);
+  await waitForPending(page, 3);
+  await page.screenshot({ path: artifactPath("offline-sales.png"), fullPage: true });
+
+  await page.reload();
+  await waitForPending(page, 3);
+
+  await context.setOffline(false);
+  await waitForPending(page, 0, 30_000);
+  const afterSync = await serverView(page, product.id);
+  assert.equal(afterSync.sales.length, before.sales.length + 3, "exactly three new sales");
+  assert.equal(new Set(afterSync.sales.map((s) => s.id)).size, afterSync.sales.length);
+  assert.equal(new Set(afterSync.sales.map((s) => s.folio)).size, afterSync.sales.length);
+  assert.equal(afterSync.quantity, before.quantity - 3, "stock moved by exactly the pairs sold");
+});
+
+test("a server killed in the middle of a replay and started again ends with the same counts", async () => {
+  const { context } = browser;
+  const page = context.pages()[0];
+  await page.goto(`${server.url}/venta`);
+  await page.getByTestId("product-search").waitFor();
+  const product = await page.evaluate(async () => (await (await fetch("/api/products?q=mocasin")).json()).items[0]);
+  const before = await serverView(page, product.id);
+  const sold = 130; // two push batches of 100: the kill lands between or inside them
+
+  await context.setOffline(true);
+  await waitForConnection(page, "offline");
+  for (let i = 0; i < sold; i++) await sellByBarcode(page, product.codigo_barras);
+  await waitForPending(page, sold);
+
+  await context.setOffline(false);
+  // Kill as soon as the replay has begun: the first batch was answered or is in flight.
+  await page.waitForFunction(
+    (total) => Number(document.querySelector('[data-testid="pending-count"]')?.dataset.count) < total ||
+      document.querySelector('[data-testid="replay-progress"]')?.textContent !== "",
+    sold,
+    { timeout: 30_000, polling: 10 },
+  );
+  const url = new URL(server.url);
+  await server.kill();
+  await waitForConnection(page, "server_unreachable", 15_000);
+  const left = Number(await page.getByTestId("pending-count").getAttribute("data-count"));
+  assert.ok(left > 0, "the kill interrupted the replay");
+
+  server = await startServer({ bind: url.host, dataDir: server.dataDir });
+  await waitForPending(page, 0, 60_000);
+  const afterSync = await serverView(page, product.id);
+  assert.equal(afterSync.sales.length, before.sales.length + sold, "every sale exactly once");
+  assert.equal(new Set(afterSync.sales.map((s) => s.id)).size, afterSync.sales.length);
+  assert.equal(afterSync.quantity, before.quantity - sold);
+});
