@@ -308,7 +308,8 @@ async fn connect(name: &str, version: u32) -> Result<IdbDatabase, DbError> {
 ///   letters) and one cache store per synced model, keyed by entity id;
 /// - 2: the search indexes the screens need — products by SKU, barcode and every folded word
 ///   of their name (multi-entry), customers by folded name and phone. Cache records carry these
-///   fields from version 1 on, so the new indexes cover what was already stored.
+///   fields from version 1 on, so the new indexes cover what was already stored. `pairs`
+///   holds every two different three-letter word beginnings of a product, for two-word queries.
 fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<(), JsValue> {
     if from < 1 && to >= 1 {
         db.create_object_store(stores::META)?;
@@ -329,6 +330,7 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<
         let multi = IdbIndexParameters::new();
         multi.set_multi_entry(true);
         products.create_index_with_str_and_optional_parameters("words", "words", &multi)?;
+        products.create_index_with_str_and_optional_parameters("pairs", "pairs", &multi)?;
         let customers = tx.object_store(stores::CUSTOMERS)?;
         customers.create_index_with_str("name", "name")?;
         customers.create_index_with_str("phone", "phone")?;

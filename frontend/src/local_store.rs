@@ -7,7 +7,7 @@
 
 use std::{cell::RefCell, rc::Rc};
 
-use js_sys::{Array, Reflect};
+use js_sys::Array;
 use pronto_shared::{
     search,
     sync::{
@@ -70,9 +70,19 @@ pub fn cache_record(model: &str, id: Uuid, version: i64, data: &Value) -> Result
             .iter()
             .map(|w| JsValue::from_str(w))
             .collect();
+            let pairs: Array = prefix_pairs(
+                &words
+                    .iter()
+                    .filter_map(|w| w.as_string())
+                    .collect::<Vec<_>>(),
+            )
+            .iter()
+            .map(|p| JsValue::from_str(p))
+            .collect();
             fields.push(("sku", field(data, "sku").into()));
             fields.push(("barcode", field(data, "codigo_barras").into()));
             fields.push(("words", words.into()));
+            fields.push(("pairs", pairs.into()));
         }
         CLIENTE => {
             fields.push(("name", search::fold(field(data, "nombre")).into()));
@@ -83,6 +93,29 @@ pub fn cache_record(model: &str, id: Uuid, version: i64, data: &Value) -> Result
         _ => {}
     }
     Ok(record(&fields)?.into())
+}
+
+/// Length of the word beginnings paired in the `pairs` index.
+const PAIR_PREFIX: usize = 3;
+
+fn beginning(word: &str) -> String {
+    word.chars().take(PAIR_PREFIX).collect()
+}
+
+/// Every two different word beginnings of a product, in order (`"moc neg"`): a query with two
+/// words of three letters or more finds its candidates with one exact index lookup instead of
+/// reading every record of its broadest word.
+fn prefix_pairs(words: &[String]) -> Vec<String> {
+    let mut starts: Vec<String> = words.iter().map(|w| beginning(w)).collect();
+    starts.sort();
+    starts.dedup();
+    let mut pairs = Vec::new();
+    for (i, a) in starts.iter().enumerate() {
+        for b in &starts[i + 1..] {
+            pairs.push(format!("{a} {b}"));
+        }
+    }
+    pairs
 }
 
 /// The JSON of a stored cache record.
@@ -97,6 +130,20 @@ fn results(request: &IdbRequest) -> Vec<JsValue> {
         .and_then(|r| r.dyn_into::<Array>().ok())
         .map(|a| a.to_vec())
         .unwrap_or_default()
+}
+
+/// Whether every one of `prefixes` starts some word of a stored product record.
+fn has_words(record: &JsValue, prefixes: &[&String]) -> bool {
+    let Some(words) = js_sys::Reflect::get(record, &"words".into())
+        .ok()
+        .and_then(|w| w.dyn_into::<Array>().ok())
+    else {
+        return false;
+    };
+    let words: Vec<String> = words.iter().filter_map(|w| w.as_string()).collect();
+    prefixes
+        .iter()
+        .all(|p| words.iter().any(|w| w.starts_with(p.as_str())))
 }
 
 /// IndexedDB storage for one device's engine. Clones share the connection.
@@ -219,55 +266,113 @@ impl LocalStore {
     }
 
     /// Products whose words start with every word of `query` (as the server's search does),
-    /// at most `limit`: the index gives the candidates of the first word, the rest filter them.
+    /// at most `limit`, in the word index's order. The query word whose index range is the
+    /// smallest (counted first, which reads nothing) drives: its first records are read and the
+    /// other words checked against each record's words; if too few match, a four times longer
+    /// run is read. Reading every candidate of a broad word ("negro") would take tens of
+    /// milliseconds; a cashier's query usually needs a few dozen records.
     pub async fn search_products(&self, query: &str, limit: usize) -> Result<Vec<Value>, DbError> {
         let words = search::words(query);
-        let Some(first) = words.first().cloned() else {
-            return Ok(Vec::new());
+        let bounds = |w: &str| -> Result<IdbKeyRange, JsValue> {
+            IdbKeyRange::bound(
+                &JsValue::from_str(w),
+                &JsValue::from_str(&search::prefix_upper_bound(w)),
+            )
         };
-        let upper = search::prefix_upper_bound(&first);
-        let narrow = words.len() == 1;
-        let request = self
-            .db
-            .read(&[stores::PRODUCTS], |tx| {
-                let range = IdbKeyRange::bound(&first.as_str().into(), &upper.as_str().into())?;
-                let index = tx.object_store(stores::PRODUCTS)?.index("words")?;
-                if narrow {
-                    index.get_all_with_key_and_limit(&range, limit as u32)
+        if words.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let long: Vec<String> = words
+            .iter()
+            .filter(|w| w.chars().count() >= PAIR_PREFIX)
+            .map(|w| beginning(w))
+            .collect();
+        if let [a, b, ..] = long.as_slice() {
+            if a != b {
+                let key = if a < b {
+                    format!("{a} {b}")
                 } else {
-                    index.get_all_with_key(&range)
+                    format!("{b} {a}")
+                };
+                let all: Vec<&String> = words.iter().collect();
+                let mut take = limit * 2;
+                loop {
+                    let request = self
+                        .db
+                        .read(&[stores::PRODUCTS], |tx| {
+                            tx.object_store(stores::PRODUCTS)?
+                                .index("pairs")?
+                                .get_all_with_key_and_limit(&key.as_str().into(), take as u32)
+                        })
+                        .await?;
+                    let stored = results(&request);
+                    let found: Vec<Value> = stored
+                        .iter()
+                        .filter(|record| has_words(record, &all))
+                        .take(limit)
+                        .filter_map(cached_data)
+                        .collect();
+                    if found.len() >= limit || stored.len() < take {
+                        return Ok(found);
+                    }
+                    take *= 4;
                 }
-            })
-            .await?;
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        for stored in results(&request) {
-            let Some(id) = text(&stored, "id") else {
-                continue;
-            };
-            if !seen.insert(id) {
-                continue;
-            }
-            let matches_all = narrow || {
-                let have: Vec<String> = Reflect::get(&stored, &"words".into())
-                    .ok()
-                    .and_then(|w| w.dyn_into::<Array>().ok())
-                    .map(|a| a.iter().filter_map(|w| w.as_string()).collect())
-                    .unwrap_or_default();
-                words[1..]
-                    .iter()
-                    .all(|w| have.iter().any(|h| h.starts_with(w.as_str())))
-            };
-            if matches_all {
-                if let Some(data) = cached_data(&stored) {
-                    out.push(data);
-                }
-            }
-            if out.len() >= limit {
-                break;
             }
         }
-        Ok(out)
+        let driver = if words.len() == 1 {
+            0
+        } else {
+            let counts = self
+                .db
+                .read(&[stores::PRODUCTS], |tx| {
+                    let index = tx.object_store(stores::PRODUCTS)?.index("words")?;
+                    words
+                        .iter()
+                        .map(|w| index.count_with_key(&bounds(w)?.into()))
+                        .collect::<Result<Vec<_>, JsValue>>()
+                })
+                .await?;
+            counts
+                .iter()
+                .map(|r| r.result().ok().and_then(|c| c.as_f64()).unwrap_or(f64::MAX))
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or(0, |(i, _)| i)
+        };
+        let others: Vec<&String> = words
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != driver)
+            .map(|(_, w)| w)
+            .collect();
+        let mut take = if others.is_empty() {
+            limit
+        } else {
+            (limit * 4).max(100)
+        };
+        loop {
+            let request = self
+                .db
+                .read(&[stores::PRODUCTS], |tx| {
+                    tx.object_store(stores::PRODUCTS)?
+                        .index("words")?
+                        .get_all_with_key_and_limit(&bounds(&words[driver])?.into(), take as u32)
+                })
+                .await?;
+            let stored = results(&request);
+            let mut seen = std::collections::HashSet::new();
+            let found: Vec<Value> = stored
+                .iter()
+                .filter(|record| text(record, "id").is_some_and(|id| seen.insert(id)))
+                .filter(|record| others.is_empty() || has_words(record, &others))
+                .take(limit)
+                .filter_map(cached_data)
+                .collect();
+            if found.len() >= limit || stored.len() < take {
+                return Ok(found);
+            }
+            take *= 4;
+        }
     }
 
     /// Customers by phone prefix (digits) or folded name prefix.

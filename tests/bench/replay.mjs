@@ -1,0 +1,80 @@
+// Replay benchmark in real Chromium against the local server: a device with a backlog of
+// 10,000 sale ops in its IndexedDB outbox comes back online; the page's own sync loop pushes
+// them (batches of 100 over fetch, outbox deletes in IndexedDB). Prints ops/s.
+//
+//   cargo build --release -p pronto-backend && cargo build --release -p pronto-shared --example sync_backlog
+//   bash scripts/run.sh is not needed; dist/ must be built (scripts/test.sh does it)
+//   cd tests && node bench/replay.mjs [COUNT]
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  DEMO,
+  launchBrowser,
+  registerDevice,
+  repoRoot,
+  signIn,
+  startServer,
+  waitForConnection,
+  waitForPending,
+} from "../e2e/support.mjs";
+
+const COUNT = Number(process.argv[2] ?? 10_000);
+process.env.PRONTO_BIN ??= path.join(repoRoot, "target", "release", "pronto");
+
+const server = await startServer();
+const browser = await launchBrowser();
+try {
+  const { context } = browser;
+  const page = context.pages()[0] ?? (await context.newPage());
+  await page.goto(server.url);
+  await signIn(page, DEMO.gerente);
+  await registerDevice(page);
+  // Let the first pull (the catalog) finish so that only the replay is timed.
+  await page.getByTestId("last-sync").filter({ hasText: "Última sincronización" }).waitFor({ timeout: 120_000 });
+
+  const ids = await page.evaluate(async () => {
+    const me = await (await fetch("/api/auth/me")).json();
+    const device = JSON.parse(localStorage.getItem("pronto.dispositivo"));
+    const products = (await (await fetch("/api/products?q=oxford&per_page=50")).json()).items;
+    const sales = await (await fetch("/api/sales")).json();
+    return { author: me.id, device: device.id, products: products.map((p) => ({ id: p.id, precio: p.precio })), sales: sales.length };
+  });
+  const productsFile = path.join(tmpdir(), `pronto-bench-products-${process.pid}.json`);
+  writeFileSync(productsFile, JSON.stringify(ids.products));
+  const backlog = execFileSync(
+    path.join(repoRoot, "target", "release", "examples", "sync_backlog"),
+    [ids.device, ids.author, productsFile, String(COUNT)],
+    { maxBuffer: 1 << 30 },
+  ).toString();
+
+  await context.setOffline(true);
+  await waitForConnection(page, "offline");
+  await page.evaluate(async (json) => {
+    const ops = JSON.parse(json);
+    const open = indexedDB.open("pronto");
+    const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
+    const tx = db.transaction(["outbox", "meta"], "readwrite");
+    const outbox = tx.objectStore("outbox");
+    for (const op of ops) outbox.add({ op_id: op.op_id, seq: op.seq, op: JSON.stringify(op) });
+    tx.objectStore("meta").put(ops.length, "last_seq");
+    await new Promise((ok, bad) => ((tx.oncomplete = ok), (tx.onerror = bad)));
+    db.close();
+  }, backlog);
+  await waitForPending(page, COUNT);
+
+  const started = Date.now();
+  await context.setOffline(false);
+  await waitForPending(page, 0, 600_000);
+  const seconds = (Date.now() - started) / 1000;
+  const sales = await page.evaluate(async () => (await (await fetch("/api/sales")).json()).length);
+  console.log(
+    `replay of ${COUNT} sale ops from IndexedDB to the server: ${seconds.toFixed(2)} s = ${Math.round(COUNT / seconds)} ops/s ` +
+      `(from going online until the outbox is empty; includes the heartbeat noticing the network)`,
+  );
+  console.log(`server sales today: ${ids.sales} before, ${sales} after (${sales - ids.sales} new)`);
+} finally {
+  await browser.close();
+  await server.stop();
+}
