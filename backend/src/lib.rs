@@ -23,6 +23,7 @@ pub mod error;
 pub mod extract;
 pub mod model;
 pub mod routes;
+pub mod rows;
 pub mod server;
 pub mod static_files;
 pub mod sync;

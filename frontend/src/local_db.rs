@@ -26,7 +26,8 @@ pub const VERSION: u32 = 2;
 pub mod stores {
     /// Small values under fixed keys: last seq and HLC, pull cursor.
     pub const META: &str = "meta";
-    /// Ops not yet settled by the server, keyed by op id, indexed by seq.
+    /// Ops not yet settled by the server, keyed by seq (so a pushed run of them is deleted as
+    /// one key range), indexed by op id.
     pub const OUTBOX: &str = "outbox";
     /// Ops the server refused for good, keyed by op id.
     pub const DEAD_LETTERS: &str = "dead_letters";
@@ -304,7 +305,7 @@ async fn connect(name: &str, version: u32) -> Result<IdbDatabase, DbError> {
 
 /// Schema steps; each runs once, in order, inside the browser's upgrade transaction, and
 /// keeps what earlier versions stored.
-/// - 1: the sync engine's stores (meta, outbox by op id with a unique seq index, dead
+/// - 1: the sync engine's stores (meta, outbox by seq with a unique op-id index, dead
 ///   letters) and one cache store per synced model, keyed by entity id;
 /// - 2: the search indexes the screens need — products by SKU, barcode and every folded word
 ///   of their name (multi-entry), customers by folded name and phone. Cache records carry these
@@ -314,10 +315,10 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<
     if from < 1 && to >= 1 {
         db.create_object_store(stores::META)?;
         let outbox =
-            db.create_object_store_with_optional_parameters(stores::OUTBOX, &key_path("op_id"))?;
+            db.create_object_store_with_optional_parameters(stores::OUTBOX, &key_path("seq"))?;
         let unique = IdbIndexParameters::new();
         unique.set_unique(true);
-        outbox.create_index_with_str_and_optional_parameters("seq", "seq", &unique)?;
+        outbox.create_index_with_str_and_optional_parameters("op_id", "op_id", &unique)?;
         db.create_object_store_with_optional_parameters(stores::DEAD_LETTERS, &key_path("op_id"))?;
         for name in stores::CACHES {
             db.create_object_store_with_optional_parameters(name, &key_path("id"))?;

@@ -202,17 +202,19 @@ impl LocalStore {
 
     /// Every pending op, oldest first (what the screens show on top of the cache).
     pub async fn outbox(&self) -> Result<Vec<Op>, DbError> {
-        self.pending_ops(None).await
+        self.pending_ops(0, None).await
     }
 
-    async fn pending_ops(&self, limit: Option<u32>) -> Result<Vec<Op>, DbError> {
+    async fn pending_ops(&self, after: u64, limit: Option<u32>) -> Result<Vec<Op>, DbError> {
         let request = self
             .db
             .read(&[stores::OUTBOX], |tx| {
-                let by_seq = tx.object_store(stores::OUTBOX)?.index("seq")?;
+                let outbox = tx.object_store(stores::OUTBOX)?;
+                let above =
+                    IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(after as f64), true)?;
                 match limit {
-                    Some(n) => by_seq.get_all_with_key_and_limit(&JsValue::NULL, n),
-                    None => by_seq.get_all(),
+                    Some(n) => outbox.get_all_with_key_and_limit(&above, n),
+                    None => outbox.get_all_with_key(&above),
                 }
             })
             .await?;
@@ -484,40 +486,55 @@ impl Storage for LocalStore {
         }
     }
 
-    async fn pending(&mut self, limit: usize) -> Result<Vec<Op>, StorageError> {
-        Ok(self.pending_ops(Some(limit as u32)).await?)
+    async fn pending(&mut self, after: u64, limit: usize) -> Result<Vec<Op>, StorageError> {
+        Ok(self.pending_ops(after, Some(limit as u32)).await?)
     }
 
     async fn pending_count(&mut self) -> Result<usize, StorageError> {
         Ok(self.outbox_len().await?)
     }
 
-    async fn remove(&mut self, op_ids: &[Uuid]) -> Result<(), StorageError> {
-        if op_ids.is_empty() {
+    /// One transaction: each run of consecutive seqs is deleted as one key range (a pushed
+    /// batch is usually a single run), and the dead letters are put by op id.
+    async fn settle(&mut self, seqs: &[u64], letters: &[DeadLetter]) -> Result<(), StorageError> {
+        if seqs.is_empty() && letters.is_empty() {
             return Ok(());
         }
+        let mut sorted = seqs.to_vec();
+        sorted.sort_unstable();
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for seq in sorted {
+            match runs.last_mut() {
+                Some((_, end)) if *end + 1 == seq => *end = seq,
+                _ => runs.push((seq, seq)),
+            }
+        }
+        let rows = letters
+            .iter()
+            .map(|letter| {
+                let json = serde_json::to_string(letter).map_err(js_err)?;
+                record(&[
+                    ("op_id", letter.op.body.op_id.to_string().into()),
+                    ("letter", json.into()),
+                ])
+            })
+            .collect::<Result<Vec<_>, JsValue>>()
+            .map_err(|e| StorageError(DbError::from_js(&e).to_string()))?;
         self.db
-            .write(&[stores::OUTBOX], |tx| {
+            .write(&[stores::OUTBOX, stores::DEAD_LETTERS], |tx| {
                 let outbox = tx.object_store(stores::OUTBOX)?;
-                for id in op_ids {
-                    outbox.delete(&id.to_string().into())?;
+                for (first, last) in &runs {
+                    let range = IdbKeyRange::bound(
+                        &JsValue::from_f64(*first as f64),
+                        &JsValue::from_f64(*last as f64),
+                    )?;
+                    outbox.delete(&range)?;
+                }
+                let dead = tx.object_store(stores::DEAD_LETTERS)?;
+                for row in &rows {
+                    dead.put(row)?;
                 }
                 Ok(())
-            })
-            .await?;
-        Ok(())
-    }
-
-    async fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StorageError> {
-        let json = serde_json::to_string(letter).map_err(|e| StorageError(e.to_string()))?;
-        let id = letter.op.body.op_id.to_string();
-        self.db
-            .write(&[stores::DEAD_LETTERS], |tx| {
-                let row = record(&[
-                    ("op_id", id.as_str().into()),
-                    ("letter", json.as_str().into()),
-                ])?;
-                tx.object_store(stores::DEAD_LETTERS)?.put(&row)
             })
             .await?;
         Ok(())

@@ -34,7 +34,14 @@ use crate::{
 
 /// How often the pushing tab pulls when nothing is pending (and no realtime poke exists yet).
 pub const PULL_INTERVAL_MS: f64 = 10_000.0;
-const TICK_MS: u32 = 1_000;
+/// How often the pushing tab checks whether it can and should sync.
+const TICK_MS: u32 = 250;
+/// How often every tab re-reads the counters the screens show.
+const REFRESH_MS: u32 = 1_000;
+/// Ops per push: a backlog replays in a few large requests (≈ 0.5 MB each, far below the
+/// server's 8 MiB limit) instead of many small ones, each paying its own round trip and two
+/// durable IndexedDB commits.
+const PUSH_BATCH: usize = 500;
 const LAST_SYNC_KEY: &str = "pronto.ultima_sincronizacion";
 const HELD_KEY: &str = "pronto.conflictos_en_espera";
 
@@ -204,7 +211,7 @@ async fn refresh_counts(store: LocalStore, status: SyncStatus) {
                 .set(storage::get(LAST_SYNC_KEY).and_then(|v| v.parse().ok()));
             status.held_for_manager.set(held_count());
         }
-        TimeoutFuture::new(TICK_MS).await;
+        TimeoutFuture::new(REFRESH_MS).await;
     }
 }
 
@@ -264,7 +271,10 @@ async fn push_loop(
             )
             .await
             {
-                Ok(opened) => engine = Some(opened),
+                Ok(mut opened) => {
+                    opened.batch_size = PUSH_BATCH;
+                    engine = Some(opened);
+                }
                 Err(err) => {
                     status
                         .problem

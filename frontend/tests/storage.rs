@@ -92,7 +92,7 @@ async fn the_outbox_survives_closing_and_reopening_the_database() {
 
     let mut reopened = LocalStore::open(&name).await.expect("reopen");
     assert_eq!(reopened.last_seq().await.expect("seq"), 3);
-    assert_eq!(reopened.pending(10).await.expect("pending"), recorded);
+    assert_eq!(reopened.pending(0, 10).await.expect("pending"), recorded);
     let hlc = reopened.last_hlc().await.expect("hlc");
     assert_eq!(hlc.as_ref(), Some(&recorded[2].body.hlc));
     reopened.db.close();
@@ -142,7 +142,7 @@ async fn a_schema_upgrade_keeps_the_outbox_and_indexes_the_cached_products() {
 
     let mut upgraded = LocalStore::open(&name).await.expect("open latest");
     assert_eq!(
-        upgraded.pending(10).await.expect("pending"),
+        upgraded.pending(0, 10).await.expect("pending"),
         vec![queued],
         "the op queued before the upgrade is still there"
     );

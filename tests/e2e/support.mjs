@@ -11,7 +11,8 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const artifactsDir = path.join(repoRoot, "target", "e2e");
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const SERVER_BIN = process.env.PRONTO_BIN || path.join(repoRoot, "target", "debug", "pronto");
+/** Read at each start, so a script may point it at a release build after importing this. */
+const serverBin = () => process.env.PRONTO_BIN || path.join(repoRoot, "target", "debug", "pronto");
 const DIST = process.env.PRONTO_DIST || path.join(repoRoot, "dist");
 
 // Flags from DEVELOPERS.md: no sandbox as root, and nothing that phones home (this machine's
@@ -35,7 +36,7 @@ export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST }
   const ownsDir = !dataDir;
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), "pronto-e2e-"));
   const child = spawn(
-    SERVER_BIN,
+    serverBin(),
     ["serve", "--demo", "--bind", bind, "--dist", dist, "--database-url", `sqlite://${dir}/pronto.db`],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } },
   );

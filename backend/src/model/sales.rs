@@ -5,12 +5,15 @@ use pronto_shared::api::{
     sales::{Payment, PaymentKind, PaymentMethod, Sale, SaleLine, ValidSale},
     stock::StockReason,
 };
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
 use sqlx::{any::AnyRow, AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::{
     db,
-    model::{customers, products, stock, stores},
+    model::stores,
+    rows::{Cell, Rows},
     AppError,
 };
 
@@ -24,142 +27,502 @@ pub struct SaleContext {
 /// Device code used in folios of sales made through the REST API without a device.
 pub const API_DEVICE_CODE: &str = "API";
 
-/// Creates the sale, or returns the stored one when `id` was already sold by the same cashier
-/// in the same store (a retried request). `Ok((sale, created))`.
-#[allow(clippy::too_many_arguments)] // one call site per path (REST, sync); a struct would only rename them
-pub async fn create(
-    conn: &mut AnyConnection,
-    id: Uuid,
-    ctx: &SaleContext,
-    sale: &ValidSale,
-    payments: &[(PaymentMethod, i64)],
-    customer_id: Option<Uuid>,
-    now: &str,
-    day: &str,
-) -> Result<(Sale, bool), AppError> {
-    if let Some(existing) = get(conn, id).await? {
-        if existing.tienda_id == ctx.store_id && existing.cajero_id == ctx.cashier_id {
-            return Ok((existing, false));
-        }
-        return Err(AppError::Conflict(
-            "Ya existe otra venta con ese id.".into(),
-        ));
-    }
-    if let Some(customer) = customer_id {
-        if customers::get(conn, customer).await?.is_none() {
-            let mut fields = pronto_shared::domain::FieldErrors::new();
-            fields.add("cliente_id", "El cliente no existe.");
-            return Err(fields.into());
-        }
-    }
-    let mut lines = Vec::with_capacity(sale.lines.len());
-    for (i, line) in sale.lines.iter().enumerate() {
-        // A product deleted from the catalog after the shoes were sold still gets its sale:
-        // the sale happened (it may have waited offline), so it is recorded, never lost.
-        let Some((product, _deleted, _, _)) = products::get_for_sync(conn, line.product_id).await?
-        else {
-            let mut fields = pronto_shared::domain::FieldErrors::new();
-            fields.add(format!("lineas[{i}].producto_id"), "El producto no existe.");
-            return Err(fields.into());
-        };
-        lines.push((line, product));
-    }
-
-    let store_code = stores::code(conn, ctx.store_id).await?;
-    let device_code = ctx
-        .device
-        .as_ref()
-        .map_or(API_DEVICE_CODE, |(_, code)| code.as_str());
-    let number: i64 = sqlx::query_scalar(
-        "INSERT INTO folio_counters (store_id, device_code, value) VALUES ($1, $2, 1) \
-         ON CONFLICT (store_id, device_code) DO UPDATE SET value = folio_counters.value + 1 RETURNING value",
-    )
-    .bind(ctx.store_id.to_string())
-    .bind(device_code)
-    .fetch_one(&mut *conn)
-    .await?;
-    let folio = format!("{store_code}-{device_code}-{number:06}");
-    let seq = db::next_change_seq(conn).await?;
-
-    sqlx::query(
-        "INSERT INTO sales (id, folio, store_id, device_id, cashier_id, customer_id, payment_kind, subtotal, \
-         discount, total, paid, change_due, created_at, day, version, change_seq) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15)",
-    )
-    .bind(id.to_string())
-    .bind(&folio)
-    .bind(ctx.store_id.to_string())
-    .bind(ctx.device.as_ref().map(|(id, _)| id.to_string()))
-    .bind(ctx.cashier_id.to_string())
-    .bind(customer_id.map(|c| c.to_string()))
-    .bind(sale.kind.as_str())
-    .bind(sale.subtotal.centavos())
-    .bind(sale.discount.centavos())
-    .bind(sale.total.centavos())
-    .bind(sale.paid.centavos())
-    .bind(sale.change.centavos())
-    .bind(now)
-    .bind(day)
-    .bind(seq)
-    .execute(&mut *conn)
-    .await
-    .map_err(|err| db::on_unique(err, "Ya existe una venta con ese id o folio."))?;
-
-    for (no, (line, product)) in lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO sale_lines (sale_id, line_no, product_id, sku, name, quantity, unit_price, amount) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(id.to_string())
-        .bind(no as i64)
-        .bind(line.product_id.to_string())
-        .bind(&product.sku)
-        .bind(&product.nombre)
-        .bind(line.quantity.get())
-        .bind(line.unit_price.centavos())
-        .bind(line.amount.centavos())
-        .execute(&mut *conn)
-        .await?;
-        let movement = stock::Movement {
-            store_id: ctx.store_id,
-            product_id: line.product_id,
-            delta: -line.quantity.get(),
-            reason: StockReason::Venta,
-            note: "",
-            sale_id: Some(id),
-            user_id: ctx.cashier_id,
-        };
-        // Each stock row change gets its own position: pulls page by position, and two rows
-        // sharing one could be split across pages.
-        let stock_seq = db::next_change_seq(conn).await?;
-        stock::apply(conn, &movement, stock_seq, now).await?;
-    }
-    insert_payments(conn, id, payments).await?;
-    Ok((
-        get(conn, id)
-            .await?
-            .ok_or_else(|| AppError::Internal("sale vanished".into()))?,
-        true,
-    ))
+/// A sale to write: who, where, what was validated, how it was paid.
+pub struct NewSale<'a> {
+    pub id: Uuid,
+    pub ctx: &'a SaleContext,
+    pub sale: &'a ValidSale,
+    pub payments: &'a [(PaymentMethod, i64)],
+    pub customer_id: Option<Uuid>,
+    pub now: &'a str,
+    pub day: &'a str,
 }
 
-async fn insert_payments(
-    conn: &mut AnyConnection,
-    id: Uuid,
-    payments: &[(PaymentMethod, i64)],
-) -> Result<(), AppError> {
-    for (no, (method, amount)) in payments.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO sale_payments (sale_id, line_no, method, amount) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id.to_string())
-        .bind(no as i64)
-        .bind(method.as_str())
-        .bind(*amount)
-        .execute(&mut *conn)
-        .await?;
+const SALE_COLUMNS: &[&str] = &[
+    "id",
+    "folio",
+    "store_id",
+    "device_id",
+    "cashier_id",
+    "customer_id",
+    "payment_kind",
+    "subtotal",
+    "discount",
+    "total",
+    "paid",
+    "change_due",
+    "created_at",
+    "day",
+    "version",
+    "change_seq",
+];
+const LINE_COLUMNS: &[&str] = &[
+    "sale_id",
+    "line_no",
+    "product_id",
+    "sku",
+    "name",
+    "quantity",
+    "unit_price",
+    "amount",
+];
+const PAYMENT_COLUMNS: &[&str] = &["sale_id", "line_no", "method", "amount"];
+const MOVEMENT_COLUMNS: &[&str] = &[
+    "id",
+    "store_id",
+    "product_id",
+    "delta",
+    "reason",
+    "note",
+    "sale_id",
+    "user_id",
+    "created_at",
+];
+const STOCK_COLUMNS: &[&str] = &[
+    "store_id",
+    "product_id",
+    "quantity",
+    "version",
+    "change_seq",
+    "updated_at",
+];
+const STOCK_UPSERT: &str = "ON CONFLICT (store_id, product_id) DO UPDATE SET \
+     quantity = stock.quantity + excluded.quantity, version = stock.version + 1, \
+     change_seq = excluded.change_seq, updated_at = excluded.updated_at";
+
+/// What a sale needs to know of a product: its SKU and name at the time of sale.
+#[derive(Debug, Clone)]
+struct SoldProduct {
+    sku: String,
+    name: String,
+}
+
+/// The stock a batch's sales take from one row, added up.
+#[derive(Debug, Clone)]
+struct StockTake {
+    delta: i64,
+    seq: i64,
+    at: String,
+}
+
+/// Sales of one write transaction, checked one by one as they come and written together by
+/// [`SaleWriter::flush`] — sale rows, lines, payments, stock movements and one upsert per
+/// stock row — as multi-row statements. A sale is refused only before anything of it is
+/// collected (unknown product or customer, an id sold by someone else), so a refused sale
+/// needs no savepoint, and a batch of sales costs a handful of statements instead of fifteen
+/// per sale. Deleted products and customers still count as existing: a sale made offline
+/// before they were deleted is recorded, never lost.
+#[derive(Debug)]
+pub struct SaleWriter {
+    store_codes: HashMap<Uuid, String>,
+    products: HashMap<Uuid, Option<SoldProduct>>,
+    customers: HashMap<Uuid, bool>,
+    /// Sale ids already stored: (store, cashier).
+    stored: HashMap<Uuid, (Uuid, Uuid)>,
+    /// Sales collected here, by id.
+    collected: HashMap<Uuid, Sale>,
+    /// Last folio number per (store, device code); the counter rows are locked on first use.
+    folios: BTreeMap<(Uuid, String), i64>,
+    stock: BTreeMap<(Uuid, Uuid), StockTake>,
+    sales: Rows,
+    lines: Rows,
+    payments: Rows,
+    movements: Rows,
+}
+
+impl Default for SaleWriter {
+    fn default() -> Self {
+        Self::new()
     }
-    Ok(())
+}
+
+impl SaleWriter {
+    pub fn new() -> Self {
+        Self {
+            store_codes: HashMap::new(),
+            products: HashMap::new(),
+            customers: HashMap::new(),
+            stored: HashMap::new(),
+            collected: HashMap::new(),
+            folios: BTreeMap::new(),
+            stock: BTreeMap::new(),
+            sales: Rows::new("sales", SALE_COLUMNS),
+            lines: Rows::new("sale_lines", LINE_COLUMNS),
+            payments: Rows::new("sale_payments", PAYMENT_COLUMNS),
+            movements: Rows::new("stock_movements", MOVEMENT_COLUMNS),
+        }
+    }
+
+    /// Reads, in two queries, the products and the already stored sale ids a batch refers to.
+    pub async fn prefetch(
+        &mut self,
+        conn: &mut AnyConnection,
+        product_ids: &[Uuid],
+        sale_ids: &[Uuid],
+    ) -> Result<(), AppError> {
+        let wanted: Vec<Uuid> = product_ids
+            .iter()
+            .filter(|id| !self.products.contains_key(id))
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for chunk in wanted.chunks(500) {
+            let rows: Vec<(String, String, String)> = in_query(
+                conn,
+                "SELECT id, sku, name FROM products WHERE id IN",
+                chunk,
+            )
+            .await?;
+            for id in chunk {
+                self.products.insert(*id, None);
+            }
+            for (id, sku, name) in rows {
+                self.products
+                    .insert(db::uuid(&id)?, Some(SoldProduct { sku, name }));
+            }
+        }
+        for chunk in sale_ids.chunks(500) {
+            let rows: Vec<(String, String, String)> = in_query(
+                conn,
+                "SELECT id, store_id, cashier_id FROM sales WHERE id IN",
+                chunk,
+            )
+            .await?;
+            for (id, store, cashier) in rows {
+                self.stored
+                    .insert(db::uuid(&id)?, (db::uuid(&store)?, db::uuid(&cashier)?));
+            }
+        }
+        Ok(())
+    }
+
+    async fn product(
+        &mut self,
+        conn: &mut AnyConnection,
+        id: Uuid,
+    ) -> Result<Option<SoldProduct>, AppError> {
+        if let Some(known) = self.products.get(&id) {
+            return Ok(known.clone());
+        }
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT sku, name FROM products WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
+        let product = row.map(|(sku, name)| SoldProduct { sku, name });
+        self.products.insert(id, product.clone());
+        Ok(product)
+    }
+
+    async fn customer_exists(
+        &mut self,
+        conn: &mut AnyConnection,
+        id: Uuid,
+    ) -> Result<bool, AppError> {
+        if let Some(known) = self.customers.get(&id) {
+            return Ok(*known);
+        }
+        let found: Option<String> = sqlx::query_scalar("SELECT id FROM customers WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+        self.customers.insert(id, found.is_some());
+        Ok(found.is_some())
+    }
+
+    async fn store_code(
+        &mut self,
+        conn: &mut AnyConnection,
+        store: Uuid,
+    ) -> Result<String, AppError> {
+        if let Some(code) = self.store_codes.get(&store) {
+            return Ok(code.clone());
+        }
+        let code = stores::code(conn, store).await?;
+        self.store_codes.insert(store, code.clone());
+        Ok(code)
+    }
+
+    /// The next folio number of (store, device): the counter row is read on first use with a
+    /// no-op upsert, which locks it on PostgreSQL until commit, so concurrent writers queue
+    /// instead of taking the same number.
+    async fn next_folio(
+        &mut self,
+        conn: &mut AnyConnection,
+        store: Uuid,
+        device_code: &str,
+    ) -> Result<i64, AppError> {
+        let key = (store, device_code.to_owned());
+        let last = match self.folios.get(&key) {
+            Some(last) => *last,
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO folio_counters (store_id, device_code, value) VALUES ($1, $2, 0) \
+                     ON CONFLICT (store_id, device_code) DO UPDATE SET value = folio_counters.value \
+                     RETURNING value",
+                )
+                .bind(store.to_string())
+                .bind(device_code)
+                .fetch_one(&mut *conn)
+                .await?
+            }
+        };
+        Ok(last + 1)
+    }
+
+    /// Checks and collects a sale. `Ok((sale, created))`: `created` is false when the same
+    /// cashier of the same store sent this sale id before (a retried request), and the first
+    /// one is returned.
+    pub async fn add(
+        &mut self,
+        conn: &mut AnyConnection,
+        seqs: &mut db::ChangeSeqs,
+        new: NewSale<'_>,
+    ) -> Result<(Sale, bool), AppError> {
+        let NewSale {
+            id,
+            ctx,
+            sale,
+            payments,
+            customer_id,
+            now,
+            day,
+        } = new;
+        let same_seller =
+            |store: Uuid, cashier: Uuid| store == ctx.store_id && cashier == ctx.cashier_id;
+        let taken = Err(AppError::Conflict(
+            "Ya existe otra venta con ese id.".into(),
+        ));
+        if let Some(first) = self.collected.get(&id) {
+            return if same_seller(first.tienda_id, first.cajero_id) {
+                Ok((first.clone(), false))
+            } else {
+                taken
+            };
+        }
+        let stored = match self.stored.get(&id) {
+            Some(seller) => Some(*seller),
+            None => {
+                let row: Option<(String, String)> =
+                    sqlx::query_as("SELECT store_id, cashier_id FROM sales WHERE id = $1")
+                        .bind(id.to_string())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                row.map(|(s, c)| Ok::<_, AppError>((db::uuid(&s)?, db::uuid(&c)?)))
+                    .transpose()?
+            }
+        };
+        if let Some((store, cashier)) = stored {
+            if !same_seller(store, cashier) {
+                return taken;
+            }
+            let first = get(conn, id)
+                .await?
+                .ok_or_else(|| AppError::Internal("stored sale vanished".into()))?;
+            return Ok((first, false));
+        }
+        if let Some(customer) = customer_id {
+            if !self.customer_exists(conn, customer).await? {
+                let mut fields = pronto_shared::domain::FieldErrors::new();
+                fields.add("cliente_id", "El cliente no existe.");
+                return Err(fields.into());
+            }
+        }
+        let mut sold = Vec::with_capacity(sale.lines.len());
+        for (i, line) in sale.lines.iter().enumerate() {
+            let Some(product) = self.product(conn, line.product_id).await? else {
+                let mut fields = pronto_shared::domain::FieldErrors::new();
+                fields.add(format!("lineas[{i}].producto_id"), "El producto no existe.");
+                return Err(fields.into());
+            };
+            sold.push((line, product));
+        }
+
+        // Checked: from here on nothing refuses the sale.
+        let store_code = self.store_code(conn, ctx.store_id).await?;
+        let device_code = ctx
+            .device
+            .as_ref()
+            .map_or(API_DEVICE_CODE, |(_, code)| code.as_str())
+            .to_owned();
+        let number = self.next_folio(conn, ctx.store_id, &device_code).await?;
+        self.folios
+            .insert((ctx.store_id, device_code.clone()), number);
+        let folio = format!("{store_code}-{device_code}-{number:06}");
+        let seq = seqs.next(conn).await?;
+        self.sales.push(vec![
+            Cell::from(id.to_string()),
+            Cell::from(folio.as_str()),
+            Cell::from(ctx.store_id.to_string()),
+            Cell::from(ctx.device.as_ref().map(|(d, _)| d.to_string())),
+            Cell::from(ctx.cashier_id.to_string()),
+            Cell::from(customer_id.map(|c| c.to_string())),
+            Cell::from(sale.kind.as_str()),
+            Cell::from(sale.subtotal.centavos()),
+            Cell::from(sale.discount.centavos()),
+            Cell::from(sale.total.centavos()),
+            Cell::from(sale.paid.centavos()),
+            Cell::from(sale.change.centavos()),
+            Cell::from(now),
+            Cell::from(day),
+            Cell::from(1),
+            Cell::from(seq),
+        ]);
+        let mut lines = Vec::with_capacity(sold.len());
+        for (no, (line, product)) in sold.into_iter().enumerate() {
+            self.lines.push(vec![
+                Cell::from(id.to_string()),
+                Cell::from(no as i64),
+                Cell::from(line.product_id.to_string()),
+                Cell::from(product.sku.as_str()),
+                Cell::from(product.name.as_str()),
+                Cell::from(line.quantity.get()),
+                Cell::from(line.unit_price.centavos()),
+                Cell::from(line.amount.centavos()),
+            ]);
+            self.movements.push(vec![
+                Cell::from(Uuid::now_v7().to_string()),
+                Cell::from(ctx.store_id.to_string()),
+                Cell::from(line.product_id.to_string()),
+                Cell::from(-line.quantity.get()),
+                Cell::from(StockReason::Venta.as_str()),
+                Cell::from(""),
+                Cell::from(id.to_string()),
+                Cell::from(ctx.cashier_id.to_string()),
+                Cell::from(now),
+            ]);
+            // Each stock row gets a change position of its own (pulls page by position); rows
+            // touched again in the batch keep theirs, the whole batch commits at once.
+            let key = (ctx.store_id, line.product_id);
+            match self.stock.get_mut(&key) {
+                Some(take) => {
+                    take.delta -= line.quantity.get();
+                    take.at = now.to_owned();
+                }
+                None => {
+                    let seq = seqs.next(conn).await?;
+                    self.stock.insert(
+                        key,
+                        StockTake {
+                            delta: -line.quantity.get(),
+                            seq,
+                            at: now.to_owned(),
+                        },
+                    );
+                }
+            }
+            lines.push(SaleLine {
+                producto_id: line.product_id,
+                sku: product.sku,
+                nombre: product.name,
+                cantidad: line.quantity.get(),
+                precio_unitario: line.unit_price.centavos(),
+                importe: line.amount.centavos(),
+            });
+        }
+        for (no, (method, amount)) in payments.iter().enumerate() {
+            self.payments.push(vec![
+                Cell::from(id.to_string()),
+                Cell::from(no as i64),
+                Cell::from(method.as_str()),
+                Cell::from(*amount),
+            ]);
+        }
+        let stored = Sale {
+            id,
+            folio,
+            tienda_id: ctx.store_id,
+            dispositivo_id: ctx.device.as_ref().map(|(d, _)| *d),
+            cajero_id: ctx.cashier_id,
+            cliente_id: customer_id,
+            lineas: lines,
+            pagos: payments
+                .iter()
+                .map(|(metodo, monto)| Payment {
+                    metodo: *metodo,
+                    monto: *monto,
+                })
+                .collect(),
+            forma_pago: sale.kind,
+            subtotal: sale.subtotal.centavos(),
+            descuento: sale.discount.centavos(),
+            total: sale.total.centavos(),
+            cambio: sale.change.centavos(),
+            creada: now.to_owned(),
+        };
+        self.collected.insert(id, stored.clone());
+        Ok((stored, true))
+    }
+
+    /// Adds the collected sales' stock takes to the stock rows now (before a stock op of the
+    /// same batch reads a quantity).
+    pub async fn flush_stock(&mut self, conn: &mut AnyConnection) -> Result<(), AppError> {
+        if self.stock.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Rows::with_suffix("stock", STOCK_COLUMNS, STOCK_UPSERT);
+        for ((store, product), take) in std::mem::take(&mut self.stock) {
+            rows.push(vec![
+                Cell::from(store.to_string()),
+                Cell::from(product.to_string()),
+                Cell::from(take.delta),
+                Cell::from(1),
+                Cell::from(take.seq),
+                Cell::from(take.at),
+            ]);
+        }
+        rows.flush(conn).await
+    }
+
+    /// Writes everything collected; call before committing.
+    pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), AppError> {
+        if !self.folios.is_empty() {
+            let mut counters = Rows::with_suffix(
+                "folio_counters",
+                &["store_id", "device_code", "value"],
+                "ON CONFLICT (store_id, device_code) DO UPDATE SET value = excluded.value",
+            );
+            for ((store, code), last) in std::mem::take(&mut self.folios) {
+                counters.push(vec![
+                    Cell::from(store.to_string()),
+                    Cell::from(code),
+                    Cell::from(last),
+                ]);
+            }
+            counters.flush(conn).await?;
+        }
+        self.sales.flush(conn).await?;
+        self.lines.flush(conn).await?;
+        self.payments.flush(conn).await?;
+        self.movements.flush(conn).await?;
+        self.flush_stock(conn).await?;
+        self.collected.clear();
+        Ok(())
+    }
+}
+
+/// `SELECT … WHERE id IN (…)` over `ids`.
+async fn in_query<T>(conn: &mut AnyConnection, head: &str, ids: &[Uuid]) -> Result<Vec<T>, AppError>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+{
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("{head} ({})", marks.join(", "));
+    let mut query = sqlx::query_as::<_, T>(&sql);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
+/// Creates one sale in the caller's transaction (the REST API): a writer of one.
+pub async fn create(conn: &mut AnyConnection, new: NewSale<'_>) -> Result<(Sale, bool), AppError> {
+    let mut writer = SaleWriter::new();
+    let mut seqs = db::ChangeSeqs::default();
+    let outcome = writer.add(conn, &mut seqs, new).await?;
+    writer.flush(conn).await?;
+    Ok(outcome)
 }
 
 const COLUMNS: &str =

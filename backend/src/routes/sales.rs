@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::{
     auth::CurrentUser,
     extract::{AppJson, AppQuery},
-    model::sales::{self, SaleContext},
+    model::sales::{self, NewSale, SaleContext},
     sync::audit::{self, Entry},
     AppError, AppState,
 };
@@ -45,15 +45,18 @@ async fn create(
     };
     let mut tx = state.db.begin_write().await?;
     let at = state.clock.now_rfc3339();
+    let day = state.clock.today();
     let (sale, created) = sales::create(
         &mut tx,
-        body.id,
-        &ctx,
-        &valid,
-        &payments,
-        body.cliente_id,
-        &at,
-        &state.clock.today(),
+        NewSale {
+            id: body.id,
+            ctx: &ctx,
+            sale: &valid,
+            payments: &payments,
+            customer_id: body.cliente_id,
+            now: &at,
+            day: &day,
+        },
     )
     .await?;
     if created {

@@ -8,8 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{any::AnyRow, AnyConnection, Row};
 
-use super::rows::{Cell, Rows};
-use crate::{auth::CurrentUser, AppError};
+use crate::{
+    auth::CurrentUser,
+    rows::{Cell, Rows},
+    AppError,
+};
 
 /// One entry before it is chained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

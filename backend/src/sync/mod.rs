@@ -8,5 +8,4 @@ pub mod entities;
 pub mod movements;
 pub mod pull;
 pub mod push;
-pub mod rows;
 pub mod sessions;

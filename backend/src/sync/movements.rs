@@ -14,7 +14,7 @@ use crate::{
     db,
     model::{
         products,
-        sales::{self, SaleContext},
+        sales::{NewSale, SaleContext, SaleWriter},
         stock,
     },
     AppError,
@@ -96,6 +96,8 @@ pub async fn sale(
     device: (Uuid, String),
     at: &str,
     day: &str,
+    writer: &mut SaleWriter,
+    seqs: &mut db::ChangeSeqs,
 ) -> Result<Result<Applied, Refusal>, AppError> {
     if !author.can(Action::CreateSale(store_id)) {
         return Ok(Err(Refusal::forbidden("No puedes vender en esta tienda.")));
@@ -126,18 +128,16 @@ pub async fn sale(
         cashier_id: author_id,
         device: Some(device),
     };
-    match sales::create(
-        conn,
-        input.id,
-        &ctx,
-        &valid,
-        &payments,
-        input.cliente_id,
-        at,
+    let new = NewSale {
+        id: input.id,
+        ctx: &ctx,
+        sale: &valid,
+        payments: &payments,
+        customer_id: input.cliente_id,
+        now: at,
         day,
-    )
-    .await
-    {
+    };
+    match writer.add(conn, seqs, new).await {
         Ok((sale, _)) => Ok(Ok(Applied {
             version: 1,
             conflict: None,

@@ -30,11 +30,15 @@ use super::{
     audit::{self, Entry},
     config_store,
     entities::{self, Applied},
-    movements,
-    rows::{Cell, Rows},
-    sessions,
+    movements, sessions,
 };
-use crate::{auth::CurrentUser, db, AppError, AppState};
+use crate::{
+    auth::CurrentUser,
+    db,
+    model::sales::SaleWriter,
+    rows::{Cell, Rows},
+    AppError, AppState,
+};
 
 /// A domain refusal of one op.
 #[derive(Debug, Clone)]
@@ -88,8 +92,10 @@ pub struct Batch {
     conflicts: Rows,
     configs: HashMap<String, Option<ModelConfig>>,
     authors: HashMap<Uuid, Option<Principal>>,
-    /// Change positions reserved for the batch's record and stock writes.
+    /// Change positions reserved for the batch's writes.
     seqs: db::ChangeSeqs,
+    /// The batch's sales, written together at close.
+    sales: SaleWriter,
 }
 
 impl Batch {
@@ -110,12 +116,14 @@ impl Batch {
             configs: HashMap::new(),
             authors: HashMap::new(),
             seqs: db::ChangeSeqs::default(),
+            sales: SaleWriter::new(),
         })
     }
 
     /// Writes the collected answers, conflicts and audit entries and the audit head; call
     /// before committing.
     pub async fn close(mut self, conn: &mut AnyConnection) -> Result<DeviceCtx, AppError> {
+        self.sales.flush(conn).await?;
         self.answers.flush(conn).await?;
         self.conflicts.flush(conn).await?;
         self.chain.close(conn).await?;
@@ -244,11 +252,13 @@ pub async fn push(
     }
     // Highest priority first; the sort is stable, so seq order holds within a model.
     accepted.sort_by_key(|&(_, priority)| std::cmp::Reverse(priority));
-    let positions = accepted
+    let positions: i64 = accepted
         .iter()
-        .filter(|&&(i, _)| takes_one_position(&request.ops[i]))
-        .count();
-    batch.seqs = db::ChangeSeqs::reserve(&mut tx, positions as i64).await?;
+        .map(|&(i, _)| positions(&request.ops[i]))
+        .sum();
+    batch.seqs = db::ChangeSeqs::reserve(&mut tx, positions).await?;
+    let (products, sale_ids) = sold(accepted.iter().map(|&(i, _)| &request.ops[i]));
+    batch.sales.prefetch(&mut tx, &products, &sale_ids).await?;
     for (i, _) in accepted {
         let op = &request.ops[i];
         state.observe_hlc(&op.body.hlc);
@@ -423,7 +433,7 @@ pub async fn retry(
     day: &str,
 ) -> Result<OpResult, AppError> {
     let mut batch = Batch::open(conn, device, at.to_owned(), day.to_owned()).await?;
-    batch.seqs = db::ChangeSeqs::reserve(conn, i64::from(takes_one_position(op))).await?;
+    batch.seqs = db::ChangeSeqs::reserve(conn, positions(op)).await?;
     let (result, status, applied) = execute(conn, op, &mut batch).await?;
     let result_json =
         serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -438,23 +448,55 @@ pub async fn retry(
     Ok(result)
 }
 
-/// Record and stock ops write at most one change position each, reserved for the whole batch
-/// up front; a sale takes one per row it touches, from the counter as it goes.
-fn takes_one_position(op: &Op) -> bool {
-    matches!(op.body.model.as_str(), PRODUCTO | CLIENTE | EXISTENCIA)
+/// Change positions an op may take, reserved for the whole batch up front: one for a record
+/// or stock op; a sale one for itself and one per line (its stock rows).
+fn positions(op: &Op) -> i64 {
+    match op.body.model.as_str() {
+        PRODUCTO | CLIENTE | EXISTENCIA => 1,
+        VENTA => {
+            1 + op
+                .body
+                .fields
+                .get("lineas")
+                .and_then(|l| l.as_array())
+                .map_or(0, |l| l.len() as i64)
+        }
+        _ => 0,
+    }
 }
 
-/// Runs the op in a savepoint: kept when applied, rolled back when refused. A create needs
-/// none: it is refused only before it writes (validation, or an INSERT that finds the id, SKU
-/// or barcode taken and writes nothing), and two statements per op are much of a batch's cost.
-/// Every other op may be refused after a write (an update's merged record failing validation,
-/// a sale's stock lines).
+/// The products and sale ids the batch's sale ops name, for one read each.
+fn sold<'a>(ops: impl Iterator<Item = &'a Op>) -> (Vec<Uuid>, Vec<Uuid>) {
+    let (mut products, mut sales) = (Vec::new(), Vec::new());
+    for op in ops.filter(|op| op.body.model == VENTA) {
+        sales.push(op.body.entity_id);
+        let lines = op.body.fields.get("lineas").and_then(|l| l.as_array());
+        for line in lines.into_iter().flatten() {
+            let id = line.get("producto_id").and_then(|p| p.as_str());
+            if let Some(id) = id.and_then(|p| Uuid::parse_str(p).ok()) {
+                products.push(id);
+            }
+        }
+    }
+    (products, sales)
+}
+
+/// Runs the op in a savepoint: kept when applied, rolled back when refused. Creates and sales
+/// need none: they are refused only before they write (validation; an INSERT that finds the
+/// id, SKU or barcode taken and writes nothing; a sale's rows are only collected, and written
+/// at the batch's end), and two statements per op are much of a batch's cost. Updates, deletes
+/// and stock deltas may be refused after a write (a merged record failing validation).
 async fn execute(
     conn: &mut AnyConnection,
     op: &Op,
     batch: &mut Batch,
 ) -> Result<(OpResult, &'static str, Option<Applied>), AppError> {
-    let outcome = if op.body.kind == OpKind::Create {
+    if op.body.model == EXISTENCIA {
+        // The batch's sales take their stock at close; a stock op reads the quantity, so
+        // theirs goes first — outside the savepoint, which a refusal would roll back.
+        batch.sales.flush_stock(conn).await?;
+    }
+    let outcome = if matches!(op.body.kind, OpKind::Create | OpKind::Sale) {
         dispatch(conn, op, batch).await?
     } else {
         let mut sp = conn.begin().await?;
@@ -589,6 +631,8 @@ async fn dispatch(
                 device_ref,
                 &at,
                 &day,
+                &mut batch.sales,
+                &mut batch.seqs,
             )
             .await
         }

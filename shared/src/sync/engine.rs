@@ -11,7 +11,12 @@
 //!   shown on top of it by the UI from the outbox. So when a conflict goes the server's way,
 //!   the cache is already right.
 
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    future::{poll_fn, Future},
+    pin::pin,
+    task::Poll,
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -61,11 +66,12 @@ pub trait Storage {
         &mut self,
         make: F,
     ) -> Result<Op, StorageError>;
-    /// Up to `limit` pending ops, lowest seq first.
-    async fn pending(&mut self, limit: usize) -> Result<Vec<Op>, StorageError>;
+    /// Up to `limit` pending ops with a seq above `after`, lowest seq first.
+    async fn pending(&mut self, after: u64, limit: usize) -> Result<Vec<Op>, StorageError>;
     async fn pending_count(&mut self) -> Result<usize, StorageError>;
-    async fn remove(&mut self, op_ids: &[Uuid]) -> Result<(), StorageError>;
-    async fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StorageError>;
+    /// Takes the ops with these seqs out of the outbox, keeping `letters` (refused ops) as dead
+    /// letters, atomically: a refused op is never both gone and unrecorded.
+    async fn settle(&mut self, seqs: &[u64], letters: &[DeadLetter]) -> Result<(), StorageError>;
     async fn dead_letters(&mut self) -> Result<Vec<DeadLetter>, StorageError>;
     async fn cursor(&mut self) -> Result<i64, StorageError>;
     /// Applies one pulled change to the cache (a tombstone removes the record).
@@ -229,35 +235,92 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
     /// failure and says how long to wait.
     pub async fn sync(&mut self, now_ms: u64) -> Result<SyncReport, StorageError> {
         let mut report = SyncReport::default();
+        let mut observed = false;
+        let outcome = self.push_all(now_ms, &mut report, &mut observed).await;
+        // The server's clock, once per sync rather than once per batch (each is a durable
+        // write on the device); ops already carry their own stamps.
+        if observed {
+            self.storage.set_last_hlc(self.clock.last()).await?;
+        }
+        if !outcome? {
+            return Ok(report);
+        }
+        self.pull_all(&mut report).await?;
+        if report.retry_after_ms.is_none() {
+            self.backoff.reset();
+        }
+        Ok(report)
+    }
+
+    /// Pushes until the outbox is empty; `false` when it stopped on a failure (`report` says
+    /// how long to wait).
+    /// Pushes until the outbox is empty; `false` when it stopped on a failure (`report` says
+    /// how long to wait).
+    ///
+    /// Pipelined: while a batch is at the server, the previous batch is settled in storage
+    /// and the next one read, so the device's storage work hides behind the server's. An op
+    /// still leaves the outbox only after the server answered for it.
+    async fn push_all(
+        &mut self,
+        now_ms: u64,
+        report: &mut SyncReport,
+        observed: &mut bool,
+    ) -> Result<bool, StorageError> {
+        let limit = self.batch_size;
+        let mut unsettled: Option<(Vec<u64>, Vec<DeadLetter>)> = None;
+        let mut batch = self.storage.pending(0, limit).await?;
         loop {
-            let batch = self.storage.pending(self.batch_size).await?;
-            if batch.is_empty() {
-                break;
-            }
+            let Some(last) = batch.last().map(|op| op.body.seq) else {
+                if let Some((done, letters)) = unsettled.take() {
+                    self.storage.settle(&done, &letters).await?;
+                }
+                return Ok(true);
+            };
             let request = PushRequest {
                 device_id: self.identity.device_id,
                 ops: batch.clone(),
             };
-            let reply = match self.transport.push(request).await {
+            let (storage, transport) = (&mut self.storage, &mut self.transport);
+            let previous = unsettled.take();
+            let (reply, next) = join(transport.push(request), async move {
+                if let Some((done, letters)) = previous {
+                    storage.settle(&done, &letters).await?;
+                }
+                storage.pending(last, limit).await
+            })
+            .await;
+            let next = next?;
+            let reply = match reply {
                 Ok(reply) => reply,
                 Err(err) => {
                     report.retry_after_ms = Some(self.backoff.next_delay_ms());
                     report.failure = Some(err);
-                    return Ok(report);
+                    return Ok(false);
                 }
             };
             self.clock.observe(&reply.server_hlc, now_ms);
-            self.storage.set_last_hlc(self.clock.last()).await?;
-            let progressed = self
-                .handle_results(&batch, &reply.results, &mut report)
-                .await?;
-            if !progressed {
+            *observed = true;
+            let (done, letters) = tally(&batch, &reply.results, report);
+            if done.is_empty() {
                 // Nothing in the batch could be settled (e.g. the server lacks earlier ops):
                 // back off rather than spin.
                 report.retry_after_ms = Some(self.backoff.next_delay_ms());
-                return Ok(report);
+                return Ok(false);
+            }
+            if done.len() == batch.len() {
+                unsettled = Some((done, letters));
+                batch = next;
+            } else {
+                // Some ops stay (e.g. a retryable refusal): settle now and start again from
+                // the oldest pending op.
+                self.storage.settle(&done, &letters).await?;
+                batch = self.storage.pending(0, limit).await?;
             }
         }
+    }
+
+    /// Pulls pages until the server has nothing newer.
+    async fn pull_all(&mut self, report: &mut SyncReport) -> Result<(), StorageError> {
         loop {
             let cursor = self.storage.cursor().await?;
             let page = match self.transport.pull(cursor, self.pull_page).await {
@@ -265,66 +328,92 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
                 Err(err) => {
                     report.retry_after_ms = Some(self.backoff.next_delay_ms());
                     report.failure = Some(err);
-                    return Ok(report);
+                    return Ok(());
                 }
             };
             self.storage.apply_pull(&page.changes, page.cursor).await?;
             report.pulled += page.changes.len();
             if !page.has_more {
-                break;
+                return Ok(());
             }
         }
-        self.backoff.reset();
-        Ok(report)
     }
+}
 
-    async fn handle_results(
-        &mut self,
-        batch: &[Op],
-        results: &[OpResult],
-        report: &mut SyncReport,
-    ) -> Result<bool, StorageError> {
-        let mut done = Vec::new();
-        for op in batch {
-            let Some(result) = results.iter().find(|r| r.op_id() == op.body.op_id) else {
-                continue;
-            };
-            report.pushed += 1;
-            if !result.is_final() {
-                continue;
-            }
-            match (result, result.original()) {
-                (OpResult::Duplicate { .. }, _) => report.duplicates += 1,
-                (_, OpResult::Applied { .. }) => report.applied += 1,
-                (_, OpResult::Conflict { conflict, .. }) => {
-                    report.conflicts += 1;
-                    if conflict.outcome == super::conflict::Outcome::Pending {
-                        report.held_for_manager += 1;
-                    }
-                }
-                _ => {}
-            }
-            if let OpResult::Rejected {
-                status,
-                code,
-                reason,
-                ..
-            } = result.original()
-            {
-                let letter = DeadLetter {
-                    op: op.clone(),
-                    status: *status,
-                    code: code.clone(),
-                    reason: reason.clone(),
-                };
-                self.storage.add_dead_letter(&letter).await?;
-                report.dead_lettered += 1;
-            }
-            done.push(op.body.op_id);
+/// Counts the answers into `report`; returns the seqs that are settled for good (applied,
+/// duplicate, conflict, refused) and the dead letters of the refused ones.
+fn tally(
+    batch: &[Op],
+    results: &[OpResult],
+    report: &mut SyncReport,
+) -> (Vec<u64>, Vec<DeadLetter>) {
+    let mut done = Vec::new();
+    let mut letters = Vec::new();
+    for op in batch {
+        let Some(result) = results.iter().find(|r| r.op_id() == op.body.op_id) else {
+            continue;
+        };
+        report.pushed += 1;
+        if !result.is_final() {
+            continue;
         }
-        self.storage.remove(&done).await?;
-        Ok(!done.is_empty())
+        match (result, result.original()) {
+            (OpResult::Duplicate { .. }, _) => report.duplicates += 1,
+            (_, OpResult::Applied { .. }) => report.applied += 1,
+            (_, OpResult::Conflict { conflict, .. }) => {
+                report.conflicts += 1;
+                if conflict.outcome == super::conflict::Outcome::Pending {
+                    report.held_for_manager += 1;
+                }
+            }
+            _ => {}
+        }
+        if let OpResult::Rejected {
+            status,
+            code,
+            reason,
+            ..
+        } = result.original()
+        {
+            letters.push(DeadLetter {
+                op: op.clone(),
+                status: *status,
+                code: code.clone(),
+                reason: reason.clone(),
+            });
+            report.dead_lettered += 1;
+        }
+        done.push(op.body.seq);
     }
+    (done, letters)
+}
+
+/// Runs two futures at once on the current task and waits for both (the engine runs on the
+/// browser's single thread, where this is how IndexedDB work overlaps a fetch).
+async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    let (mut left, mut right) = (None, None);
+    poll_fn(move |cx| {
+        if left.is_none() {
+            if let Poll::Ready(value) = a.as_mut().poll(cx) {
+                left = Some(value);
+            }
+        }
+        if right.is_none() {
+            if let Poll::Ready(value) = b.as_mut().poll(cx) {
+                right = Some(value);
+            }
+        }
+        match (left.take(), right.take()) {
+            (Some(l), Some(r)) => Poll::Ready((l, r)),
+            (l, r) => {
+                left = l;
+                right = r;
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 /// Op ids are UUIDv7-shaped but derived from (device, seq), so a device that crashed between

@@ -50,21 +50,24 @@ impl Storage for MemoryStorage {
         Ok(op)
     }
 
-    async fn pending(&mut self, limit: usize) -> Result<Vec<Op>, StorageError> {
-        Ok(self.outbox.values().take(limit).cloned().collect())
+    async fn pending(&mut self, after: u64, limit: usize) -> Result<Vec<Op>, StorageError> {
+        Ok(self
+            .outbox
+            .range(after.saturating_add(1)..)
+            .map(|(_, op)| op.clone())
+            .take(limit)
+            .collect())
     }
 
     async fn pending_count(&mut self) -> Result<usize, StorageError> {
         Ok(self.outbox.len())
     }
 
-    async fn remove(&mut self, op_ids: &[Uuid]) -> Result<(), StorageError> {
-        self.outbox.retain(|_, op| !op_ids.contains(&op.body.op_id));
-        Ok(())
-    }
-
-    async fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<(), StorageError> {
-        self.dead.push(letter.clone());
+    async fn settle(&mut self, seqs: &[u64], letters: &[DeadLetter]) -> Result<(), StorageError> {
+        for seq in seqs {
+            self.outbox.remove(seq);
+        }
+        self.dead.extend(letters.iter().cloned());
         Ok(())
     }
 
