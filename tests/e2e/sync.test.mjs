@@ -142,3 +142,39 @@ test("a server killed in the middle of a replay and started again ends with the 
   assert.equal(new Set(afterSync.sales.map((s) => s.id)).size, afterSync.sales.length);
   assert.equal(afterSync.quantity, before.quantity - sold);
 });
+
+test("sales queued before signing out wait for the next person of the store and keep their author", async () => {
+  const { context } = browser;
+  const page = context.pages()[0];
+  await page.goto(`${server.url}/venta`);
+  await page.getByTestId("product-search").waitFor();
+  const { product, manager, before } = await page.evaluate(async () => ({
+    product: (await (await fetch("/api/products?q=bota")).json()).items[0],
+    manager: (await (await fetch("/api/auth/me")).json()).id,
+    before: (await (await fetch("/api/sales")).json()).length,
+  }));
+
+  await context.setOffline(true);
+  await waitForConnection(page, "offline");
+  for (let i = 0; i < 2; i++) await sellByBarcode(page, product.codigo_barras);
+  await page.getByRole("button", { name: "Salir" }).click();
+  await page.getByLabel("Usuario").waitFor();
+  await context.setOffline(false);
+  await waitForConnection(page, "online");
+  await page.getByTestId("sync-problem").filter({ hasText: "inicie sesión" }).waitFor();
+  await waitForPending(page, 2);
+
+  await signIn(page, DEMO.cajero);
+  await waitForPending(page, 0, 30_000);
+  // The day's sales list is a manager's view.
+  await page.getByRole("button", { name: "Salir" }).click();
+  await signIn(page, DEMO.gerente);
+  const sales = await page.evaluate(async () => (await (await fetch("/api/sales")).json()));
+  assert.equal(sales.length, before + 2);
+  const mine = sales.filter((s) => s.lineas.some((l) => l.producto_id === product.id));
+  assert.ok(mine.length >= 2);
+  assert.ok(
+    mine.slice(-2).every((s) => s.cajero_id === manager),
+    "the sales keep the manager who rang them up as their author",
+  );
+});

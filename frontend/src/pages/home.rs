@@ -3,14 +3,40 @@
 use leptos::prelude::*;
 
 use crate::{
-    components::device_card::DeviceCard, connection::Connection, pwa::Pwa, session::Session,
+    components::device_card::DeviceCard,
+    connection::Connection,
+    pwa::Pwa,
+    session::Session,
+    sync_service::{StorageInfo, SyncStatus},
 };
+
+fn megabytes(bytes: f64) -> String {
+    format!("{:.1} MB", bytes / 1_000_000.0)
+}
+
+/// What the browser promised about this device's data.
+fn storage_text(info: Option<StorageInfo>) -> String {
+    match info {
+        None => "Revisando el almacenamiento del dispositivo…".into(),
+        Some(info) => format!(
+            "{} Usado {} de {} disponibles.",
+            if info.persisted {
+                "El navegador protege los datos de este dispositivo (no los borrará por falta de espacio)."
+            } else {
+                "El navegador no garantizó conservar los datos de este dispositivo; instala la aplicación para protegerlos."
+            },
+            megabytes(info.usage_bytes),
+            megabytes(info.quota_bytes)
+        ),
+    }
+}
 
 #[component]
 pub fn Home() -> impl IntoView {
     let connection = expect_context::<Connection>();
     let pwa = expect_context::<Pwa>();
     let session = expect_context::<Session>();
+    let status = expect_context::<SyncStatus>();
     let sync_text = move || {
         if connection.state.get().can_sync() {
             "Las ventas se envían al servidor al momento."
@@ -34,6 +60,12 @@ pub fn Home() -> impl IntoView {
                 <li data-testid="sync-status">{sync_text}</li>
                 <li data-testid="offline-ready" data-ready=move || pwa.offline_ready.get().to_string()>
                     {offline_text}
+                </li>
+                <li
+                    data-testid="storage-status"
+                    data-persisted=move || status.storage.get().is_some_and(|s| s.persisted).to_string()
+                >
+                    {move || storage_text(status.storage.get())}
                 </li>
             </ul>
             <div class="home-actions">
