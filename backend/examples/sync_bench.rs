@@ -246,9 +246,17 @@ async fn plain_insert(
     per_statement: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut tx = db.begin_write().await?;
+    // The placeholders the server's own multi-row writes use (`rows.rs`): anonymous on SQLite.
+    let anonymous = db.backend().as_str() == "sqlite";
     for chunk in (0..n).collect::<Vec<_>>().chunks(per_statement) {
         let marks: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .map(|i| {
+                if anonymous {
+                    "(?, ?)".to_owned()
+                } else {
+                    format!("(${}, ${})", 2 * i + 1, 2 * i + 2)
+                }
+            })
             .collect();
         let sql = format!(
             "INSERT INTO bench_plain (id, payload) VALUES {}",
