@@ -218,3 +218,34 @@ async fn bench_product_search_over_twenty_thousand_cached_variants() {
     store.db.close();
     LocalDb::delete(&name).await.expect("delete");
 }
+
+#[wasm_bindgen_test]
+#[ignore]
+async fn bench_floor_one_small_strict_put() {
+    let name = format!("{DB_NAME}-bench-floor-{}", Uuid::now_v7());
+    let db = LocalDb::open(&name).await.expect("open");
+    let mut times = Vec::new();
+    for n in 0..2_050 {
+        let started = now();
+        db.write(&[pronto_frontend::local_db::stores::META], |tx| {
+            tx.object_store(pronto_frontend::local_db::stores::META)?
+                .put_with_key(&wasm_bindgen::JsValue::from_f64(n as f64), &"x".into())
+        })
+        .await
+        .expect("put");
+        if n >= 50 {
+            times.push(now() - started);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    console_log!(
+        "floor: one small strict put, {} transactions: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        times.len(),
+        percentile(&times, 0.50),
+        percentile(&times, 0.95),
+        percentile(&times, 0.99),
+        times.last().copied().unwrap_or(0.0)
+    );
+    db.close();
+    LocalDb::delete(&name).await.expect("delete");
+}
