@@ -153,13 +153,17 @@ export async function waitForPending(page, count, timeout = 30_000) {
   await page.locator(`[data-testid="pending-count"][data-count="${count}"]`).waitFor({ timeout });
 }
 
-/** Rings up one sale of the product with `barcode`, paid in cash, exact amount. */
+/** Rings up one sale of the product with `barcode`, paid in cash, exact amount; returns the
+ *  folio printed on its receipt. */
 export async function sellByBarcode(page, barcode) {
   const search = page.getByTestId("product-search");
   await search.fill(barcode);
   await search.press("Enter");
   await page.getByTestId("cart-line").first().waitFor();
   await page.getByTestId("charge").click();
-  await page.getByTestId("sale-saved").waitFor();
-  await page.getByTestId("cart-line").first().waitFor({ state: "detached" });
+  await page.getByTestId("receipt").waitFor();
+  const folio = (await page.getByTestId("receipt-folio").innerText()).replace("Folio ", "");
+  await page.getByTestId("new-sale").click();
+  await page.getByTestId("receipt").waitFor({ state: "detached" });
+  return folio;
 }

@@ -91,7 +91,8 @@ test("sales made offline are queued, survive a reload, and reach the server once
 
   await context.setOffline(true);
   await waitForConnection(page, "offline");
-  for (let i = 0; i < 3; i++) await sellByBarcode(page, product.codigo_barras);
+  const folios = [];
+  for (let i = 0; i < 3; i++) folios.push(await sellByBarcode(page, product.codigo_barras));
   await waitForPending(page, 3);
   await page.screenshot({ path: artifactPath("offline-sales.png"), fullPage: true });
 
@@ -105,6 +106,11 @@ test("sales made offline are queued, survive a reload, and reach the server once
   assert.equal(new Set(afterSync.sales.map((s) => s.id)).size, afterSync.sales.length);
   assert.equal(new Set(afterSync.sales.map((s) => s.folio)).size, afterSync.sales.length);
   assert.equal(afterSync.quantity, before.quantity - 3, "stock moved by exactly the pairs sold");
+  const stored = new Set(afterSync.sales.map((s) => s.folio));
+  assert.ok(
+    folios.every((f) => stored.has(f)),
+    `the folios printed offline (${folios}) are the ones the server stored`,
+  );
 });
 
 test("a server killed in the middle of a replay and started again ends with the same counts", async () => {

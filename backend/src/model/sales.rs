@@ -2,7 +2,7 @@
 //! written in one transaction; sending the same sale id again returns the first one.
 
 use pronto_shared::api::{
-    sales::{Payment, PaymentKind, PaymentMethod, Sale, SaleLine, ValidSale},
+    sales::{folio, Payment, PaymentKind, PaymentMethod, Sale, SaleLine, ValidSale},
     stock::StockReason,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -30,6 +30,9 @@ pub const API_DEVICE_CODE: &str = "API";
 /// A sale to write: who, where, what was validated, how it was paid.
 pub struct NewSale<'a> {
     pub id: Uuid,
+    /// The folio number: the op's seq for a device's sale (see [`folio`]); `None` takes the
+    /// next of the store's counter (sales through the REST API).
+    pub number: Option<u64>,
     pub ctx: &'a SaleContext,
     pub sale: &'a ValidSale,
     pub payments: &'a [(PaymentMethod, i64)],
@@ -282,6 +285,7 @@ impl SaleWriter {
     ) -> Result<(Sale, bool), AppError> {
         let NewSale {
             id,
+            number,
             ctx,
             sale,
             payments,
@@ -346,10 +350,16 @@ impl SaleWriter {
             .as_ref()
             .map_or(API_DEVICE_CODE, |(_, code)| code.as_str())
             .to_owned();
-        let number = self.next_folio(conn, ctx.store_id, &device_code).await?;
-        self.folios
-            .insert((ctx.store_id, device_code.clone()), number);
-        let folio = format!("{store_code}-{device_code}-{number:06}");
+        let number = match number {
+            Some(seq) => seq,
+            None => {
+                let next = self.next_folio(conn, ctx.store_id, &device_code).await?;
+                self.folios
+                    .insert((ctx.store_id, device_code.clone()), next);
+                u64::try_from(next).unwrap_or_default()
+            }
+        };
+        let folio = folio(&store_code, &device_code, number);
         let seq = seqs.next(conn).await?;
         self.sales.push(vec![
             Cell::from(id.to_string()),

@@ -50,6 +50,7 @@ async fn create(
         &mut tx,
         NewSale {
             id: body.id,
+            number: None,
             ctx: &ctx,
             sale: &valid,
             payments: &payments,

@@ -130,6 +130,7 @@ pub async fn sale(
     };
     let new = NewSale {
         id: input.id,
+        number: Some(op.seq),
         ctx: &ctx,
         sale: &valid,
         payments: &payments,

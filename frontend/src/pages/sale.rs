@@ -7,7 +7,7 @@ use leptos::{ev, html, prelude::*, task::spawn_local};
 use pronto_shared::{
     api::{
         products::Product,
-        sales::{PaymentInput, PaymentMethod, SaleInput, SaleLineInput},
+        sales::{folio, PaymentInput, PaymentMethod, SaleInput, SaleLineInput},
     },
     domain::Money,
     sync::{config, engine::LocalChange, OpKind},
@@ -44,6 +44,33 @@ fn sale_priority() -> i32 {
         .map_or(100, |c| c.prioridad)
 }
 
+/// What the receipt shows; built from the cart when the sale is saved.
+#[derive(Debug, Clone, PartialEq)]
+struct Receipt {
+    folio: String,
+    store: String,
+    cashier: String,
+    at: String,
+    lines: Vec<CartLine>,
+    total: i64,
+    method: PaymentMethod,
+    paid: i64,
+    change: i64,
+}
+
+/// `DD/MM/AAAA HH:MM` in the device's local time.
+fn local_now() -> String {
+    let d = js_sys::Date::new_0();
+    format!(
+        "{:02}/{:02}/{} {:02}:{:02}",
+        d.get_date(),
+        d.get_month() + 1,
+        d.get_full_year(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
 /// What the cashier is told after an action.
 #[derive(Debug, Clone, PartialEq)]
 enum Notice {
@@ -62,6 +89,7 @@ pub fn Sale() -> impl IntoView {
     let method = RwSignal::new(PaymentMethod::Efectivo);
     let received = RwSignal::new(String::new());
     let notice: RwSignal<Option<Notice>> = RwSignal::new(None);
+    let receipt: RwSignal<Option<Receipt>> = RwSignal::new(None);
     let saving = RwSignal::new(false);
     let search_box = NodeRef::<html::Input>::new();
     // Answers of older searches arriving late must not replace newer ones.
@@ -223,14 +251,26 @@ pub fn Sale() -> impl IntoView {
         };
         saving.set(true);
         let sync = sync.clone();
+        let method_used = method.get_untracked();
         spawn_local(async move {
             match sync.record(change, &device, &profile).await {
-                Ok(_) => {
+                Ok(op) => {
                     notice.set(Some(Notice::Saved(format!(
                         "Venta guardada: {} · cambio {}",
                         money(valid.total.centavos()),
                         money(valid.change.centavos())
                     ))));
+                    receipt.set(Some(Receipt {
+                        folio: folio(&profile.tienda.codigo, &device.codigo, op.body.seq),
+                        store: profile.tienda.nombre.clone(),
+                        cashier: profile.nombre.clone(),
+                        at: local_now(),
+                        lines: cart.get_untracked(),
+                        total: valid.total.centavos(),
+                        method: method_used,
+                        paid: valid.paid.centavos(),
+                        change: valid.change.centavos(),
+                    }));
                     cart.set(Vec::new());
                     received.set(String::new());
                     method.set(PaymentMethod::Efectivo);
@@ -356,6 +396,60 @@ pub fn Sale() -> impl IntoView {
                     Notice::Saved(text) => view! { <p class="notice notice--ok" role="status" data-testid="sale-saved">{text}</p> }.into_any(),
                     Notice::Problem(text) => view! { <p class="notice notice--bad" role="alert" data-testid="sale-problem">{text}</p> }.into_any(),
                 })}
+            </section>
+        </div>
+        {move || receipt.get().map(|r| view! {
+            <ReceiptView
+                receipt=r
+                on_close=move || {
+                    receipt.set(None);
+                    if let Some(input) = search_box.get_untracked() {
+                        let _ = input.focus();
+                    }
+                }
+            />
+        })}
+    }
+}
+
+/// The ticket: on screen after a sale, and alone on paper (80 mm) when printed.
+#[component]
+fn ReceiptView(receipt: Receipt, on_close: impl Fn() + 'static) -> impl IntoView {
+    let print = |_| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.print();
+        }
+    };
+    let method = match receipt.method {
+        PaymentMethod::Efectivo => "Efectivo",
+        PaymentMethod::Tarjeta => "Tarjeta",
+    };
+    view! {
+        <div class="receipt-backdrop">
+            <section class="receipt card" role="dialog" aria-label="Ticket de venta" data-testid="receipt">
+                <header class="receipt__head">
+                    <strong>"Pronto Zapaterías"</strong>
+                    <span>{receipt.store.clone()}</span>
+                    <span data-testid="receipt-folio">{format!("Folio {}", receipt.folio)}</span>
+                    <span>{receipt.at.clone()}</span>
+                    <span>{format!("Le atendió: {}", receipt.cashier)}</span>
+                </header>
+                <ul class="receipt__lines">
+                    {receipt.lines.iter().map(|l| view! {
+                        <li>
+                            <span>{format!("{} × {} (talla {})", l.quantity, l.product.nombre, l.product.talla)}</span>
+                            <span>{money(l.product.precio * l.quantity)}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+                <p class="receipt__row receipt__total"><span>"Total"</span><span>{money(receipt.total)}</span></p>
+                <p class="receipt__row"><span>{method}</span><span>{money(receipt.paid)}</span></p>
+                <p class="receipt__row"><span>"Cambio"</span><span>{money(receipt.change)}</span></p>
+                <p class="receipt__thanks">"¡Gracias por su compra!"</p>
+                <div class="receipt__actions">
+                    <button class="button button--primary" type="button" on:click=print>"Imprimir"</button>
+                    <button class="button" type="button" data-testid="new-sale" on:click=move |_| on_close()>"Nueva venta"</button>
+                </div>
             </section>
         </div>
     }

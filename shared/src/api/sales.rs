@@ -186,6 +186,14 @@ impl SaleInput {
     }
 }
 
+/// A sale's folio, `STORE-DEVICE-NUMBER`. A device's sales are numbered by their op's seq,
+/// which the device knows when it records the sale: the receipt printed offline already
+/// carries the folio the server will store (seqs are unique per device and never reused).
+/// Sales through the REST API, without a device, are numbered by a per-store counter.
+pub fn folio(store_code: &str, device_code: &str, number: u64) -> String {
+    format!("{store_code}-{device_code}-{number:06}")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SaleLine {
     pub producto_id: Uuid,
