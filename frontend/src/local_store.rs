@@ -242,6 +242,31 @@ impl LocalStore {
         Ok(cached_data(&request.result()?))
     }
 
+    /// Several cached records of `model` in one transaction, in the order asked (`None` where
+    /// there is none).
+    pub async fn cached_many(
+        &self,
+        model: &str,
+        ids: &[Uuid],
+    ) -> Result<Vec<Option<Value>>, DbError> {
+        let Some(store) = cache_store(model) else {
+            return Ok(vec![None; ids.len()]);
+        };
+        let requests = self
+            .db
+            .read(&[store], |tx| {
+                let cache = tx.object_store(store)?;
+                ids.iter()
+                    .map(|id| cache.get(&id.to_string().into()))
+                    .collect::<Result<Vec<_>, JsValue>>()
+            })
+            .await?;
+        Ok(requests
+            .iter()
+            .map(|r| r.result().ok().and_then(|v| cached_data(&v)))
+            .collect())
+    }
+
     /// Every cached record of `model` (stock of the store, the day's sales).
     pub async fn all_cached(&self, model: &str) -> Result<Vec<Value>, DbError> {
         let Some(store) = cache_store(model) else {

@@ -71,6 +71,37 @@ fn local_now() -> String {
     )
 }
 
+/// A model's variants by colour and size, with this store's stock of each.
+#[derive(Debug, Clone, PartialEq)]
+struct Grid {
+    name: String,
+    colors: Vec<String>,
+    /// Sizes in tenths (265 = 26.5).
+    sizes: Vec<i64>,
+    cells: Vec<(String, i64, Product, i64)>,
+}
+
+impl Grid {
+    fn cell(&self, color: &str, size: i64) -> Option<(Product, i64)> {
+        self.cells
+            .iter()
+            .find(|(c, s, _, _)| c == color && *s == size)
+            .map(|(_, _, p, stock)| (p.clone(), *stock))
+    }
+}
+
+fn tenths(size: f64) -> i64 {
+    (size * 10.0).round() as i64
+}
+
+fn size_label(tenths: i64) -> String {
+    if tenths % 10 == 0 {
+        format!("{}", tenths / 10)
+    } else {
+        format!("{}.{}", tenths / 10, tenths % 10)
+    }
+}
+
 /// What the cashier is told after an action.
 #[derive(Debug, Clone, PartialEq)]
 enum Notice {
@@ -90,6 +121,7 @@ pub fn Sale() -> impl IntoView {
     let received = RwSignal::new(String::new());
     let notice: RwSignal<Option<Notice>> = RwSignal::new(None);
     let receipt: RwSignal<Option<Receipt>> = RwSignal::new(None);
+    let grid: RwSignal<Option<Grid>> = RwSignal::new(None);
     let saving = RwSignal::new(false);
     let search_box = NodeRef::<html::Input>::new();
     // Answers of older searches arriving late must not replace newer ones.
@@ -111,6 +143,55 @@ pub fn Sale() -> impl IntoView {
         if let Some(input) = search_box.get_untracked() {
             let _ = input.focus();
         }
+    };
+
+    // The size × colour grid of a product's model, with this store's stock per cell.
+    let sync_grid = sync.clone();
+    let open_grid = move |product: Product| {
+        let Some(store) = sync_grid.store() else {
+            return;
+        };
+        spawn_local(async move {
+            let variants: Vec<Product> = products(
+                store
+                    .search_products(&product.nombre, 1_000)
+                    .await
+                    .unwrap_or_default(),
+            )
+            .into_iter()
+            .filter(|p| p.nombre == product.nombre && p.marca == product.marca)
+            .collect();
+            let ids: Vec<Uuid> = variants.iter().map(|p| p.id).collect();
+            let stock = store
+                .cached_many(config::EXISTENCIA, &ids)
+                .await
+                .unwrap_or_default();
+            let mut colors: Vec<String> = variants.iter().map(|p| p.color.clone()).collect();
+            colors.sort();
+            colors.dedup();
+            let mut sizes: Vec<i64> = variants.iter().map(|p| tenths(p.talla)).collect();
+            sizes.sort_unstable();
+            sizes.dedup();
+            let cells = variants
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let quantity = stock
+                        .get(i)
+                        .and_then(Option::as_ref)
+                        .and_then(|s| s.get("cantidad"))
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0);
+                    (p.color.clone(), tenths(p.talla), p, quantity)
+                })
+                .collect();
+            grid.set(Some(Grid {
+                name: product.nombre.clone(),
+                colors,
+                sizes,
+                cells,
+            }));
+        });
     };
 
     let sync_search = sync.clone();
@@ -311,14 +392,20 @@ pub fn Sale() -> impl IntoView {
                         key=|p| p.id
                         children=move |p: Product| {
                             let chosen = p.clone();
+                            let model = p.clone();
+                            let open_grid = open_grid.clone();
                             view! {
-                                <li>
+                                <li class="result-row">
                                     <button class="result" type="button" on:click=move |_| add(chosen.clone())>
                                         <span class="result__name">{p.nombre.clone()}</span>
                                         <span class="result__meta">
                                             {format!("{} · {} · talla {}", p.sku, p.color, p.talla)}
                                         </span>
                                         <span class="result__price">{money(p.precio)}</span>
+                                    </button>
+                                    <button class="button result__grid" type="button" data-testid="open-grid"
+                                        aria-label="Ver tallas y colores" on:click=move |_| open_grid(model.clone())>
+                                        "Tallas"
                                     </button>
                                 </li>
                             }
@@ -398,6 +485,52 @@ pub fn Sale() -> impl IntoView {
                 })}
             </section>
         </div>
+        {move || grid.get().map(|g| {
+            let sizes = g.sizes.clone();
+            let rows = g.colors.clone();
+            view! {
+                <div class="receipt-backdrop">
+                    <section class="grid card" role="dialog" aria-label="Tallas y colores" data-testid="size-grid">
+                        <header class="grid__head">
+                            <h2>{g.name.clone()}</h2>
+                            <button class="button" type="button" on:click=move |_| grid.set(None)>"Cerrar"</button>
+                        </header>
+                        <p class="muted">"Existencias de esta tienda. Toca una talla para agregarla a la venta."</p>
+                        <div class="grid__scroll">
+                            <table class="grid__table">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Color / talla"</th>
+                                        {sizes.iter().map(|s| view! { <th scope="col">{size_label(*s)}</th> }).collect_view()}
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {rows.into_iter().map(|color| {
+                                        let cells = sizes.iter().map(|size| match g.cell(&color, *size) {
+                                            Some((product, stock)) => {
+                                                let class = if stock <= 0 { "grid__cell grid__cell--out" } else { "grid__cell" };
+                                                view! {
+                                                    <td>
+                                                        <button class=class type="button" data-testid="grid-cell"
+                                                            data-product=product.id.to_string() data-stock=stock.to_string()
+                                                            aria-label=format!("{} talla {}: {} en existencia", product.color, size_label(*size), stock)
+                                                            on:click=move |_| { add(product.clone()); grid.set(None); }>
+                                                            {stock}
+                                                        </button>
+                                                    </td>
+                                                }.into_any()
+                                            }
+                                            None => view! { <td class="grid__none">"—"</td> }.into_any(),
+                                        }).collect_view();
+                                        view! { <tr><th scope="row">{color.clone()}</th>{cells}</tr> }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    </section>
+                </div>
+            }
+        })}
         {move || receipt.get().map(|r| view! {
             <ReceiptView
                 receipt=r
