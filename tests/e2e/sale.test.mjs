@@ -51,3 +51,45 @@ test("the size grid shows this store's stock per cell and adds the tapped size; 
   await page.getByTestId("cart-line").nth(1).waitFor();
   assert.match(await page.getByTestId("cart").innerText(), new RegExp(scanned.nombre));
 });
+
+test("a mixed payment with an attached customer is stored as such, with the change from the cash", async () => {
+  const { context } = browser;
+  const page = context.pages()[0];
+  const product = await page.evaluate(async () => (await (await fetch("/api/products?q=oxford")).json()).items[0]);
+  // The cart from the previous test is rung up first, plainly.
+  await page.getByTestId("charge").click();
+  await page.getByTestId("new-sale").click();
+
+  const search = page.getByTestId("product-search");
+  await search.fill(product.codigo_barras);
+  await search.press("Enter");
+  await page.getByTestId("cart-line").first().waitFor();
+  await page.getByTestId("customer-search").fill("ana");
+  const choice = page.getByTestId("customer-result").first();
+  const customerId = await choice.getAttribute("data-customer");
+  await choice.click();
+  await page.getByTestId("pay-mixed").click();
+  await page.getByTestId("card-amount").fill("1000");
+  const cash = product.precio - 100_000 + 5_000; // $50 more than due in cash
+  await page.getByTestId("cash-received").fill(String(cash / 100));
+  await page.getByTestId("charge").click();
+  const receipt = page.getByTestId("receipt");
+  await receipt.waitFor();
+  await page.screenshot({ path: artifactPath("receipt.png") });
+  const folio = (await page.getByTestId("receipt-folio").innerText()).replace("Folio ", "");
+  await page.getByTestId("new-sale").click();
+  await page.locator('[data-testid="pending-count"][data-count="0"]').waitFor({ timeout: 30_000 });
+
+  const sale = await page.evaluate(
+    async (f) => (await (await fetch("/api/sales")).json()).find((s) => s.folio === f),
+    folio,
+  );
+  assert.ok(sale, `the server stored the sale ${folio}`);
+  assert.equal(sale.forma_pago, "mixto");
+  assert.equal(sale.cliente_id, customerId);
+  assert.deepEqual(
+    sale.pagos.map((p) => [p.metodo, p.monto]),
+    [["tarjeta", 100_000], ["efectivo", cash]],
+  );
+  assert.equal(sale.cambio, 5_000);
+});

@@ -6,6 +6,7 @@
 use leptos::{ev, html, prelude::*, task::spawn_local};
 use pronto_shared::{
     api::{
+        customers::Customer,
         products::Product,
         sales::{folio, PaymentInput, PaymentMethod, SaleInput, SaleLineInput},
     },
@@ -53,9 +54,9 @@ struct Receipt {
     at: String,
     lines: Vec<CartLine>,
     total: i64,
-    method: PaymentMethod,
-    paid: i64,
+    payments: Vec<(PaymentMethod, i64)>,
     change: i64,
+    customer: Option<String>,
 }
 
 /// `DD/MM/AAAA HH:MM` in the device's local time.
@@ -102,6 +103,30 @@ fn size_label(tenths: i64) -> String {
     }
 }
 
+/// How the customer pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pay {
+    Cash,
+    Card,
+    /// Part by card, the rest in cash.
+    Mixed,
+}
+
+/// An amount the cashier typed: empty means `default`; unreadable is an error for the field.
+fn typed(text: &str, default: i64) -> Result<i64, ()> {
+    if text.trim().is_empty() {
+        return Ok(default);
+    }
+    Money::parse_mxn(text).map(Money::centavos).map_err(|_| ())
+}
+
+fn method_label(method: PaymentMethod) -> &'static str {
+    match method {
+        PaymentMethod::Efectivo => "Efectivo",
+        PaymentMethod::Tarjeta => "Tarjeta",
+    }
+}
+
 /// What the cashier is told after an action.
 #[derive(Debug, Clone, PartialEq)]
 enum Notice {
@@ -117,7 +142,12 @@ pub fn Sale() -> impl IntoView {
     let query = RwSignal::new(String::new());
     let results: RwSignal<Vec<Product>> = RwSignal::new(Vec::new());
     let cart: RwSignal<Vec<CartLine>> = RwSignal::new(Vec::new());
-    let method = RwSignal::new(PaymentMethod::Efectivo);
+    let method = RwSignal::new(Pay::Cash);
+    let card_amount = RwSignal::new(String::new());
+    // The customer attached to the sale (from the device's cache), and the search for one.
+    let customer: RwSignal<Option<Customer>> = RwSignal::new(None);
+    let customer_query = RwSignal::new(String::new());
+    let customer_results: RwSignal<Vec<Customer>> = RwSignal::new(Vec::new());
     let received = RwSignal::new(String::new());
     let notice: RwSignal<Option<Notice>> = RwSignal::new(None);
     let receipt: RwSignal<Option<Receipt>> = RwSignal::new(None);
@@ -194,6 +224,31 @@ pub fn Sale() -> impl IntoView {
         });
     };
 
+    let sync_customers = sync.clone();
+    let on_customer_input = move |ev: ev::Event| {
+        let text = event_target_value(&ev);
+        customer_query.set(text.clone());
+        let Some(store) = sync_customers.store() else {
+            return;
+        };
+        spawn_local(async move {
+            let found: Vec<Customer> = if text.trim().chars().count() < 2 {
+                Vec::new()
+            } else {
+                store
+                    .search_customers(&text, 8)
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|v| serde_json::from_value(v).ok())
+                    .collect()
+            };
+            if customer_query.get_untracked() == text {
+                customer_results.set(found);
+            }
+        });
+    };
+
     let sync_search = sync.clone();
     let on_input = move |ev: ev::Event| {
         let text = event_target_value(&ev);
@@ -260,9 +315,16 @@ pub fn Sale() -> impl IntoView {
         })
     };
     let cash_received = move || Money::parse_mxn(&received.get()).ok().map(Money::centavos);
-    let change_due = move || match (method.get(), cash_received()) {
-        (PaymentMethod::Efectivo, Some(paid)) if paid >= subtotal() => Some(paid - subtotal()),
-        _ => None,
+    let change_due = move || {
+        let card = match method.get() {
+            Pay::Mixed => typed(&card_amount.get(), 0).ok()?,
+            _ => 0,
+        };
+        let due = subtotal() - card;
+        match (method.get(), cash_received()) {
+            (Pay::Cash | Pay::Mixed, Some(paid)) if paid >= due => Some(paid - due),
+            _ => None,
+        }
     };
 
     let charge = move |_| {
@@ -278,19 +340,29 @@ pub fn Sale() -> impl IntoView {
             return;
         };
         let total = subtotal();
-        let paid = match method.get_untracked() {
-            PaymentMethod::Tarjeta => Some(total),
-            PaymentMethod::Efectivo => match Money::parse_mxn(&received.get_untracked()) {
-                Ok(m) => Some(m.centavos()),
-                Err(_) if received.get_untracked().trim().is_empty() => Some(total),
-                Err(_) => None,
-            },
+        let bad_amount = |what: &str| {
+            notice.set(Some(Notice::Problem(format!(
+                "Escribe {what} como 1500 o 1,500.00."
+            ))));
         };
-        let Some(paid) = paid else {
-            notice.set(Some(Notice::Problem(
-                "Escribe el efectivo recibido, por ejemplo 1500 o 1,500.00.".into(),
-            )));
-            return;
+        let payments: Vec<(PaymentMethod, i64)> = match method.get_untracked() {
+            Pay::Card => vec![(PaymentMethod::Tarjeta, total)],
+            Pay::Cash => match typed(&received.get_untracked(), total) {
+                Ok(cash) => vec![(PaymentMethod::Efectivo, cash)],
+                Err(()) => return bad_amount("el efectivo recibido"),
+            },
+            Pay::Mixed => {
+                let Ok(card) = typed(&card_amount.get_untracked(), 0) else {
+                    return bad_amount("el importe con tarjeta");
+                };
+                let Ok(cash) = typed(&received.get_untracked(), total - card) else {
+                    return bad_amount("el efectivo recibido");
+                };
+                vec![
+                    (PaymentMethod::Tarjeta, card),
+                    (PaymentMethod::Efectivo, cash),
+                ]
+            }
         };
         let input = SaleInput {
             id: Uuid::now_v7(),
@@ -304,11 +376,14 @@ pub fn Sale() -> impl IntoView {
                     })
                     .collect()
             }),
-            pagos: vec![PaymentInput {
-                metodo: method.get_untracked(),
-                monto: paid,
-            }],
-            cliente_id: None,
+            pagos: payments
+                .iter()
+                .map(|(metodo, monto)| PaymentInput {
+                    metodo: *metodo,
+                    monto: *monto,
+                })
+                .collect(),
+            cliente_id: customer.get_untracked().map(|c| c.id),
             descuento: 0,
         };
         let valid = match input.validate() {
@@ -332,7 +407,6 @@ pub fn Sale() -> impl IntoView {
         };
         saving.set(true);
         let sync = sync.clone();
-        let method_used = method.get_untracked();
         spawn_local(async move {
             match sync.record(change, &device, &profile).await {
                 Ok(op) => {
@@ -348,13 +422,17 @@ pub fn Sale() -> impl IntoView {
                         at: local_now(),
                         lines: cart.get_untracked(),
                         total: valid.total.centavos(),
-                        method: method_used,
-                        paid: valid.paid.centavos(),
+                        payments: payments.clone(),
+                        customer: customer.get_untracked().map(|c| c.nombre),
                         change: valid.change.centavos(),
                     }));
                     cart.set(Vec::new());
                     received.set(String::new());
-                    method.set(PaymentMethod::Efectivo);
+                    card_amount.set(String::new());
+                    method.set(Pay::Cash);
+                    customer.set(None);
+                    customer_query.set(String::new());
+                    customer_results.set(Vec::new());
                 }
                 Err(err) => notice.set(Some(Notice::Problem(format!(
                     "No se pudo guardar la venta en el dispositivo: {err}"
@@ -450,19 +528,63 @@ pub fn Sale() -> impl IntoView {
                         }
                     />
                 </ul>
+                <div class="customer" data-testid="sale-customer">
+                    {move || match customer.get() {
+                        Some(c) => view! {
+                            <p class="customer__chosen">
+                                <span>{format!("Cliente: {}", c.nombre)}</span>
+                                <button class="button--ghost-dark" type="button" on:click=move |_| customer.set(None)>"Quitar"</button>
+                            </p>
+                        }.into_any(),
+                        None => view! {
+                            <label class="field">
+                                <span class="field__label">"Cliente (opcional)"</span>
+                                <input class="field__input" autocomplete="off" placeholder="Nombre o teléfono"
+                                    data-testid="customer-search"
+                                    prop:value=move || customer_query.get()
+                                    on:input=on_customer_input.clone() />
+                            </label>
+                            <ul class="customer__results">
+                                {move || customer_results.get().into_iter().map(|c| {
+                                    let chosen = c.clone();
+                                    view! {
+                                        <li>
+                                            <button class="result" type="button" data-testid="customer-result" data-customer=c.id.to_string()
+                                                on:click=move |_| { customer.set(Some(chosen.clone())); customer_results.set(Vec::new()); }>
+                                                <span class="result__name">{c.nombre.clone()}</span>
+                                                <span class="result__meta">{c.telefono.clone().unwrap_or_default()}</span>
+                                            </button>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }}
+                </div>
                 <p class="sale__total">
                     <span>"Total"</span>
                     <strong data-testid="sale-total">{move || money(subtotal())}</strong>
                 </p>
                 <div class="pay" role="radiogroup" aria-label="Forma de pago">
                     <button type="button" class="pay__option" data-testid="pay-cash"
-                        aria-pressed=move || (method.get() == PaymentMethod::Efectivo).to_string()
-                        on:click=move |_| method.set(PaymentMethod::Efectivo)>"Efectivo"</button>
+                        aria-pressed=move || (method.get() == Pay::Cash).to_string()
+                        on:click=move |_| method.set(Pay::Cash)>"Efectivo"</button>
                     <button type="button" class="pay__option" data-testid="pay-card"
-                        aria-pressed=move || (method.get() == PaymentMethod::Tarjeta).to_string()
-                        on:click=move |_| method.set(PaymentMethod::Tarjeta)>"Tarjeta"</button>
+                        aria-pressed=move || (method.get() == Pay::Card).to_string()
+                        on:click=move |_| method.set(Pay::Card)>"Tarjeta"</button>
+                    <button type="button" class="pay__option" data-testid="pay-mixed"
+                        aria-pressed=move || (method.get() == Pay::Mixed).to_string()
+                        on:click=move |_| method.set(Pay::Mixed)>"Mixto"</button>
                 </div>
-                {move || (method.get() == PaymentMethod::Efectivo).then(|| view! {
+                {move || (method.get() == Pay::Mixed).then(|| view! {
+                    <label class="field">
+                        <span class="field__label">"Con tarjeta"</span>
+                        <input class="field__input" inputmode="decimal" data-testid="card-amount"
+                            prop:value=move || card_amount.get()
+                            on:input=move |ev| card_amount.set(event_target_value(&ev)) />
+                    </label>
+                })}
+                {move || (method.get() != Pay::Card).then(|| view! {
                     <label class="field">
                         <span class="field__label">"Efectivo recibido"</span>
                         <input class="field__input" inputmode="decimal" data-testid="cash-received"
@@ -553,10 +675,6 @@ fn ReceiptView(receipt: Receipt, on_close: impl Fn() + 'static) -> impl IntoView
             let _ = window.print();
         }
     };
-    let method = match receipt.method {
-        PaymentMethod::Efectivo => "Efectivo",
-        PaymentMethod::Tarjeta => "Tarjeta",
-    };
     view! {
         <div class="receipt-backdrop">
             <section class="receipt card" role="dialog" aria-label="Ticket de venta" data-testid="receipt">
@@ -576,8 +694,11 @@ fn ReceiptView(receipt: Receipt, on_close: impl Fn() + 'static) -> impl IntoView
                     }).collect_view()}
                 </ul>
                 <p class="receipt__row receipt__total"><span>"Total"</span><span>{money(receipt.total)}</span></p>
-                <p class="receipt__row"><span>{method}</span><span>{money(receipt.paid)}</span></p>
+                {receipt.payments.iter().map(|(m, amount)| view! {
+                    <p class="receipt__row"><span>{method_label(*m)}</span><span>{money(*amount)}</span></p>
+                }).collect_view()}
                 <p class="receipt__row"><span>"Cambio"</span><span>{money(receipt.change)}</span></p>
+                {receipt.customer.clone().map(|name| view! { <p class="receipt__row"><span>"Cliente"</span><span>{name}</span></p> })}
                 <p class="receipt__thanks">"¡Gracias por su compra!"</p>
                 <div class="receipt__actions">
                     <button class="button button--primary" type="button" on:click=print>"Imprimir"</button>

@@ -9,10 +9,16 @@ use crate::domain::{Email, FieldErrors, Phone, Rfc};
 pub struct Customer {
     pub id: Uuid,
     pub nombre: String,
+    /// Optional ones may be missing from a synced record whose field an admin excluded.
+    #[serde(default)]
     pub telefono: Option<String>,
+    #[serde(default)]
     pub email: Option<String>,
+    #[serde(default)]
     pub rfc: Option<String>,
+    #[serde(default)]
     pub puntos: i64,
+    #[serde(default)]
     pub notas: String,
     pub version: i64,
 }
