@@ -93,3 +93,34 @@ test("a mixed payment with an attached customer is stored as such, with the chan
   );
   assert.equal(sale.cambio, 5_000);
 });
+
+test("bad input shows a Spanish message at its field and queues nothing", async () => {
+  const page = browser.context.pages()[0];
+  const product = await page.evaluate(async () => (await (await fetch("/api/products?q=bota")).json()).items[0]);
+  const search = page.getByTestId("product-search");
+  await search.fill(product.codigo_barras);
+  await search.press("Enter");
+  await page.getByTestId("cart-line").first().waitFor();
+  const queued = async () =>
+    Number(await page.getByTestId("pending-count").getAttribute("data-count"));
+  const before = await queued();
+
+  await page.getByTestId("discount").fill("150");
+  await page.getByTestId("charge").click();
+  await page.getByTestId("discount-error").filter({ hasText: "de 0 % a 100 %" }).waitFor();
+
+  await page.getByTestId("discount").fill("10");
+  await page.getByTestId("pay-cash").click();
+  await page.getByTestId("cash-received").fill("1");
+  await page.getByTestId("charge").click();
+  await page.getByTestId("payment-error").filter({ hasText: "Faltan" }).waitFor();
+  await page.waitForTimeout(1_500); // the counter refreshes each second
+  assert.equal(await queued(), before, "nothing was queued");
+  assert.equal(await page.getByTestId("receipt").count(), 0);
+
+  // Fixed, the same sale goes through with 10 % off.
+  await page.getByTestId("cash-received").fill("");
+  await page.getByTestId("charge").click();
+  await page.getByTestId("receipt").filter({ hasText: "Descuento" }).waitFor();
+  await page.getByTestId("new-sale").click();
+});

@@ -10,7 +10,7 @@ use pronto_shared::{
         products::Product,
         sales::{folio, PaymentInput, PaymentMethod, SaleInput, SaleLineInput},
     },
-    domain::Money,
+    domain::{FieldErrors, Money},
     sync::{config, engine::LocalChange, OpKind},
 };
 use serde_json::Value;
@@ -53,6 +53,7 @@ struct Receipt {
     cashier: String,
     at: String,
     lines: Vec<CartLine>,
+    discount: i64,
     total: i64,
     payments: Vec<(PaymentMethod, i64)>,
     change: i64,
@@ -103,6 +104,22 @@ fn size_label(tenths: i64) -> String {
     }
 }
 
+/// A ticket discount typed as a percentage ("10", "12.5", "10 %") in centavos of `subtotal`;
+/// the message for the field when it is not a percentage from 0 to 100.
+fn discount_of(text: &str, subtotal: i64) -> Result<i64, &'static str> {
+    let cleaned = text.trim().trim_end_matches('%').trim().replace(',', ".");
+    if cleaned.is_empty() {
+        return Ok(0);
+    }
+    let percent: f64 = cleaned
+        .parse()
+        .map_err(|_| "Escribe un porcentaje, por ejemplo 10.")?;
+    if !(0.0..=100.0).contains(&percent) {
+        return Err("El descuento debe ir de 0 % a 100 %.");
+    }
+    Ok((subtotal as f64 * percent / 100.0).round() as i64)
+}
+
 /// How the customer pays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pay {
@@ -144,6 +161,9 @@ pub fn Sale() -> impl IntoView {
     let cart: RwSignal<Vec<CartLine>> = RwSignal::new(Vec::new());
     let method = RwSignal::new(Pay::Cash);
     let card_amount = RwSignal::new(String::new());
+    let discount_text = RwSignal::new(String::new());
+    // Errors shown at their field (`descuento`, `pagos`); nothing is queued while any is set.
+    let field_errors: RwSignal<FieldErrors> = RwSignal::new(FieldErrors::new());
     // The customer attached to the sale (from the device's cache), and the search for one.
     let customer: RwSignal<Option<Customer>> = RwSignal::new(None);
     let customer_query = RwSignal::new(String::new());
@@ -314,13 +334,15 @@ pub fn Sale() -> impl IntoView {
                 .sum::<i64>()
         })
     };
+    let discount = move || discount_of(&discount_text.get(), subtotal()).unwrap_or(0);
+    let total = move || subtotal() - discount();
     let cash_received = move || Money::parse_mxn(&received.get()).ok().map(Money::centavos);
     let change_due = move || {
         let card = match method.get() {
             Pay::Mixed => typed(&card_amount.get(), 0).ok()?,
             _ => 0,
         };
-        let due = subtotal() - card;
+        let due = total() - card;
         match (method.get(), cash_received()) {
             (Pay::Cash | Pay::Mixed, Some(paid)) if paid >= due => Some(paid - due),
             _ => None,
@@ -339,11 +361,20 @@ pub fn Sale() -> impl IntoView {
             )));
             return;
         };
-        let total = subtotal();
+        let descuento = match discount_of(&discount_text.get_untracked(), subtotal()) {
+            Ok(d) => d,
+            Err(message) => {
+                let mut errors = FieldErrors::new();
+                errors.add("descuento", message);
+                field_errors.set(errors);
+                return;
+            }
+        };
+        let total = subtotal() - descuento;
         let bad_amount = |what: &str| {
-            notice.set(Some(Notice::Problem(format!(
-                "Escribe {what} como 1500 o 1,500.00."
-            ))));
+            let mut errors = FieldErrors::new();
+            errors.add("pagos", format!("Escribe {what} como 1500 o 1,500.00."));
+            field_errors.set(errors);
         };
         let payments: Vec<(PaymentMethod, i64)> = match method.get_untracked() {
             Pay::Card => vec![(PaymentMethod::Tarjeta, total)],
@@ -384,15 +415,19 @@ pub fn Sale() -> impl IntoView {
                 })
                 .collect(),
             cliente_id: customer.get_untracked().map(|c| c.id),
-            descuento: 0,
+            descuento,
         };
         let valid = match input.validate() {
             Ok(valid) => valid,
             Err(errors) => {
-                notice.set(Some(Notice::Problem(errors.to_string())));
+                if errors.get("pagos").is_none() && errors.get("descuento").is_none() {
+                    notice.set(Some(Notice::Problem(errors.to_string())));
+                }
+                field_errors.set(errors);
                 return;
             }
         };
+        field_errors.set(FieldErrors::new());
         let fields = match serde_json::to_value(&input) {
             Ok(Value::Object(map)) => map.into_iter().collect(),
             _ => return,
@@ -421,6 +456,7 @@ pub fn Sale() -> impl IntoView {
                         cashier: profile.nombre.clone(),
                         at: local_now(),
                         lines: cart.get_untracked(),
+                        discount: valid.discount.centavos(),
                         total: valid.total.centavos(),
                         payments: payments.clone(),
                         customer: customer.get_untracked().map(|c| c.nombre),
@@ -429,6 +465,7 @@ pub fn Sale() -> impl IntoView {
                     cart.set(Vec::new());
                     received.set(String::new());
                     card_amount.set(String::new());
+                    discount_text.set(String::new());
                     method.set(Pay::Cash);
                     customer.set(None);
                     customer_query.set(String::new());
@@ -561,9 +598,23 @@ pub fn Sale() -> impl IntoView {
                         }.into_any(),
                     }}
                 </div>
+                <label class="field">
+                    <span class="field__label">"Descuento (%)"</span>
+                    <input class="field__input" inputmode="decimal" placeholder="0" data-testid="discount"
+                        aria-invalid=move || field_errors.with(|e| e.get("descuento").is_some()).to_string()
+                        prop:value=move || discount_text.get()
+                        on:input=move |ev| discount_text.set(event_target_value(&ev)) />
+                    {move || field_errors.with(|e| e.get("descuento").map(str::to_owned)).map(|m| view! {
+                        <span class="field__error" role="alert" data-testid="discount-error">{m}</span>
+                    })}
+                </label>
+                {move || (discount() > 0).then(|| view! {
+                    <p class="receipt__row"><span>"Subtotal"</span><span>{money(subtotal())}</span></p>
+                    <p class="receipt__row"><span>"Descuento"</span><span>{format!("-{}", money(discount()))}</span></p>
+                })}
                 <p class="sale__total">
                     <span>"Total"</span>
-                    <strong data-testid="sale-total">{move || money(subtotal())}</strong>
+                    <strong data-testid="sale-total">{move || money(total())}</strong>
                 </p>
                 <div class="pay" role="radiogroup" aria-label="Forma de pago">
                     <button type="button" class="pay__option" data-testid="pay-cash"
@@ -588,7 +639,7 @@ pub fn Sale() -> impl IntoView {
                     <label class="field">
                         <span class="field__label">"Efectivo recibido"</span>
                         <input class="field__input" inputmode="decimal" data-testid="cash-received"
-                            placeholder=move || money(subtotal())
+                            placeholder=move || money(total())
                             prop:value=move || received.get()
                             on:input=move |ev| received.set(event_target_value(&ev)) />
                     </label>
@@ -596,10 +647,13 @@ pub fn Sale() -> impl IntoView {
                         "Cambio: " <strong data-testid="change-due">{move || change_due().map(money).unwrap_or_else(|| "—".into())}</strong>
                     </p>
                 })}
+                {move || field_errors.with(|e| e.get("pagos").map(str::to_owned)).map(|m| view! {
+                    <p class="field__error" role="alert" data-testid="payment-error">{m}</p>
+                })}
                 <button class="button button--primary button--block" type="button" data-testid="charge"
                     disabled=move || cart.with(Vec::is_empty) || saving.get()
                     on:click=charge>
-                    {move || if saving.get() { "Guardando…".to_owned() } else { format!("Cobrar {}", money(subtotal())) }}
+                    {move || if saving.get() { "Guardando…".to_owned() } else { format!("Cobrar {}", money(total())) }}
                 </button>
                 {move || notice.get().map(|n| match n {
                     Notice::Saved(text) => view! { <p class="notice notice--ok" role="status" data-testid="sale-saved">{text}</p> }.into_any(),
@@ -693,6 +747,9 @@ fn ReceiptView(receipt: Receipt, on_close: impl Fn() + 'static) -> impl IntoView
                         </li>
                     }).collect_view()}
                 </ul>
+                {(receipt.discount > 0).then(|| view! {
+                    <p class="receipt__row"><span>"Descuento"</span><span>{format!("-{}", money(receipt.discount))}</span></p>
+                })}
                 <p class="receipt__row receipt__total"><span>"Total"</span><span>{money(receipt.total)}</span></p>
                 {receipt.payments.iter().map(|(m, amount)| view! {
                     <p class="receipt__row"><span>{method_label(*m)}</span><span>{money(*amount)}</span></p>
