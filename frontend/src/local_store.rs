@@ -179,25 +179,22 @@ impl LocalStore {
         Ok(())
     }
 
-    /// Ops waiting, without reading them.
-    pub async fn outbox_len(&self) -> Result<usize, DbError> {
+    /// How many records `store` holds, without reading them.
+    async fn count(&self, store: &'static str) -> Result<usize, DbError> {
         let request = self
             .db
-            .read(&[stores::OUTBOX], |tx| {
-                tx.object_store(stores::OUTBOX)?.count()
-            })
+            .read(&[store], |tx| tx.object_store(store)?.count())
             .await?;
         Ok(request.result()?.as_f64().unwrap_or(0.0) as usize)
     }
 
+    /// Ops waiting.
+    pub async fn outbox_len(&self) -> Result<usize, DbError> {
+        self.count(stores::OUTBOX).await
+    }
+
     pub async fn dead_letter_count(&self) -> Result<usize, DbError> {
-        let request = self
-            .db
-            .read(&[stores::DEAD_LETTERS], |tx| {
-                tx.object_store(stores::DEAD_LETTERS)?.count()
-            })
-            .await?;
-        Ok(request.result()?.as_f64().unwrap_or(0.0) as usize)
+        self.count(stores::DEAD_LETTERS).await
     }
 
     /// Every pending op, oldest first (what the screens show on top of the cache).

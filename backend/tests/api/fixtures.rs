@@ -172,6 +172,18 @@ pub async fn client_for(app: &TestApp, username: &str) -> reqwest::Client {
 }
 
 /// `name=value` of the session cookie a response set.
+/// `GET url` as `client` and decode the JSON answer.
+pub async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: String) -> T {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json body")
+}
+
 pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
         .headers()

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::{
-    fixtures::{client_for, seed},
+    fixtures::{client_for, get_json, seed},
     helpers::spawn_app,
     sync::{device, mixed_batch},
 };
@@ -42,14 +42,11 @@ async fn the_queue_lists_ops_by_status_and_admins_retry_or_discard_refused_ones(
     d.client = gerente.clone();
     d.push_ok(&app, &ops).await;
 
-    let rejected: Vec<Value> = gerente
-        .get(app.url("/api/sincronizacion/cola/?estado=rejected"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rejected: Vec<Value> = get_json(
+        &gerente,
+        app.url("/api/sincronizacion/cola/?estado=rejected"),
+    )
+    .await;
     assert_eq!(rejected.len(), 2);
     let cajero = client_for(&app, "cajero_b").await;
     assert_eq!(
@@ -100,23 +97,17 @@ async fn the_queue_lists_ops_by_status_and_admins_retry_or_discard_refused_ones(
         .await
         .unwrap();
     assert_eq!(sales, 1);
-    let applied: Vec<Value> = gerente
-        .get(app.url("/api/sincronizacion/cola/?estado=applied"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let applied: Vec<Value> = get_json(
+        &gerente,
+        app.url("/api/sincronizacion/cola/?estado=applied"),
+    )
+    .await;
     assert_eq!(applied.len(), 1);
-    let gone: Vec<Value> = gerente
-        .get(app.url("/api/sincronizacion/cola/?estado=discarded"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let gone: Vec<Value> = get_json(
+        &gerente,
+        app.url("/api/sincronizacion/cola/?estado=discarded"),
+    )
+    .await;
     assert_eq!(gone.len(), 1);
     // The replay of a retried op answers its new result.
     let replay = d.push_ok(&app, &ops[..1]).await;
@@ -132,14 +123,8 @@ async fn admins_change_the_configuration_and_it_holds_for_the_next_op() {
     let world = seed(&app.db).await;
     let admin = client_for(&app, "admin").await;
     let gerente = client_for(&app, "gerente_a").await;
-    let configs: Vec<Value> = gerente
-        .get(app.url("/api/sincronizacion/configuracion/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let configs: Vec<Value> =
+        get_json(&gerente, app.url("/api/sincronizacion/configuracion/")).await;
     let mut product = configs
         .into_iter()
         .find(|c| c["model"] == PRODUCTO)
@@ -216,14 +201,7 @@ async fn history_content_types_and_audit_answer_what_happened() {
     let gerente = client_for(&app, "gerente_a").await;
     let admin = client_for(&app, "admin").await;
 
-    let history: Vec<Value> = gerente
-        .get(app.url("/api/sincronizacion/registros/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: Vec<Value> = get_json(&gerente, app.url("/api/sincronizacion/registros/")).await;
     assert_eq!(
         history.len(),
         1,
@@ -232,67 +210,37 @@ async fn history_content_types_and_audit_answer_what_happened() {
     assert_eq!(history[0]["enviadas"], 4);
     assert_eq!(history[0]["recibidas"], pulled);
 
-    let types: Vec<Value> = gerente
-        .get(app.url("/api/sincronizacion/content-types/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let types: Vec<Value> = get_json(&gerente, app.url("/api/sincronizacion/content-types/")).await;
     assert_eq!(types.len(), 4);
     assert!(types
         .iter()
         .any(|t| t["model"] == PRODUCTO
             && t["fields"].as_array().unwrap().contains(&json!("precio"))));
 
-    let product_audit: Vec<Value> = gerente
-        .get(app.url(&format!("/api/sincronizacion/auditoria/?modelo={PRODUCTO}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let product_audit: Vec<Value> = get_json(
+        &gerente,
+        app.url(&format!("/api/sincronizacion/auditoria/?modelo={PRODUCTO}")),
+    )
+    .await;
     assert_eq!(product_audit.len(), 1);
     assert_eq!(product_audit[0]["result"], "applied");
     assert_eq!(product_audit[0]["after"]["nombre"], "Oxford Renovado");
     assert_eq!(product_audit[0]["before"]["nombre"], "Oxford Prueba 2");
     let other_store = client_for(&app, "gerente_b").await;
-    let theirs: Vec<Value> = other_store
-        .get(app.url("/api/sincronizacion/auditoria/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let theirs: Vec<Value> =
+        get_json(&other_store, app.url("/api/sincronizacion/auditoria/")).await;
     assert!(
         theirs.is_empty(),
         "a manager sees only their store's devices"
     );
 
-    let check: Value = admin
-        .get(app.url("/api/sincronizacion/auditoria/integridad"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let check: Value = get_json(&admin, app.url("/api/sincronizacion/auditoria/integridad")).await;
     assert_eq!(check["ok"], true);
     sqlx::query("UPDATE audit_log SET after = '{}' WHERE id = 1")
         .execute(app.db.pool())
         .await
         .unwrap();
-    let broken: Value = admin
-        .get(app.url("/api/sincronizacion/auditoria/integridad"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let broken: Value = get_json(&admin, app.url("/api/sincronizacion/auditoria/integridad")).await;
     assert_eq!(
         (broken["ok"].clone(), broken["first_broken"].clone()),
         (json!(false), json!(1))
@@ -331,14 +279,7 @@ async fn rest_writes_are_audited_and_shown_to_their_store_only() {
         .unwrap();
     assert_eq!(moved.status(), 201);
 
-    let everything: Vec<Value> = admin
-        .get(app.url("/api/sincronizacion/auditoria/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let everything: Vec<Value> = get_json(&admin, app.url("/api/sincronizacion/auditoria/")).await;
     let product = everything
         .iter()
         .find(|e| e["model"] == PRODUCTO && e["entity_id"] == created["id"])
@@ -349,33 +290,13 @@ async fn rest_writes_are_audited_and_shown_to_their_store_only() {
         .iter()
         .any(|e| e["model"] == "inventario.Existencia" && e["after"]["delta"] == 4));
 
-    let mine: Vec<Value> = gerente
-        .get(app.url("/api/sincronizacion/auditoria/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine: Vec<Value> = get_json(&gerente, app.url("/api/sincronizacion/auditoria/")).await;
     assert_eq!(mine.len(), 1, "the manager sees their own stock movement");
     assert_eq!(mine[0]["model"], "inventario.Existencia");
-    let theirs: Vec<Value> = client_for(&app, "gerente_b")
-        .await
-        .get(app.url("/api/sincronizacion/auditoria/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let other_store = client_for(&app, "gerente_b").await;
+    let theirs: Vec<Value> =
+        get_json(&other_store, app.url("/api/sincronizacion/auditoria/")).await;
     assert!(theirs.is_empty(), "another store's manager sees none of it");
-    let check: Value = admin
-        .get(app.url("/api/sincronizacion/auditoria/integridad"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let check: Value = get_json(&admin, app.url("/api/sincronizacion/auditoria/integridad")).await;
     assert_eq!(check["ok"], true);
 }
