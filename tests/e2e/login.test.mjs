@@ -1,25 +1,14 @@
 // Signing in and out in the browser: the error for a wrong password, the header with the
 // person, role and store, a session that survives a reload, and sign-out.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { DEMO, launchBrowser, signIn, startServer } from "./support.mjs";
+import { test } from "node:test";
+import { DEMO, serverAndBrowser, signIn } from "./support.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 test("a manager signs in, stays signed in across a reload, and signs out", async () => {
-  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  await page.goto(server.url);
+  const page = env.browser.context.pages()[0] ?? (await env.browser.context.newPage());
+  await page.goto(env.server.url);
   await page.getByRole("heading", { name: "Iniciar sesión" }).waitFor();
 
   await page.getByLabel("Usuario").fill(DEMO.gerente.usuario);
@@ -48,8 +37,8 @@ test("a manager signs in, stays signed in across a reload, and signs out", async
 });
 
 test("a manager registers this browser as a device of the store; another store's cashier is warned", async () => {
-  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  await page.goto(server.url);
+  const page = env.browser.context.pages()[0] ?? (await env.browser.context.newPage());
+  await page.goto(env.server.url);
   await signIn(page, DEMO.gerente);
   const card = page.getByTestId("device-card");
   await card.getByLabel("Nombre del dispositivo").fill("Caja 1");

@@ -1,34 +1,22 @@
 // The app shell works offline: after one online visit, the service worker holds the app, a
 // reload with the network cut still renders it, and the indicator tells the cashier so.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import {
   artifactPath,
   DEMO,
-  launchBrowser,
   signIn,
-  startServer,
+  serverAndBrowser,
   waitForConnection,
   waitForServiceWorker,
 } from "./support.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 const indicator = (page) => page.locator(".connection");
 
 test("app renders, works offline after a reload, and the indicator follows the network", async () => {
-  const { context } = browser;
+  const { context } = env.browser;
   const page = context.pages()[0] ?? (await context.newPage());
   const consoleErrors = [];
   // Script errors only: the browser also logs every failed request (the 401 before sign-in,
@@ -38,7 +26,7 @@ test("app renders, works offline after a reload, and the indicator follows the n
   });
   page.on("pageerror", (err) => consoleErrors.push(String(err)));
 
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await signIn(page, DEMO.cajero);
   await page.getByRole("heading", { name: "Bienvenido a Pronto POS" }).waitFor();
   await waitForConnection(page, "online");

@@ -1,26 +1,15 @@
 // The sale screen against the real server: the size × colour grid shows this store's stock and
 // adds the tapped variant; a scanned barcode adds its product in one step.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { artifactPath, DEMO, launchBrowser, registerDevice, signIn, startServer } from "./support.mjs";
+import { test } from "node:test";
+import { artifactPath, DEMO, registerDevice, serverAndBrowser, signIn } from "./support.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 test("the size grid shows this store's stock per cell and adds the tapped size; a scan adds in one step", async () => {
-  const { context } = browser;
+  const { context } = env.browser;
   const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await signIn(page, DEMO.gerente);
   await registerDevice(page);
   await page.getByTestId("go-sell").click();
@@ -53,7 +42,7 @@ test("the size grid shows this store's stock per cell and adds the tapped size; 
 });
 
 test("a mixed payment with an attached customer is stored as such, with the change from the cash", async () => {
-  const { context } = browser;
+  const { context } = env.browser;
   const page = context.pages()[0];
   const product = await page.evaluate(async () => (await (await fetch("/api/products?q=oxford")).json()).items[0]);
   // The cart from the previous test is rung up first, plainly.
@@ -95,7 +84,7 @@ test("a mixed payment with an attached customer is stored as such, with the chan
 });
 
 test("bad input shows a Spanish message at its field and queues nothing", async () => {
-  const page = browser.context.pages()[0];
+  const page = env.browser.context.pages()[0];
   const product = await page.evaluate(async () => (await (await fetch("/api/products?q=bota")).json()).items[0]);
   const search = page.getByTestId("product-search");
   await search.fill(product.codigo_barras);

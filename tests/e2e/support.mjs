@@ -5,6 +5,7 @@ import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -166,4 +167,21 @@ export async function sellByBarcode(page, barcode) {
   await page.getByTestId("new-sale").click();
   await page.getByTestId("receipt").waitFor({ state: "detached" });
   return folio;
+}
+
+/**
+ * A server (demo data) and a browser for the tests of one file: started before them, stopped
+ * after. A test may replace `env.server` (a restart on the same port and data).
+ */
+export function serverAndBrowser() {
+  const env = { server: undefined, browser: undefined };
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }

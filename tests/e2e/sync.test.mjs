@@ -2,32 +2,21 @@
 // queued in IndexedDB, survive a reload, and reach the server by themselves — exactly once
 // each, even when the server dies in the middle of the replay.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import {
   artifactPath,
   DEMO,
-  launchBrowser,
   registerDevice,
   sellByBarcode,
   signIn,
+  serverAndBrowser,
   startServer,
   waitForConnection,
   waitForPending,
   waitForServiceWorker,
 } from "./support.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
 /** Today's sales of the signed-in person's store, and the store's stock of `productId`. */
 async function serverView(page, productId) {
@@ -52,9 +41,9 @@ async function waitUntil(check, timeout = 60_000) {
 }
 
 async function sellablePage() {
-  const { context } = browser;
+  const { context } = env.browser;
   const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await signIn(page, DEMO.gerente);
   await registerDevice(page);
   await waitForServiceWorker(page);
@@ -85,7 +74,7 @@ async function sellablePage() {
 }
 
 test("sales made offline are queued, survive a reload, and reach the server once each by themselves", async () => {
-  const { context } = browser;
+  const { context } = env.browser;
   const { page, product } = await sellablePage();
   const before = await serverView(page, product.id);
 
@@ -114,9 +103,9 @@ test("sales made offline are queued, survive a reload, and reach the server once
 });
 
 test("a server killed in the middle of a replay and started again ends with the same counts", async () => {
-  const { context } = browser;
+  const { context } = env.browser;
   const page = context.pages()[0];
-  await page.goto(`${server.url}/venta`);
+  await page.goto(`${env.server.url}/venta`);
   await page.getByTestId("product-search").waitFor();
   const product = await page.evaluate(async () => (await (await fetch("/api/products?q=mocasin")).json()).items[0]);
   const before = await serverView(page, product.id);
@@ -135,13 +124,13 @@ test("a server killed in the middle of a replay and started again ends with the 
     sold,
     { timeout: 30_000, polling: 10 },
   );
-  const url = new URL(server.url);
-  await server.kill();
+  const url = new URL(env.server.url);
+  await env.server.kill();
   await waitForConnection(page, "server_unreachable", 15_000);
   const left = Number(await page.getByTestId("pending-count").getAttribute("data-count"));
   assert.ok(left > 0, "the kill interrupted the replay");
 
-  server = await startServer({ bind: url.host, dataDir: server.dataDir });
+  env.server = await startServer({ bind: url.host, dataDir: env.server.dataDir });
   await waitForPending(page, 0, 60_000);
   const afterSync = await serverView(page, product.id);
   assert.equal(afterSync.sales.length, before.sales.length + sold, "every sale exactly once");
@@ -150,9 +139,9 @@ test("a server killed in the middle of a replay and started again ends with the 
 });
 
 test("sales queued before signing out wait for the next person of the store and keep their author", async () => {
-  const { context } = browser;
+  const { context } = env.browser;
   const page = context.pages()[0];
-  await page.goto(`${server.url}/venta`);
+  await page.goto(`${env.server.url}/venta`);
   await page.getByTestId("product-search").waitFor();
   const { product, manager, before } = await page.evaluate(async () => ({
     product: (await (await fetch("/api/products?q=bota")).json()).items[0],
