@@ -113,3 +113,35 @@ test("bad input shows a Spanish message at its field and queues nothing", async 
   await page.getByTestId("receipt").filter({ hasText: "Descuento" }).waitFor();
   await page.getByTestId("new-sale").click();
 });
+
+test("screenshots of the sale screen, the size grid, the receipt and the offline bar at both tablet sizes", async () => {
+  const page = env.browser.context.pages()[0];
+  const product = await page.evaluate(async () => (await (await fetch("/api/products?q=oxford")).json()).items[0]);
+  for (const [name, viewport] of [
+    ["1024x768", { width: 1024, height: 768 }],
+    ["800x1280", { width: 800, height: 1280 }],
+  ]) {
+    await page.setViewportSize(viewport);
+    await env.browser.context.setOffline(true);
+    await page.locator('.connection[data-state="offline"]').waitFor();
+    const search = page.getByTestId("product-search");
+    await search.fill(product.codigo_barras);
+    await search.press("Enter");
+    await page.getByTestId("cart-line").first().waitFor();
+    await search.fill("moc neg");
+    await page.getByTestId("open-grid").first().waitFor();
+    await page.screenshot({ path: artifactPath(`sale-${name}.png`) });
+    await page.getByTestId("open-grid").first().click();
+    await page.getByTestId("size-grid").waitFor();
+    await page.screenshot({ path: artifactPath(`size-grid-${name}.png`) });
+    await page.getByRole("button", { name: "Cerrar" }).click();
+    await page.getByTestId("charge").click();
+    await page.getByTestId("receipt").waitFor();
+    await page.screenshot({ path: artifactPath(`receipt-${name}.png`) });
+    await page.getByTestId("new-sale").click();
+    await page.locator('[data-testid="pending-count"]:not([data-count="0"])').waitFor();
+    await page.screenshot({ path: artifactPath(`offline-bar-${name}.png`), clip: { x: 0, y: 0, width: viewport.width, height: 140 } });
+    await env.browser.context.setOffline(false);
+    await page.locator('[data-testid="pending-count"][data-count="0"]').waitFor({ timeout: 30_000 });
+  }
+});
