@@ -15,7 +15,7 @@ use crate::{
     },
     connection::Connection,
     device::ThisDevice,
-    pages::{home::Home, login::Login, not_found::NotFound, sale::Sale},
+    pages::{home::Home, login::Login, not_found::NotFound, sale::Sale, stock::Stock},
     pwa::Pwa,
     session::{Session, SessionState},
     sync_service::Sync,
@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
                             <Routes fallback=NotFound>
                                 <Route path=path!("/") view=Home />
                                 <Route path=path!("/venta") view=Sale />
+                                <Route path=path!("/inventario") view=Stock />
                             </Routes>
                         }
                             .into_any()

@@ -296,6 +296,32 @@ impl LocalStore {
     /// run is read. Reading every candidate of a broad word ("negro") would take tens of
     /// milliseconds; a cashier's query usually needs a few dozen records.
     pub async fn search_products(&self, query: &str, limit: usize) -> Result<Vec<Value>, DbError> {
+        // A SKU (`PRO-MOC-021-NE-265`) or the start of a barcode: its own index, by prefix.
+        let token = query.trim();
+        let code_index = if token.contains('-') && !token.contains(' ') {
+            Some(("sku", token.to_uppercase()))
+        } else if token.len() >= 4 && token.chars().all(|c| c.is_ascii_digit()) {
+            Some(("barcode", token.to_owned()))
+        } else {
+            None
+        };
+        if let Some((index, prefix)) = code_index {
+            let upper = search::prefix_upper_bound(&prefix);
+            let request = self
+                .db
+                .read(&[stores::PRODUCTS], |tx| {
+                    let range =
+                        IdbKeyRange::bound(&prefix.as_str().into(), &upper.as_str().into())?;
+                    tx.object_store(stores::PRODUCTS)?
+                        .index(index)?
+                        .get_all_with_key_and_limit(&range, limit as u32)
+                })
+                .await?;
+            let found: Vec<Value> = results(&request).iter().filter_map(cached_data).collect();
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
         let words = search::words(query);
         let bounds = |w: &str| -> Result<IdbKeyRange, JsValue> {
             IdbKeyRange::bound(

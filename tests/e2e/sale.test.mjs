@@ -145,3 +145,37 @@ test("screenshots of the sale screen, the size grid, the receipt and the offline
     await page.locator('[data-testid="pending-count"][data-count="0"]').waitFor({ timeout: 30_000 });
   }
 });
+
+test("a manager receives shoes offline on the stock screen; the server's stock rises by exactly that", async () => {
+  const page = env.browser.context.pages()[0];
+  await page.setViewportSize({ width: 1024, height: 768 });
+  const product = await page.evaluate(async () => (await (await fetch("/api/products?q=sandalia")).json()).items[0]);
+  const stockOf = () =>
+    page.evaluate(async (id) => {
+      const me = await (await fetch("/api/auth/me")).json();
+      const rows = await (await fetch(`/api/stock?tienda_id=${me.tienda.id}&producto_id=${id}`)).json();
+      return (rows.items ?? rows)[0]?.cantidad ?? 0;
+    }, product.id);
+  const before = await stockOf();
+
+  await page.goto(`${env.server.url}/inventario`);
+  await page.getByTestId("stock-search").fill(product.sku);
+  const row = page.locator(`[data-testid="stock-row"][data-product="${product.id}"]`);
+  await row.waitFor();
+  assert.equal(Number(await row.getAttribute("data-quantity")), before, "the screen shows the server's stock");
+
+  await env.browser.context.setOffline(true);
+  await page.locator('.connection[data-state="offline"]').waitFor();
+  await row.getByTestId("stock-move").click();
+  await row.getByTestId("stock-delta").fill("-2"); // a reception cannot take pairs away
+  await row.getByTestId("stock-save").click();
+  await row.getByTestId("delta-error").filter({ hasText: "recepción" }).waitFor();
+  await row.getByTestId("stock-delta").fill("6");
+  await row.getByTestId("stock-save").click();
+  await row.getByTestId("stock-pending").filter({ hasText: "+6 por enviar" }).waitFor();
+  await page.locator('[data-testid="pending-count"][data-count="1"]').waitFor();
+
+  await env.browser.context.setOffline(false);
+  await page.locator('[data-testid="pending-count"][data-count="0"]').waitFor({ timeout: 30_000 });
+  assert.equal(await stockOf(), before + 6);
+});

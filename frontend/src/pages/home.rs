@@ -1,6 +1,7 @@
 //! The start screen: tells the cashier whether the device is ready to sell, online or not.
 
 use leptos::prelude::*;
+use pronto_shared::Action;
 
 use crate::{
     components::device_card::DeviceCard,
@@ -74,6 +75,9 @@ pub fn Home() -> impl IntoView {
             </ul>
             <div class="home-actions">
                 <a class="button button--primary" href="/venta" data-testid="go-sell">"Vender"</a>
+                {move || session.profile().is_some_and(|p| p.principal().can(Action::AdjustStock(p.tienda.id))).then(|| view! {
+                    <a class="button button--secondary" href="/inventario" data-testid="go-stock">"Inventario"</a>
+                })}
             </div>
         </section>
         {move || session.profile().map(|profile| view! { <DeviceCard profile=profile /> })}
