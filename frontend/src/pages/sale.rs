@@ -38,13 +38,6 @@ fn products(values: Vec<Value>) -> Vec<Product> {
         .collect()
 }
 
-fn sale_priority() -> i32 {
-    config::defaults()
-        .into_iter()
-        .find(|c| c.model == config::VENTA)
-        .map_or(100, |c| c.prioridad)
-}
-
 /// What the receipt shows; built from the cart when the sale is saved.
 #[derive(Debug, Clone, PartialEq)]
 struct Receipt {
@@ -428,17 +421,9 @@ pub fn Sale() -> impl IntoView {
             }
         };
         field_errors.set(FieldErrors::new());
-        let fields = match serde_json::to_value(&input) {
-            Ok(Value::Object(map)) => map.into_iter().collect(),
-            _ => return,
-        };
-        let change = LocalChange {
-            model: config::VENTA.into(),
-            entity_id: input.id,
-            kind: OpKind::Sale,
-            base_version: None,
-            fields,
-            priority: sale_priority(),
+        let Some(change) = LocalChange::of(config::VENTA, input.id, OpKind::Sale, None, &input)
+        else {
+            return;
         };
         saving.set(true);
         let sync = sync.clone();

@@ -231,20 +231,10 @@ fn StockRow(
             return;
         }
         errors.set(FieldErrors::new());
-        let fields = match serde_json::to_value(&input) {
-            Ok(Value::Object(map)) => map.into_iter().collect(),
-            _ => return,
-        };
-        let change = LocalChange {
-            model: config::EXISTENCIA.into(),
-            entity_id: id,
-            kind: OpKind::StockDelta,
-            base_version: None,
-            fields,
-            priority: config::defaults()
-                .into_iter()
-                .find(|c| c.model == config::EXISTENCIA)
-                .map_or(90, |c| c.prioridad),
+        let Some(change) =
+            LocalChange::of(config::EXISTENCIA, id, OpKind::StockDelta, None, &input)
+        else {
+            return;
         };
         let sync = sync.clone();
         spawn_local(async move {

@@ -168,6 +168,34 @@ pub struct LocalChange {
     pub priority: i32,
 }
 
+impl LocalChange {
+    /// A change whose fields are `input`'s JSON object (a form's validated input type), at
+    /// the model's default priority; `None` if `input` is not a JSON object.
+    pub fn of<T: Serialize>(
+        model: &str,
+        entity_id: Uuid,
+        kind: OpKind,
+        base_version: Option<i64>,
+        input: &T,
+    ) -> Option<Self> {
+        let Ok(Value::Object(map)) = serde_json::to_value(input) else {
+            return None;
+        };
+        let priority = super::config::defaults()
+            .into_iter()
+            .find(|c| c.model == model)
+            .map_or(0, |c| c.prioridad);
+        Some(Self {
+            model: model.to_owned(),
+            entity_id,
+            kind,
+            base_version,
+            fields: map.into_iter().collect(),
+            priority,
+        })
+    }
+}
+
 /// Who this engine speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Identity {
