@@ -2,10 +2,11 @@
 //! written in one transaction; sending the same sale id again returns the first one.
 
 use pronto_shared::api::{
-    sales::{folio, Payment, PaymentKind, PaymentMethod, Sale, SaleLine, ValidSale},
+    returns::{ReturnInput, ValidReturn},
+    sales::{folio, Payment, PaymentKind, PaymentMethod, Sale, SaleKind, SaleLine, ValidSale},
     stock::StockReason,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use sqlx::{any::AnyRow, AnyConnection, Row};
 use uuid::Uuid;
@@ -39,6 +40,10 @@ pub struct NewSale<'a> {
     pub customer_id: Option<Uuid>,
     pub now: &'a str,
     pub day: &'a str,
+    /// A sale, or a return or void of `original` (pairs come back, money goes out).
+    pub kind: SaleKind,
+    pub original: Option<Uuid>,
+    pub reason: &'a str,
 }
 
 const SALE_COLUMNS: &[&str] = &[
@@ -58,6 +63,9 @@ const SALE_COLUMNS: &[&str] = &[
     "day",
     "version",
     "change_seq",
+    "kind",
+    "original_sale_id",
+    "reason",
 ];
 const LINE_COLUMNS: &[&str] = &[
     "sale_id",
@@ -119,7 +127,7 @@ struct StockTake {
 pub struct SaleWriter {
     store_codes: HashMap<Uuid, String>,
     products: HashMap<Uuid, Option<SoldProduct>>,
-    customers: HashMap<Uuid, bool>,
+    customers: HashSet<Uuid>,
     /// Sale ids already stored: (store, cashier).
     stored: HashMap<Uuid, (Uuid, Uuid)>,
     /// Sales collected here, by id.
@@ -144,7 +152,7 @@ impl SaleWriter {
         Self {
             store_codes: HashMap::new(),
             products: HashMap::new(),
-            customers: HashMap::new(),
+            customers: HashSet::new(),
             stored: HashMap::new(),
             collected: HashMap::new(),
             folios: BTreeMap::new(),
@@ -223,14 +231,17 @@ impl SaleWriter {
         conn: &mut AnyConnection,
         id: Uuid,
     ) -> Result<bool, AppError> {
-        if let Some(known) = self.customers.get(&id) {
-            return Ok(*known);
+        if self.customers.contains(&id) {
+            return Ok(true);
         }
+        // Only a found customer is remembered: one created later in the batch must be seen.
         let found: Option<String> = sqlx::query_scalar("SELECT id FROM customers WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&mut *conn)
             .await?;
-        self.customers.insert(id, found.is_some());
+        if found.is_some() {
+            self.customers.insert(id);
+        }
         Ok(found.is_some())
     }
 
@@ -274,6 +285,96 @@ impl SaleWriter {
         Ok(last + 1)
     }
 
+    /// The record already stored or collected under `id` when the same cashier of the same
+    /// store sent it before (a retried request); someone else's is a conflict.
+    async fn existing(
+        &mut self,
+        conn: &mut AnyConnection,
+        id: Uuid,
+        ctx: &SaleContext,
+    ) -> Result<Option<Sale>, AppError> {
+        let same_seller =
+            |store: Uuid, cashier: Uuid| store == ctx.store_id && cashier == ctx.cashier_id;
+        let taken = Err(AppError::Conflict(
+            "Ya existe otra venta con ese id.".into(),
+        ));
+        if let Some(first) = self.collected.get(&id) {
+            return if same_seller(first.tienda_id, first.cajero_id) {
+                Ok(Some(first.clone()))
+            } else {
+                taken
+            };
+        }
+        let stored = match self.stored.get(&id) {
+            Some(seller) => Some(*seller),
+            None => {
+                let row: Option<(String, String)> =
+                    sqlx::query_as("SELECT store_id, cashier_id FROM sales WHERE id = $1")
+                        .bind(id.to_string())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                row.map(|(s, c)| Ok::<_, AppError>((db::uuid(&s)?, db::uuid(&c)?)))
+                    .transpose()?
+            }
+        };
+        let Some((store, cashier)) = stored else {
+            return Ok(None);
+        };
+        if !same_seller(store, cashier) {
+            return taken;
+        }
+        let first = get(conn, id)
+            .await?
+            .ok_or_else(|| AppError::Internal("stored sale vanished".into()))?;
+        Ok(Some(first))
+    }
+
+    /// Checks a return or void against its sale and the returns of it stored or collected
+    /// before (shared `ReturnInput::validate`): `Ok(Err(record))` when this return id was
+    /// recorded before by the same cashier (a retried request), `Ok(Ok(valid))` otherwise.
+    pub async fn check_return(
+        &mut self,
+        conn: &mut AnyConnection,
+        input: &ReturnInput,
+        ctx: &SaleContext,
+    ) -> Result<Result<(ValidReturn, Sale), Sale>, AppError> {
+        if let Some(first) = self.existing(conn, input.id, ctx).await? {
+            return Ok(Err(first));
+        }
+        let sale = match self.collected.get(&input.venta_id) {
+            Some(sale) => Some(sale.clone()),
+            None => get(conn, input.venta_id).await?,
+        };
+        let mut fields = pronto_shared::domain::FieldErrors::new();
+        let Some(sale) = sale else {
+            fields.add("venta_id", "La venta no existe.");
+            return Err(fields.into());
+        };
+        if sale.tienda_id != ctx.store_id {
+            fields.add("venta_id", "La venta es de otra tienda.");
+            return Err(fields.into());
+        }
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM sales WHERE original_sale_id = $1")
+                .bind(sale.id.to_string())
+                .fetch_all(&mut *conn)
+                .await?;
+        let mut earlier = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(back) = get(conn, db::uuid(&id)?).await? {
+                earlier.push(back);
+            }
+        }
+        earlier.extend(
+            self.collected
+                .values()
+                .filter(|r| r.venta_original_id == Some(sale.id))
+                .cloned(),
+        );
+        let valid = input.validate(&sale, &earlier)?;
+        Ok(Ok((valid, sale)))
+    }
+
     /// Checks and collects a sale. `Ok((sale, created))`: `created` is false when the same
     /// cashier of the same store sent this sale id before (a retried request), and the first
     /// one is returned.
@@ -292,38 +393,11 @@ impl SaleWriter {
             customer_id,
             now,
             day,
+            kind,
+            original,
+            reason,
         } = new;
-        let same_seller =
-            |store: Uuid, cashier: Uuid| store == ctx.store_id && cashier == ctx.cashier_id;
-        let taken = Err(AppError::Conflict(
-            "Ya existe otra venta con ese id.".into(),
-        ));
-        if let Some(first) = self.collected.get(&id) {
-            return if same_seller(first.tienda_id, first.cajero_id) {
-                Ok((first.clone(), false))
-            } else {
-                taken
-            };
-        }
-        let stored = match self.stored.get(&id) {
-            Some(seller) => Some(*seller),
-            None => {
-                let row: Option<(String, String)> =
-                    sqlx::query_as("SELECT store_id, cashier_id FROM sales WHERE id = $1")
-                        .bind(id.to_string())
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                row.map(|(s, c)| Ok::<_, AppError>((db::uuid(&s)?, db::uuid(&c)?)))
-                    .transpose()?
-            }
-        };
-        if let Some((store, cashier)) = stored {
-            if !same_seller(store, cashier) {
-                return taken;
-            }
-            let first = get(conn, id)
-                .await?
-                .ok_or_else(|| AppError::Internal("stored sale vanished".into()))?;
+        if let Some(first) = self.existing(conn, id, ctx).await? {
             return Ok((first, false));
         }
         if let Some(customer) = customer_id {
@@ -344,6 +418,12 @@ impl SaleWriter {
         }
 
         // Checked: from here on nothing refuses the sale.
+        // Stock leaves with a sale and comes back with a return or void.
+        let (sign, reason_moved) = match kind {
+            SaleKind::Venta => (-1, StockReason::Venta),
+            SaleKind::Devolucion | SaleKind::Cancelacion => (1, StockReason::Devolucion),
+        };
+        let delta = |quantity: i64| sign * quantity;
         let store_code = self.store_code(conn, ctx.store_id).await?;
         let device_code = ctx
             .device
@@ -378,6 +458,9 @@ impl SaleWriter {
             Cell::from(day),
             Cell::from(1),
             Cell::from(seq),
+            Cell::from(kind.as_str()),
+            Cell::from(original.map(|o| o.to_string())),
+            Cell::from(reason),
         ]);
         let mut lines = Vec::with_capacity(sold.len());
         for (no, (line, product)) in sold.into_iter().enumerate() {
@@ -395,8 +478,8 @@ impl SaleWriter {
                 Cell::from(Uuid::now_v7().to_string()),
                 Cell::from(ctx.store_id.to_string()),
                 Cell::from(line.product_id.to_string()),
-                Cell::from(-line.quantity.get()),
-                Cell::from(StockReason::Venta.as_str()),
+                Cell::from(delta(line.quantity.get())),
+                Cell::from(reason_moved.as_str()),
                 Cell::from(""),
                 Cell::from(id.to_string()),
                 Cell::from(ctx.cashier_id.to_string()),
@@ -407,7 +490,7 @@ impl SaleWriter {
             let key = (ctx.store_id, line.product_id);
             match self.stock.get_mut(&key) {
                 Some(take) => {
-                    take.delta -= line.quantity.get();
+                    take.delta += delta(line.quantity.get());
                     take.at = now.to_owned();
                 }
                 None => {
@@ -415,7 +498,7 @@ impl SaleWriter {
                     self.stock.insert(
                         key,
                         StockTake {
-                            delta: -line.quantity.get(),
+                            delta: delta(line.quantity.get()),
                             seq,
                             at: now.to_owned(),
                         },
@@ -460,6 +543,9 @@ impl SaleWriter {
             total: sale.total.centavos(),
             cambio: sale.change.centavos(),
             creada: now.to_owned(),
+            tipo: kind,
+            venta_original_id: original,
+            motivo: reason.to_owned(),
         };
         self.collected.insert(id, stored.clone());
         Ok((stored, true))
@@ -537,7 +623,7 @@ pub async fn create(conn: &mut AnyConnection, new: NewSale<'_>) -> Result<(Sale,
 
 const COLUMNS: &str =
     "id, folio, store_id, device_id, cashier_id, customer_id, payment_kind, subtotal, \
-                       discount, total, change_due, created_at";
+     discount, total, change_due, created_at, kind, original_sale_id, reason";
 
 pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Sale>, AppError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM sales WHERE id = $1"))
@@ -634,5 +720,12 @@ async fn with_details(conn: &mut AnyConnection, row: &AnyRow) -> Result<Sale, Ap
         total: row.try_get("total")?,
         cambio: row.try_get("change_due")?,
         creada: row.try_get("created_at")?,
+        tipo: {
+            let kind: String = row.try_get("kind")?;
+            SaleKind::parse(&kind)
+                .ok_or_else(|| AppError::Internal(format!("stored sale kind {kind:?}")))?
+        },
+        venta_original_id: opt_uuid(row.try_get("original_sale_id")?)?,
+        motivo: row.try_get("reason")?,
     })
 }

@@ -8,7 +8,7 @@ use axum::{
     Json, Router,
 };
 use pronto_shared::{
-    api::sales::{Sale, SaleInput, SaleQuery},
+    api::sales::{Sale, SaleInput, SaleKind, SaleQuery},
     sync::config::VENTA,
     Action,
 };
@@ -57,6 +57,9 @@ async fn create(
             customer_id: body.cliente_id,
             now: &at,
             day: &day,
+            kind: SaleKind::Venta,
+            original: None,
+            reason: "",
         },
     )
     .await?;

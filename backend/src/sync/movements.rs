@@ -1,7 +1,11 @@
 //! Ops that never conflict: stock deltas (they commute) and sales (insert-only).
 
 use pronto_shared::{
-    api::{sales::SaleInput, stock::StockMovementInput},
+    api::{
+        returns::ReturnInput,
+        sales::{Sale, SaleInput, SaleKind},
+        stock::StockMovementInput,
+    },
     sync::OpBody,
     Action, Principal,
 };
@@ -137,8 +141,16 @@ pub async fn sale(
         customer_id: input.cliente_id,
         now: at,
         day,
+        kind: SaleKind::Venta,
+        original: None,
+        reason: "",
     };
-    match writer.add(conn, seqs, new).await {
+    recorded(writer.add(conn, seqs, new).await)
+}
+
+/// The op's outcome from what the sale writer said.
+fn recorded(outcome: Result<(Sale, bool), AppError>) -> Result<Result<Applied, Refusal>, AppError> {
+    match outcome {
         Ok((sale, _)) => Ok(Ok(Applied {
             version: 1,
             conflict: None,
@@ -153,4 +165,59 @@ pub async fn sale(
         })),
         Err(other) => Err(other),
     }
+}
+
+/// `ventas.Venta` / `return`: a return or void of a sale of the device's store (fields:
+/// `api::returns::ReturnInput`). Pairs come back into stock; the refund is computed here by
+/// the shared rule, so the amount the device showed is the amount stored.
+#[allow(clippy::too_many_arguments)]
+pub async fn sale_return(
+    conn: &mut AnyConnection,
+    op: &OpBody,
+    author: &Principal,
+    store_id: Uuid,
+    device: (Uuid, String),
+    (at, day): (&str, &str),
+    writer: &mut SaleWriter,
+    seqs: &mut db::ChangeSeqs,
+) -> Result<Result<Applied, Refusal>, AppError> {
+    if !author.can(Action::CreateSale(store_id)) {
+        return Ok(Err(Refusal::forbidden(
+            "No puedes hacer devoluciones en esta tienda.",
+        )));
+    }
+    let input: ReturnInput = match body_of(op) {
+        Ok(i) => i,
+        Err(r) => return Ok(Err(r)),
+    };
+    if input.id != op.entity_id {
+        return Ok(Err(Refusal::invalid(
+            "El id de la devolución no coincide con el de la operación.",
+        )));
+    }
+    let ctx = SaleContext {
+        store_id,
+        cashier_id: op.author_id,
+        device: Some(device),
+    };
+    let (valid, sale) = match writer.check_return(conn, &input, &ctx).await {
+        Ok(Ok(checked)) => checked,
+        Ok(Err(first)) => return recorded(Ok((first, false))),
+        Err(err) => return recorded(Err(err)),
+    };
+    let (as_sale, payments) = valid.as_sale(input.reembolso);
+    let new = NewSale {
+        id: input.id,
+        number: Some(op.seq),
+        ctx: &ctx,
+        sale: &as_sale,
+        payments: &payments,
+        customer_id: sale.cliente_id,
+        now: at,
+        day,
+        kind: valid.kind,
+        original: Some(sale.id),
+        reason: &valid.reason,
+    };
+    recorded(writer.add(conn, seqs, new).await)
 }

@@ -19,7 +19,7 @@ use pronto_shared::{
     sync::{
         config::{CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
         conflict::{ConflictRecord, Outcome},
-        ModelConfig, Op, OpKind, OpResult, PushReply, PushRequest,
+        order, ModelConfig, Op, OpKind, OpResult, PushReply, PushRequest,
     },
     Principal, Role,
 };
@@ -250,8 +250,15 @@ pub async fn push(
             }
         }
     }
-    // Highest priority first; the sort is stable, so seq order holds within a model.
-    accepted.sort_by_key(|&(_, priority)| std::cmp::Reverse(priority));
+    // Highest priority first, never ahead of an op it depends on (shared `apply_order`).
+    let ranked: Vec<_> = accepted
+        .iter()
+        .map(|&(i, priority)| (&request.ops[i].body, priority))
+        .collect();
+    let accepted: Vec<(usize, i32)> = order::apply_order(&ranked)
+        .into_iter()
+        .map(|k| accepted[k])
+        .collect();
     let positions: i64 = accepted
         .iter()
         .map(|&(i, _)| positions(&request.ops[i]))
@@ -496,7 +503,7 @@ async fn execute(
         // theirs goes first — outside the savepoint, which a refusal would roll back.
         batch.sales.flush_stock(conn).await?;
     }
-    let outcome = if matches!(op.body.kind, OpKind::Create | OpKind::Sale) {
+    let outcome = if matches!(op.body.kind, OpKind::Create | OpKind::Sale | OpKind::Return) {
         dispatch(conn, op, batch).await?
     } else {
         let mut sp = conn.begin().await?;
@@ -636,6 +643,20 @@ async fn dispatch(
             )
             .await
         }
+        (VENTA, OpKind::Return) => {
+            let device_ref = (device_id, device_code);
+            movements::sale_return(
+                conn,
+                body,
+                &author,
+                store_id,
+                device_ref,
+                (&at, &day),
+                &mut batch.sales,
+                &mut batch.seqs,
+            )
+            .await
+        }
         (model, kind) => Ok(Err(Refusal::invalid(format!(
             "{model} no admite operaciones {}.",
             kind_str(kind)
@@ -716,5 +737,6 @@ fn kind_str(kind: OpKind) -> &'static str {
         OpKind::Delete => "delete",
         OpKind::Sale => "sale",
         OpKind::StockDelta => "stock_delta",
+        OpKind::Return => "return",
     }
 }

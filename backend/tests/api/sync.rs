@@ -674,3 +674,197 @@ async fn creating_a_record_whose_id_exists_is_refused_and_the_batch_goes_on() {
         .unwrap();
     assert_eq!(name, "Ana López");
 }
+
+#[tokio::test]
+async fn a_customer_created_inline_and_the_sale_naming_her_apply_in_one_batch() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "cajero_a").await;
+    let customer = Uuid::now_v7();
+    let sale_id = Uuid::now_v7();
+    let mut fields = sale(&world, sale_id);
+    fields["cliente_id"] = json!(customer);
+    let batch = [
+        d.op(
+            CLIENTE,
+            customer,
+            OpKind::Create,
+            None,
+            json!({"nombre": "Rosa Méndez", "telefono": "3319876543"}),
+            20,
+        ),
+        d.op(VENTA, sale_id, OpKind::Sale, None, fields, 21),
+    ];
+
+    let results = d.push_ok(&app, &batch).await;
+
+    for result in &results {
+        assert!(matches!(result, OpResult::Applied { .. }), "{result:?}");
+    }
+    let named: Option<String> = sqlx::query_scalar("SELECT customer_id FROM sales WHERE id = $1")
+        .bind(sale_id.to_string())
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(named, Some(customer.to_string()));
+}
+
+fn return_of(sale_id: Uuid, id: Uuid, lines: Value, void: bool) -> Value {
+    json!({
+        "id": id,
+        "venta_id": sale_id,
+        "lineas": lines,
+        "reembolso": "efectivo",
+        "motivo": "No le quedó",
+        "cancelacion": void,
+    })
+}
+
+async fn stock_of(app: &TestApp, world: &World, product: Uuid) -> i64 {
+    sqlx::query_scalar("SELECT quantity FROM stock WHERE product_id = $1 AND store_id = $2")
+        .bind(product.to_string())
+        .bind(world.store_a.to_string())
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_sale_and_its_return_made_offline_apply_in_one_batch_and_put_the_pairs_back() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "cajero_a").await;
+    let (sale_id, back_id) = (Uuid::now_v7(), Uuid::now_v7());
+    let product = world.products[0];
+    let batch = [
+        d.op(
+            VENTA,
+            sale_id,
+            OpKind::Sale,
+            None,
+            sale(&world, sale_id),
+            30,
+        ),
+        d.op(
+            VENTA,
+            back_id,
+            OpKind::Return,
+            None,
+            return_of(
+                sale_id,
+                back_id,
+                json!([{"producto_id": product, "cantidad": 1}]),
+                false,
+            ),
+            31,
+        ),
+    ];
+
+    let results = d.push_ok(&app, &batch).await;
+
+    for result in &results {
+        assert!(matches!(result, OpResult::Applied { .. }), "{result:?}");
+    }
+    assert_eq!(stock_of(&app, &world, product).await, 10 - 2 + 1);
+    let (kind, original, total, folio): (String, Option<String>, i64, String) =
+        sqlx::query_as("SELECT kind, original_sale_id, total, folio FROM sales WHERE id = $1")
+            .bind(back_id.to_string())
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(kind, "devolucion");
+    assert_eq!(original, Some(sale_id.to_string()));
+    assert_eq!(total, 129_900, "one of two pairs at the sale price");
+    assert_eq!(folio, format!("TA-C01-{:06}", batch[1].body.seq));
+    let moved: i64 = sqlx::query_scalar(
+        "SELECT delta FROM stock_movements WHERE sale_id = $1 AND reason = 'devolucion'",
+    )
+    .bind(back_id.to_string())
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(moved, 1);
+}
+
+#[tokio::test]
+async fn returning_more_than_is_left_or_voiding_after_a_return_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "cajero_a").await;
+    let sale_id = Uuid::now_v7();
+    let product = world.products[0];
+    let first_back = Uuid::now_v7();
+    let ops = [
+        d.op(
+            VENTA,
+            sale_id,
+            OpKind::Sale,
+            None,
+            sale(&world, sale_id),
+            40,
+        ),
+        d.op(
+            VENTA,
+            first_back,
+            OpKind::Return,
+            None,
+            return_of(
+                sale_id,
+                first_back,
+                json!([{"producto_id": product, "cantidad": 1}]),
+                false,
+            ),
+            41,
+        ),
+    ];
+    d.push_ok(&app, &ops).await;
+    let before = fingerprint(&app.db).await;
+    let (too_many, void) = (Uuid::now_v7(), Uuid::now_v7());
+    let refused = [
+        d.op(
+            VENTA,
+            too_many,
+            OpKind::Return,
+            None,
+            return_of(
+                sale_id,
+                too_many,
+                json!([{"producto_id": product, "cantidad": 2}]),
+                false,
+            ),
+            42,
+        ),
+        d.op(
+            VENTA,
+            void,
+            OpKind::Return,
+            None,
+            return_of(sale_id, void, json!([]), true),
+            43,
+        ),
+    ];
+
+    let results = d.push_ok(&app, &refused).await;
+
+    let reasons: Vec<&str> = results
+        .iter()
+        .map(|r| match r {
+            OpResult::Rejected { reason, .. } => reason.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(reasons[0].contains("Solo quedan 1"), "{}", reasons[0]);
+    assert!(
+        reasons[1].contains("ya tiene devoluciones"),
+        "{}",
+        reasons[1]
+    );
+    // Change positions reserved for the batch may go unused: gaps in the sequence are harmless.
+    let rows = |f: Vec<(String, i64)>| -> Vec<(String, i64)> {
+        f.into_iter()
+            .filter(|(t, _)| t != "change_counter")
+            .collect()
+    };
+    assert_eq!(rows(fingerprint(&app.db).await), rows(before));
+    assert_eq!(stock_of(&app, &world, product).await, 10 - 2 + 1);
+}

@@ -190,7 +190,7 @@ async fn stock_is_initial_plus_deltas(sim: &Sim, seed: u64) {
     .await;
     let movements = scalar(
         sim,
-        "SELECT COUNT(*) FROM stock_movements WHERE reason <> 'venta'",
+        "SELECT COUNT(*) FROM stock_movements WHERE reason NOT IN ('venta', 'devolucion')",
     )
     .await;
     assert_eq!(
@@ -200,10 +200,23 @@ async fn stock_is_initial_plus_deltas(sim: &Sim, seed: u64) {
     let lines = scalar(sim, "SELECT COUNT(*) FROM sale_lines").await;
     let sale_moves = scalar(
         sim,
-        "SELECT COUNT(*) FROM stock_movements WHERE reason = 'venta'",
+        "SELECT COUNT(*) FROM stock_movements WHERE reason IN ('venta', 'devolucion')",
     )
     .await;
-    assert_eq!(lines, sale_moves, "seed {seed}: one movement per sale line");
+    assert_eq!(
+        lines, sale_moves,
+        "seed {seed}: one movement per sale or return line"
+    );
+    let over_refunded = scalar(
+        sim,
+        "SELECT COUNT(*) FROM sales s WHERE s.total < \
+         (SELECT COALESCE(SUM(r.total), 0) FROM sales r WHERE r.original_sale_id = s.id)",
+    )
+    .await;
+    assert_eq!(
+        over_refunded, 0,
+        "seed {seed}: refunds never exceed the sale"
+    );
 }
 
 async fn conflicts_are_recorded_and_settled(sim: &Sim, seed: u64) {

@@ -47,8 +47,11 @@ pub struct SimDevice {
     pub online: Rc<RefCell<bool>>,
     pub offline_until: u64,
     pub restarts: u64,
-    /// Every sale this device rang up (entity ids).
+    /// Every sale, return and void this device rang up (entity ids).
     pub sales: Vec<Uuid>,
+    /// Pairs of this device's sales not returned yet: (sale, product).
+    pub returnable: Vec<(Uuid, Uuid)>,
+    pub returns: u64,
 }
 
 pub struct Sim {
@@ -71,6 +74,7 @@ pub struct Totals {
     pub devices: u64,
     pub ops: u64,
     pub sales: u64,
+    pub returns: u64,
     pub conflicts: u64,
     pub dead_letters: u64,
     pub restarts: u64,
@@ -82,6 +86,7 @@ impl Totals {
         self.devices += other.devices;
         self.ops += other.ops;
         self.sales += other.sales;
+        self.returns += other.returns;
         self.conflicts += other.conflicts;
         self.dead_letters += other.dead_letters;
         self.restarts += other.restarts;
@@ -97,11 +102,12 @@ impl std::fmt::Display for Totals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} devices, {} ops, {} sales, {} conflicts, {} dead letters, {} device restarts; \
+            "{} devices, {} ops, {} sales (of them {} returns), {} conflicts, {} dead letters, {} device restarts; \
              faults: {} lost, {} duplicated, {} delayed, {} cut, {} server crashes after commit",
             self.devices,
             self.ops,
             self.sales,
+            self.returns,
             self.conflicts,
             self.dead_letters,
             self.restarts,
@@ -314,6 +320,8 @@ impl Sim {
                 offline_until: 0,
                 restarts: 0,
                 sales: Vec::new(),
+                returnable: Vec::new(),
+                returns: 0,
             });
         }
         let steps = match size {
@@ -403,7 +411,9 @@ impl Sim {
     async fn make_op(&mut self, i: usize) {
         let manager = self.devices[i].role == Role::Gerente;
         let roll = self.rng.gen_range(0..100);
-        let change = if !manager || roll < 40 {
+        let change = if roll < 8 && !self.devices[i].returnable.is_empty() {
+            self.sale_return(i)
+        } else if !manager || roll < 40 {
             self.sale(i)
         } else if roll < 55 {
             self.stock_delta(i)
@@ -414,11 +424,39 @@ impl Sim {
         } else {
             self.delete(i)
         };
-        let Some(change) = change else { return };
-        if change.kind == OpKind::Sale {
+        let Some(mut change) = change else { return };
+        let now = self.now_ms;
+        if change.kind == OpKind::Sale && self.rng.gen_ratio(1, 10) {
+            // A new customer created at the till and named by the sale right after it: the
+            // server must apply the create first although sales are pushed first.
+            let customer = uuid(&mut self.rng);
+            let create = LocalChange {
+                model: CLIENTE.into(),
+                entity_id: customer,
+                kind: OpKind::Create,
+                base_version: None,
+                fields: Self::fields(json!({"nombre": format!("Cliente {}", self.ops)})),
+                priority: 50,
+            };
+            self.engine(i).record(create, now).await.expect("record");
+            self.ops += 1;
+            change.fields.insert("cliente_id".into(), json!(customer));
+        }
+        if matches!(change.kind, OpKind::Sale | OpKind::Return) {
             self.devices[i].sales.push(change.entity_id);
         }
-        let now = self.now_ms;
+        if change.kind == OpKind::Return {
+            self.devices[i].returns += 1;
+        }
+        if change.kind == OpKind::Sale {
+            let lines = change.fields.get("lineas").and_then(|l| l.as_array());
+            for line in lines.into_iter().flatten() {
+                if let Some(product) = line["producto_id"].as_str() {
+                    let product = Uuid::parse_str(product).expect("uuid");
+                    self.devices[i].returnable.push((change.entity_id, product));
+                }
+            }
+        }
         self.engine(i).record(change, now).await.expect("record");
         self.ops += 1;
     }
@@ -459,6 +497,34 @@ impl Sim {
             kind: OpKind::Sale,
             base_version: None,
             fields: Self::fields(json!({"id": id, "lineas": lines, "pagos": pay})),
+            priority: 100,
+        })
+    }
+
+    /// A pair of one of this device's own sales comes back (never more than was sold, so an
+    /// honest return is never refused).
+    fn sale_return(&mut self, i: usize) -> Option<LocalChange> {
+        let left = &mut self.devices[i].returnable;
+        let k = self.rng.gen_range(0..left.len());
+        let (sale, product) = left.swap_remove(k);
+        let id = uuid(&mut self.rng);
+        let refund = if self.rng.gen_bool(0.5) {
+            "efectivo"
+        } else {
+            "tarjeta"
+        };
+        Some(LocalChange {
+            model: VENTA.into(),
+            entity_id: id,
+            kind: OpKind::Return,
+            base_version: None,
+            fields: Self::fields(json!({
+                "id": id,
+                "venta_id": sale,
+                "lineas": [{"producto_id": product, "cantidad": 1}],
+                "reembolso": refund,
+                "motivo": "No le quedó",
+            })),
             priority: 100,
         })
     }
@@ -569,6 +635,7 @@ impl Sim {
             devices: self.devices.len() as u64,
             ops: self.ops,
             sales: self.devices.iter().map(|d| d.sales.len() as u64).sum(),
+            returns: self.devices.iter().map(|d| d.returns).sum(),
             restarts: self.devices.iter().map(|d| d.restarts).sum(),
             net: self.net.borrow().stats,
             ..Totals::default()

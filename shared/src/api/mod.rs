@@ -9,6 +9,7 @@ pub mod auth;
 pub mod customers;
 pub mod devices;
 pub mod products;
+pub mod returns;
 pub mod sales;
 pub mod stock;
 

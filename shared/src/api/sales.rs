@@ -22,6 +22,33 @@ impl PaymentMethod {
     }
 }
 
+/// What a sales record is: a sale, or a return or void of one (DESIGN §3: new records, never
+/// edits of the old).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SaleKind {
+    #[default]
+    Venta,
+    Devolucion,
+    Cancelacion,
+}
+
+impl SaleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Venta => "venta",
+            Self::Devolucion => "devolucion",
+            Self::Cancelacion => "cancelacion",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Venta, Self::Devolucion, Self::Cancelacion]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
 /// How a sale was paid, derived from its payments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -228,6 +255,15 @@ pub struct Sale {
     pub cambio: i64,
     /// RFC 3339, UTC.
     pub creada: String,
+    /// A return or a void has positive quantities and amounts: the pairs that came back and
+    /// the money handed back (`total`), and names the sale in `venta_original_id`.
+    #[serde(default)]
+    pub tipo: SaleKind,
+    #[serde(default)]
+    pub venta_original_id: Option<Uuid>,
+    /// Why it was returned or voided.
+    #[serde(default)]
+    pub motivo: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -19,6 +19,8 @@ pub struct StockLevel {
 #[serde(rename_all = "lowercase")]
 pub enum StockReason {
     Venta,
+    /// Pairs back from a return or a void.
+    Devolucion,
     Recepcion,
     Ajuste,
     Traspaso,
@@ -28,6 +30,7 @@ impl StockReason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Venta => "venta",
+            Self::Devolucion => "devolucion",
             Self::Recepcion => "recepcion",
             Self::Ajuste => "ajuste",
             Self::Traspaso => "traspaso",
@@ -51,8 +54,11 @@ impl StockMovementInput {
     pub fn validate(&self) -> Result<(StockDelta, String), FieldErrors> {
         let mut e = FieldErrors::new();
         let delta = e.check("delta", StockDelta::new(self.delta));
-        if self.motivo == StockReason::Venta {
-            e.add("motivo", "Las ventas mueven el inventario por sí solas.");
+        if matches!(self.motivo, StockReason::Venta | StockReason::Devolucion) {
+            e.add(
+                "motivo",
+                "Las ventas y devoluciones mueven el inventario por sí solas.",
+            );
         }
         if self.motivo == StockReason::Recepcion && self.delta < 0 {
             e.add("delta", "Una recepción solo puede sumar pares.");

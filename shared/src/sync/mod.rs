@@ -9,6 +9,7 @@ pub mod engine;
 pub mod hlc;
 pub mod memory;
 pub mod op;
+pub mod order;
 pub mod protocol;
 
 pub use config::{ModelConfig, Strategy};

@@ -19,6 +19,8 @@ pub enum OpKind {
     Sale,
     /// A stock movement: `{"delta": n, "motivo": …}` on the stock row of (store, product).
     StockDelta,
+    /// A return or void of a sale (insert-only, `api::returns::ReturnInput`).
+    Return,
 }
 
 /// Everything the checksum covers.

@@ -1,0 +1,397 @@
+//! Returns (`devolucion`) and voids (`cancelacion`): new sales-type records that name the
+//! original sale, never edits of it. The refund rule lives here, once: the cashier's screen
+//! shows the amount to hand back, offline too, and the server computes the same or refuses.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::sales::{PaymentKind, PaymentMethod, Sale, SaleKind, ValidLine, ValidSale};
+use crate::domain::{FieldErrors, Money, Price, Quantity};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnLineInput {
+    pub producto_id: Uuid,
+    pub cantidad: i64,
+}
+
+/// Sent as a `ventas.Venta` op of kind `return` (the entity is the return's own id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnInput {
+    /// Born on the device, like a sale's.
+    pub id: Uuid,
+    /// The sale the pairs come back from.
+    pub venta_id: Uuid,
+    /// What comes back; ignored for a void, which takes back everything.
+    #[serde(default)]
+    pub lineas: Vec<ReturnLineInput>,
+    /// How the money goes back.
+    pub reembolso: PaymentMethod,
+    pub motivo: String,
+    /// A void: the whole sale, only while nothing of it was returned.
+    #[serde(default)]
+    pub cancelacion: bool,
+}
+
+/// A return whose arithmetic holds against its sale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidReturn {
+    pub kind: SaleKind,
+    /// Pairs coming back at the price they were sold for.
+    pub lines: Vec<ValidLine>,
+    /// What those pairs cost before the sale's ticket discount.
+    pub subtotal: Money,
+    /// Their share of the ticket discount.
+    pub discount: Money,
+    /// The money handed back.
+    pub refund: Money,
+    pub reason: String,
+}
+
+impl ValidReturn {
+    /// The return as a sales record's totals, with its one refund payment by `method` (none
+    /// when nothing is refunded: a sale discounted to zero).
+    pub fn as_sale(&self, method: PaymentMethod) -> (ValidSale, Vec<(PaymentMethod, i64)>) {
+        let sale = ValidSale {
+            lines: self.lines.clone(),
+            subtotal: self.subtotal,
+            discount: self.discount,
+            total: self.refund,
+            paid: self.refund,
+            change: Money::ZERO,
+            kind: match method {
+                PaymentMethod::Efectivo => PaymentKind::Efectivo,
+                PaymentMethod::Tarjeta => PaymentKind::Tarjeta,
+            },
+        };
+        let refund = self.refund.centavos();
+        let payments = if refund > 0 {
+            vec![(method, refund)]
+        } else {
+            Vec::new()
+        };
+        (sale, payments)
+    }
+}
+
+/// Pairs of each product still in `sale` after `earlier` returns of it.
+pub fn returnable<'a>(
+    sale: &Sale,
+    earlier: impl IntoIterator<Item = &'a Sale>,
+) -> BTreeMap<Uuid, i64> {
+    let mut left: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for line in &sale.lineas {
+        *left.entry(line.producto_id).or_default() += line.cantidad;
+    }
+    for back in earlier
+        .into_iter()
+        .filter(|r| r.venta_original_id == Some(sale.id))
+    {
+        for line in &back.lineas {
+            *left.entry(line.producto_id).or_default() -= line.cantidad;
+        }
+    }
+    left
+}
+
+impl ReturnInput {
+    pub const MAX_REASON: usize = 200;
+
+    /// Checks the return against its sale and the returns already made of it (`earlier`;
+    /// others are ignored) and computes the refund: the returned pairs at their sale price,
+    /// less their share of the ticket discount (rounded to the centavo); the return that takes
+    /// back the last pair refunds exactly what is left of the sale's total, so the refunds of
+    /// a sale never add up to more than was paid.
+    pub fn validate(&self, sale: &Sale, earlier: &[Sale]) -> Result<ValidReturn, FieldErrors> {
+        let mut e = FieldErrors::new();
+        if sale.tipo != SaleKind::Venta {
+            e.add("venta_id", "Solo se devuelven ventas.");
+            return Err(e);
+        }
+        let reason = e
+            .check(
+                "motivo",
+                super::text(&self.motivo, Self::MAX_REASON, "El motivo"),
+            )
+            .unwrap_or_default();
+        let earlier: Vec<&Sale> = earlier
+            .iter()
+            .filter(|r| r.venta_original_id == Some(sale.id))
+            .collect();
+        let mut left = returnable(sale, earlier.iter().copied());
+        let wanted: Vec<(Uuid, i64)> = if self.cancelacion {
+            if !earlier.is_empty() {
+                e.add(
+                    "cancelacion",
+                    "La venta ya tiene devoluciones: devuelve lo que queda.",
+                );
+            }
+            sale.lineas
+                .iter()
+                .map(|l| (l.producto_id, l.cantidad))
+                .collect()
+        } else {
+            if self.lineas.is_empty() {
+                e.add("lineas", "Elige qué se devuelve.");
+            }
+            self.lineas
+                .iter()
+                .map(|l| (l.producto_id, l.cantidad))
+                .collect()
+        };
+
+        // Each returned pair is priced at the first sale line of its product with pairs left.
+        let mut taken: BTreeMap<usize, i64> = BTreeMap::new();
+        let mut lines = Vec::new();
+        for (i, (product, quantity)) in wanted.iter().enumerate() {
+            let field = format!("lineas[{i}].cantidad");
+            if let Err(err) = Quantity::new(*quantity) {
+                e.add(field, err);
+                continue;
+            }
+            let still = left.get(product).copied();
+            match still {
+                None => {
+                    e.add(
+                        format!("lineas[{i}].producto_id"),
+                        "Ese producto no está en la venta.",
+                    );
+                    continue;
+                }
+                Some(n) if n < *quantity => {
+                    e.add(
+                        field,
+                        if n <= 0 {
+                            "Ya se devolvió todo de ese producto.".to_owned()
+                        } else {
+                            format!("Solo quedan {n} por devolver.")
+                        },
+                    );
+                    continue;
+                }
+                Some(_) => {}
+            }
+            if let Some(n) = left.get_mut(product) {
+                *n -= quantity;
+            }
+            let mut need = *quantity;
+            for (no, line) in sale.lineas.iter().enumerate() {
+                if need == 0 {
+                    break;
+                }
+                if line.producto_id != *product {
+                    continue;
+                }
+                let used = taken.entry(no).or_default();
+                let here = (line.cantidad - *used).min(need);
+                if here <= 0 {
+                    continue;
+                }
+                *used += here;
+                need -= here;
+                if let (Ok(quantity), Ok(unit_price)) =
+                    (Quantity::new(here), Price::new(line.precio_unitario))
+                {
+                    lines.push(ValidLine {
+                        product_id: *product,
+                        quantity,
+                        unit_price,
+                        amount: Money::from_centavos(line.precio_unitario * here),
+                    });
+                }
+            }
+        }
+        e.into_result()?;
+
+        let subtotal: i64 = lines.iter().map(|l| l.amount.centavos()).sum();
+        let refunded: i64 = earlier.iter().map(|r| r.total).sum();
+        let everything_back = left.values().all(|n| *n <= 0);
+        let refund = if everything_back {
+            sale.total - refunded
+        } else if sale.subtotal > 0 {
+            // Half-up rounding of subtotal × total / sale subtotal, in integers.
+            (2 * subtotal * sale.total + sale.subtotal) / (2 * sale.subtotal)
+        } else {
+            0
+        }
+        .clamp(0, (sale.total - refunded).max(0));
+        Ok(ValidReturn {
+            kind: if self.cancelacion {
+                SaleKind::Cancelacion
+            } else {
+                SaleKind::Devolucion
+            },
+            lines,
+            subtotal: Money::from_centavos(subtotal),
+            discount: Money::from_centavos(subtotal - refund),
+            refund: Money::from_centavos(refund),
+            reason,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::sales::{Payment, PaymentKind, SaleLine};
+
+    const A: Uuid = Uuid::from_u128(10);
+    const B: Uuid = Uuid::from_u128(11);
+
+    fn sale(lines: &[(Uuid, i64, i64)], discount: i64) -> Sale {
+        let subtotal: i64 = lines.iter().map(|(_, q, p)| q * p).sum();
+        Sale {
+            id: Uuid::from_u128(1),
+            folio: "TA-C01-000001".into(),
+            tienda_id: Uuid::from_u128(2),
+            dispositivo_id: None,
+            cajero_id: Uuid::from_u128(3),
+            cliente_id: None,
+            lineas: lines
+                .iter()
+                .map(|(p, q, price)| SaleLine {
+                    producto_id: *p,
+                    sku: "X".into(),
+                    nombre: "Zapato".into(),
+                    cantidad: *q,
+                    precio_unitario: *price,
+                    importe: q * price,
+                })
+                .collect(),
+            pagos: vec![Payment {
+                metodo: PaymentMethod::Efectivo,
+                monto: subtotal - discount,
+            }],
+            forma_pago: PaymentKind::Efectivo,
+            subtotal,
+            descuento: discount,
+            total: subtotal - discount,
+            cambio: 0,
+            creada: "2026-11-28T10:00:00Z".into(),
+            tipo: SaleKind::Venta,
+            venta_original_id: None,
+            motivo: String::new(),
+        }
+    }
+
+    fn back(lines: &[(Uuid, i64)]) -> ReturnInput {
+        ReturnInput {
+            id: Uuid::from_u128(99),
+            venta_id: Uuid::from_u128(1),
+            lineas: lines
+                .iter()
+                .map(|(p, q)| ReturnLineInput {
+                    producto_id: *p,
+                    cantidad: *q,
+                })
+                .collect(),
+            reembolso: PaymentMethod::Efectivo,
+            motivo: "No le quedó".into(),
+            cancelacion: false,
+        }
+    }
+
+    /// The stored record of a valid return, as `earlier` for the next one.
+    fn stored(sale: &Sale, valid: &ValidReturn) -> Sale {
+        Sale {
+            id: Uuid::from_u128(1000 + valid.refund.centavos() as u128),
+            lineas: valid
+                .lines
+                .iter()
+                .map(|l| SaleLine {
+                    producto_id: l.product_id,
+                    sku: "X".into(),
+                    nombre: "Zapato".into(),
+                    cantidad: l.quantity.get(),
+                    precio_unitario: l.unit_price.centavos(),
+                    importe: l.amount.centavos(),
+                })
+                .collect(),
+            total: valid.refund.centavos(),
+            tipo: valid.kind,
+            venta_original_id: Some(sale.id),
+            ..sale.clone()
+        }
+    }
+
+    #[test]
+    fn a_partial_return_refunds_its_share_of_the_discounted_total() {
+        let s = sale(&[(A, 2, 100_000), (B, 1, 50_000)], 25_000);
+        let v = back(&[(A, 1)]).validate(&s, &[]).unwrap();
+        assert_eq!(v.subtotal.centavos(), 100_000);
+        // 100,000 × 225,000 / 250,000
+        assert_eq!(v.refund.centavos(), 90_000);
+        assert_eq!(v.kind, SaleKind::Devolucion);
+    }
+
+    #[test]
+    fn refunds_never_add_up_to_more_than_was_paid() {
+        let s = sale(&[(A, 3, 33_333)], 1);
+        let mut earlier = Vec::new();
+        let mut refunded = 0;
+        for _ in 0..3 {
+            let v = back(&[(A, 1)]).validate(&s, &earlier).unwrap();
+            refunded += v.refund.centavos();
+            earlier.push(stored(&s, &v));
+        }
+        assert_eq!(refunded, s.total);
+        let err = back(&[(A, 1)]).validate(&s, &earlier).unwrap_err();
+        assert!(err.get("lineas[0].cantidad").is_some(), "{err:?}");
+    }
+
+    #[test]
+    fn a_void_takes_back_everything_and_only_before_any_return() {
+        let s = sale(&[(A, 2, 100_000), (B, 1, 50_000)], 10_000);
+        let mut void = back(&[]);
+        void.cancelacion = true;
+        let v = void.validate(&s, &[]).unwrap();
+        assert_eq!(v.kind, SaleKind::Cancelacion);
+        assert_eq!(v.refund.centavos(), s.total);
+        assert_eq!(v.lines.iter().map(|l| l.quantity.get()).sum::<i64>(), 3);
+
+        let partial = back(&[(B, 1)]).validate(&s, &[]).unwrap();
+        let err = void.validate(&s, &[stored(&s, &partial)]).unwrap_err();
+        assert!(err.get("cancelacion").is_some());
+    }
+
+    #[test]
+    fn bad_returns_say_what_is_wrong_at_the_field() {
+        let s = sale(&[(A, 1, 100_000)], 0);
+        assert!(back(&[(B, 1)])
+            .validate(&s, &[])
+            .unwrap_err()
+            .get("lineas[0].producto_id")
+            .is_some());
+        assert!(back(&[(A, 2)])
+            .validate(&s, &[])
+            .unwrap_err()
+            .get("lineas[0].cantidad")
+            .is_some());
+        assert!(back(&[(A, -1)])
+            .validate(&s, &[])
+            .unwrap_err()
+            .get("lineas[0].cantidad")
+            .is_some());
+        assert!(back(&[])
+            .validate(&s, &[])
+            .unwrap_err()
+            .get("lineas")
+            .is_some());
+        let mut no_reason = back(&[(A, 1)]);
+        no_reason.motivo = "  ".into();
+        assert!(no_reason
+            .validate(&s, &[])
+            .unwrap_err()
+            .get("motivo")
+            .is_some());
+        let v = back(&[(A, 1)]).validate(&s, &[]).unwrap();
+        assert!(back(&[(A, 1)])
+            .validate(&stored(&s, &v), &[])
+            .unwrap_err()
+            .get("venta_id")
+            .is_some());
+    }
+}
