@@ -20,7 +20,7 @@ use web_sys::{
 
 pub const DB_NAME: &str = "pronto";
 /// The schema version this build writes; see [`upgrade`].
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Object store names.
 pub mod stores {
@@ -310,7 +310,9 @@ async fn connect(name: &str, version: u32) -> Result<IdbDatabase, DbError> {
 /// - 2: the search indexes the screens need — products by SKU, barcode and every folded word
 ///   of their name (multi-entry), customers by folded name and phone. Cache records carry these
 ///   fields from version 1 on, so the new indexes cover what was already stored. `pairs`
-///   holds every two different three-letter word beginnings of a product, for two-word queries.
+///   holds every two different three-letter word beginnings of a product, for two-word queries;
+/// - 3: sales by folio and by the sale a return names (`original`), for returns at the till.
+///   Sale records of earlier versions lack those fields, so the step rewrites them in place.
 fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<(), JsValue> {
     if from < 1 && to >= 1 {
         db.create_object_store(stores::META)?;
@@ -336,6 +338,46 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<
         customers.create_index_with_str("name", "name")?;
         customers.create_index_with_str("phone", "phone")?;
     }
+    if from < 3 && to >= 3 {
+        let sales = tx.object_store(stores::SALES)?;
+        sales.create_index_with_str("folio", "folio")?;
+        sales.create_index_with_str("original", "original")?;
+        if from >= 1 {
+            index_stored_sales(&sales)?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds `folio` and `original` to every stored sale record (upgrade step 3). The cursor walks
+/// inside the upgrade transaction, which stays open while it has requests in flight.
+fn index_stored_sales(sales: &web_sys::IdbObjectStore) -> Result<(), JsValue> {
+    let request = sales.open_cursor()?;
+    let walk = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let Some(cursor) = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::IdbRequest>().ok())
+            .and_then(|r| r.result().ok())
+            .and_then(|r| r.dyn_into::<web_sys::IdbCursorWithValue>().ok())
+        else {
+            return;
+        };
+        if let Ok(row) = cursor.value() {
+            let data: serde_json::Value = text(&row, "data")
+                .and_then(|d| serde_json::from_str(&d).ok())
+                .unwrap_or_default();
+            for (key, field) in [("folio", "folio"), ("original", "venta_original_id")] {
+                if let Some(value) = data.get(field).and_then(|v| v.as_str()) {
+                    let _ = Reflect::set(&row, &JsValue::from_str(key), &value.into());
+                }
+            }
+            let _ = cursor.update(&row);
+        }
+        let _ = cursor.continue_();
+    });
+    request.set_onsuccess(Some(walk.as_ref().unchecked_ref()));
+    // Runs once per device, at the upgrade; the callback must outlive this function.
+    walk.forget();
     Ok(())
 }
 

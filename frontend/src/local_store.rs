@@ -84,6 +84,12 @@ pub fn cache_record(model: &str, id: Uuid, version: i64, data: &Value) -> Result
             fields.push(("words", words.into()));
             fields.push(("pairs", pairs.into()));
         }
+        VENTA => {
+            fields.push(("folio", field(data, "folio").into()));
+            if let Some(original) = data.get("venta_original_id").and_then(Value::as_str) {
+                fields.push(("original", original.into()));
+            }
+        }
         CLIENTE => {
             fields.push(("name", search::fold(field(data, "nombre")).into()));
             if let Some(phone) = data.get("telefono").and_then(Value::as_str) {
@@ -272,6 +278,20 @@ impl LocalStore {
         let request = self
             .db
             .read(&[store], |tx| tx.object_store(store)?.get_all())
+            .await?;
+        Ok(results(&request).iter().filter_map(cached_data).collect())
+    }
+
+    /// Cached sales records (sales, returns, voids) whose `index` is `key`: `folio` or
+    /// `original` (the returns and voids of a sale).
+    pub async fn sales_by(&self, index: &str, key: &str) -> Result<Vec<Value>, DbError> {
+        let request = self
+            .db
+            .read(&[stores::SALES], |tx| {
+                tx.object_store(stores::SALES)?
+                    .index(index)?
+                    .get_all_with_key(&key.into())
+            })
             .await?;
         Ok(results(&request).iter().filter_map(cached_data).collect())
     }

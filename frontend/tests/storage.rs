@@ -5,7 +5,7 @@ use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
 
 use gloo_timers::future::TimeoutFuture;
 use pronto_frontend::{
-    local_db::{LocalDb, DB_NAME},
+    local_db::{stores, LocalDb, DB_NAME},
     local_store::LocalStore,
     web_lock,
 };
@@ -16,6 +16,7 @@ use pronto_shared::sync::{
 };
 use serde_json::json;
 use uuid::Uuid;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -209,4 +210,51 @@ async fn a_second_lock_holder_waits_until_the_first_releases() {
         vec!["first in", "first out", "second in"],
         "the second holder ran only after the first released"
     );
+}
+
+#[wasm_bindgen_test]
+async fn upgrading_to_version_3_indexes_sales_cached_before_by_folio_and_original_sale() {
+    let name = db_name("folio");
+    let old = LocalDb::open_at(&name, 2).await.expect("open v2");
+    let (sale, back) = (Uuid::now_v7(), Uuid::now_v7());
+    // Records as version 2 stored them: id, version and the JSON, no folio field.
+    let rows = [
+        (sale, json!({"id": sale, "folio": "T01-C01-000007", "tipo": "venta"})),
+        (
+            back,
+            json!({"id": back, "folio": "T01-C01-000009", "tipo": "devolucion",
+                   "venta_original_id": sale}),
+        ),
+    ];
+    old.write(&[stores::SALES], |tx| {
+        let cache = tx.object_store(stores::SALES)?;
+        for (id, data) in &rows {
+            let row = pronto_frontend::local_db::record(&[
+                ("id", JsValue::from_str(&id.to_string())),
+                ("version", JsValue::from_f64(1.0)),
+                ("data", JsValue::from_str(&data.to_string())),
+            ])?;
+            cache.put(&row)?;
+        }
+        Ok(())
+    })
+    .await
+    .expect("v2 rows");
+    old.close();
+
+    let upgraded = LocalStore::open(&name).await.expect("open latest");
+    let found = upgraded
+        .sales_by("folio", "T01-C01-000007")
+        .await
+        .expect("by folio");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], json!(sale));
+    let returns = upgraded
+        .sales_by("original", &sale.to_string())
+        .await
+        .expect("by original");
+    assert_eq!(returns.len(), 1);
+    assert_eq!(returns[0]["id"], json!(back));
+    upgraded.db.close();
+    LocalDb::delete(&name).await.expect("delete");
 }
