@@ -15,7 +15,9 @@ use crate::{
     },
     connection::Connection,
     device::ThisDevice,
-    pages::{home::Home, login::Login, not_found::NotFound, sale::Sale, stock::Stock},
+    pages::{
+        home::Home, login::Login, not_found::NotFound, returns::Returns, sale::Sale, stock::Stock,
+    },
     pwa::Pwa,
     session::{Session, SessionState},
     sync_service::Sync,
@@ -70,6 +72,7 @@ pub fn App() -> impl IntoView {
                                 <Route path=path!("/") view=Home />
                                 <Route path=path!("/venta") view=Sale />
                                 <Route path=path!("/inventario") view=Stock />
+                                <Route path=path!("/devolucion") view=Returns />
                             </Routes>
                         }
                             .into_any()

@@ -219,7 +219,10 @@ async fn upgrading_to_version_3_indexes_sales_cached_before_by_folio_and_origina
     let (sale, back) = (Uuid::now_v7(), Uuid::now_v7());
     // Records as version 2 stored them: id, version and the JSON, no folio field.
     let rows = [
-        (sale, json!({"id": sale, "folio": "T01-C01-000007", "tipo": "venta"})),
+        (
+            sale,
+            json!({"id": sale, "folio": "T01-C01-000007", "tipo": "venta"}),
+        ),
         (
             back,
             json!({"id": back, "folio": "T01-C01-000009", "tipo": "devolucion",

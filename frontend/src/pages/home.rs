@@ -75,6 +75,7 @@ pub fn Home() -> impl IntoView {
             </ul>
             <div class="home-actions">
                 <a class="button button--primary" href="/venta" data-testid="go-sell">"Vender"</a>
+                <a class="button button--secondary" href="/devolucion" data-testid="go-return">"Devolución"</a>
                 {move || session.profile().is_some_and(|p| p.principal().can(Action::AdjustStock(p.tienda.id))).then(|| view! {
                     <a class="button button--secondary" href="/inventario" data-testid="go-stock">"Inventario"</a>
                 })}

@@ -3,5 +3,6 @@
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod returns;
 pub mod sale;
 pub mod stock;

@@ -6,7 +6,7 @@
 use leptos::{ev, html, prelude::*, task::spawn_local};
 use pronto_shared::{
     api::{
-        customers::Customer,
+        customers::{Customer, CustomerInput},
         products::Product,
         sales::{folio, PaymentInput, PaymentMethod, SaleInput, SaleLineInput},
     },
@@ -161,6 +161,12 @@ pub fn Sale() -> impl IntoView {
     let customer: RwSignal<Option<Customer>> = RwSignal::new(None);
     let customer_query = RwSignal::new(String::new());
     let customer_results: RwSignal<Vec<Customer>> = RwSignal::new(Vec::new());
+    // A customer created here, at the till: name and phone, sent as a `clientes.Cliente`
+    // create before the sale that names her.
+    let creating_customer = RwSignal::new(false);
+    let new_name = RwSignal::new(String::new());
+    let new_phone = RwSignal::new(String::new());
+    let customer_errors: RwSignal<FieldErrors> = RwSignal::new(FieldErrors::new());
     let received = RwSignal::new(String::new());
     let notice: RwSignal<Option<Notice>> = RwSignal::new(None);
     let receipt: RwSignal<Option<Receipt>> = RwSignal::new(None);
@@ -342,6 +348,69 @@ pub fn Sale() -> impl IntoView {
         }
     };
 
+    let sync_customer = sync.clone();
+    let save_customer = move |_| {
+        let (Some(device), Some(profile)) =
+            (device.device.get_untracked(), session.profile_untracked())
+        else {
+            return;
+        };
+        let phone = new_phone.get_untracked();
+        let input = CustomerInput {
+            id: None,
+            nombre: new_name.get_untracked(),
+            telefono: (!phone.trim().is_empty()).then_some(phone),
+            email: None,
+            rfc: None,
+            notas: None,
+            version: None,
+        };
+        let valid = match input.validate() {
+            Ok(valid) => valid,
+            Err(errors) => {
+                customer_errors.set(errors);
+                return;
+            }
+        };
+        customer_errors.set(FieldErrors::new());
+        let id = Uuid::now_v7();
+        let phone = valid.phone.map(|p| p.as_str().to_owned());
+        let mut fields = serde_json::json!({ "nombre": valid.name });
+        if let Some(phone) = &phone {
+            fields["telefono"] = phone.clone().into();
+        }
+        let Some(change) = LocalChange::of(config::CLIENTE, id, OpKind::Create, None, &fields)
+        else {
+            return;
+        };
+        let sync = sync_customer.clone();
+        spawn_local(async move {
+            match sync.record(change, &device, &profile).await {
+                Ok(_) => {
+                    customer.set(Some(Customer {
+                        id,
+                        nombre: valid.name,
+                        telefono: phone,
+                        email: None,
+                        rfc: None,
+                        puntos: 0,
+                        notas: String::new(),
+                        version: 0,
+                    }));
+                    creating_customer.set(false);
+                    new_name.set(String::new());
+                    new_phone.set(String::new());
+                }
+                Err(err) => customer_errors.update(|e| {
+                    e.add(
+                        "nombre",
+                        format!("No se pudo guardar en el dispositivo: {err}"),
+                    )
+                }),
+            }
+        });
+    };
+
     let charge = move |_| {
         if saving.get_untracked() {
             return;
@@ -514,7 +583,10 @@ pub fn Sale() -> impl IntoView {
                 </ul>
             </section>
             <section class="sale__cart card" data-testid="cart">
-                <h2>"Venta"</h2>
+                <header class="sale__head">
+                    <h2>"Venta"</h2>
+                    <a class="button" href="/devolucion" data-testid="go-return">"Devolución"</a>
+                </header>
                 {move || cart.with(Vec::is_empty).then(|| view! {
                     <p class="muted">"Escanea o busca un producto para empezar."</p>
                 })}
@@ -558,7 +630,7 @@ pub fn Sale() -> impl IntoView {
                                 <button class="button--ghost-dark" type="button" on:click=move |_| customer.set(None)>"Quitar"</button>
                             </p>
                         }.into_any(),
-                        None => view! {
+                        None => { let save_customer = save_customer.clone(); view! {
                             <label class="field">
                                 <span class="field__label">"Cliente (opcional)"</span>
                                 <input class="field__input" autocomplete="off" placeholder="Nombre o teléfono"
@@ -566,6 +638,50 @@ pub fn Sale() -> impl IntoView {
                                     prop:value=move || customer_query.get()
                                     on:input=on_customer_input.clone() />
                             </label>
+                            {move || if creating_customer.get() {
+                                view! {
+                                    <div class="customer__new" data-testid="new-customer">
+                                        <label class="field">
+                                            <span class="field__label">"Nombre del cliente"</span>
+                                            <input class="field__input" autocomplete="off" data-testid="new-customer-name"
+                                                aria-invalid=move || customer_errors.with(|e| e.get("nombre").is_some()).to_string()
+                                                prop:value=move || new_name.get()
+                                                on:input=move |ev| new_name.set(event_target_value(&ev)) />
+                                            {move || customer_errors.with(|e| e.get("nombre").map(str::to_owned)).map(|m| view! {
+                                                <span class="field__error" role="alert">{m}</span>
+                                            })}
+                                        </label>
+                                        <label class="field">
+                                            <span class="field__label">"Teléfono (opcional)"</span>
+                                            <input class="field__input" inputmode="tel" autocomplete="off" data-testid="new-customer-phone"
+                                                aria-invalid=move || customer_errors.with(|e| e.get("telefono").is_some()).to_string()
+                                                prop:value=move || new_phone.get()
+                                                on:input=move |ev| new_phone.set(event_target_value(&ev)) />
+                                            {move || customer_errors.with(|e| e.get("telefono").map(str::to_owned)).map(|m| view! {
+                                                <span class="field__error" role="alert">{m}</span>
+                                            })}
+                                        </label>
+                                        <div class="customer__actions">
+                                            <button class="button button--primary" type="button" data-testid="save-customer"
+                                                on:click=save_customer.clone()>"Guardar cliente"</button>
+                                            <button class="button" type="button"
+                                                on:click=move |_| { creating_customer.set(false); customer_errors.set(FieldErrors::new()); }>
+                                                "Cancelar"
+                                            </button>
+                                        </div>
+                                    </div>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <button class="button" type="button" data-testid="create-customer"
+                                        on:click=move |_| {
+                                            creating_customer.set(true);
+                                            new_name.set(customer_query.get_untracked());
+                                        }>
+                                        "Nuevo cliente"
+                                    </button>
+                                }.into_any()
+                            }}
                             <ul class="customer__results">
                                 {move || customer_results.get().into_iter().map(|c| {
                                     let chosen = c.clone();
@@ -580,7 +696,7 @@ pub fn Sale() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </ul>
-                        }.into_any(),
+                        }.into_any() },
                     }}
                 </div>
                 <label class="field">

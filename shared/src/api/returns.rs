@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::sales::{PaymentKind, PaymentMethod, Sale, SaleKind, ValidLine, ValidSale};
+use super::sales::{
+    Payment, PaymentKind, PaymentMethod, Sale, SaleKind, SaleLine, ValidLine, ValidSale,
+};
 use crate::domain::{FieldErrors, Money, Price, Quantity};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +76,51 @@ impl ValidReturn {
             Vec::new()
         };
         (sale, payments)
+    }
+
+    /// The record this return becomes (as the server stores it), for a device that must count
+    /// it before the server answers: a second return of the same sale made offline.
+    pub fn record(&self, sale: &Sale, id: Uuid, folio: String, method: PaymentMethod) -> Sale {
+        let (totals, payments) = self.as_sale(method);
+        let name_of = |product: Uuid| {
+            sale.lineas
+                .iter()
+                .find(|l| l.producto_id == product)
+                .map(|l| (l.sku.clone(), l.nombre.clone()))
+                .unwrap_or_default()
+        };
+        Sale {
+            id,
+            folio,
+            lineas: self
+                .lines
+                .iter()
+                .map(|l| {
+                    let (sku, nombre) = name_of(l.product_id);
+                    SaleLine {
+                        producto_id: l.product_id,
+                        sku,
+                        nombre,
+                        cantidad: l.quantity.get(),
+                        precio_unitario: l.unit_price.centavos(),
+                        importe: l.amount.centavos(),
+                    }
+                })
+                .collect(),
+            pagos: payments
+                .into_iter()
+                .map(|(metodo, monto)| Payment { metodo, monto })
+                .collect(),
+            forma_pago: totals.kind,
+            subtotal: totals.subtotal.centavos(),
+            descuento: totals.discount.centavos(),
+            total: totals.total.centavos(),
+            cambio: 0,
+            tipo: self.kind,
+            venta_original_id: Some(sale.id),
+            motivo: self.reason.clone(),
+            ..sale.clone()
+        }
     }
 }
 
@@ -236,7 +283,6 @@ impl ReturnInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::sales::{Payment, PaymentKind, SaleLine};
 
     const A: Uuid = Uuid::from_u128(10);
     const B: Uuid = Uuid::from_u128(11);
@@ -296,25 +342,8 @@ mod tests {
 
     /// The stored record of a valid return, as `earlier` for the next one.
     fn stored(sale: &Sale, valid: &ValidReturn) -> Sale {
-        Sale {
-            id: Uuid::from_u128(1000 + valid.refund.centavos() as u128),
-            lineas: valid
-                .lines
-                .iter()
-                .map(|l| SaleLine {
-                    producto_id: l.product_id,
-                    sku: "X".into(),
-                    nombre: "Zapato".into(),
-                    cantidad: l.quantity.get(),
-                    precio_unitario: l.unit_price.centavos(),
-                    importe: l.amount.centavos(),
-                })
-                .collect(),
-            total: valid.refund.centavos(),
-            tipo: valid.kind,
-            venta_original_id: Some(sale.id),
-            ..sale.clone()
-        }
+        let id = Uuid::from_u128(1000 + valid.refund.centavos() as u128);
+        valid.record(sale, id, "TA-C01-000002".into(), PaymentMethod::Efectivo)
     }
 
     #[test]
