@@ -185,3 +185,35 @@ export function serverAndBrowser() {
   });
   return env;
 }
+
+/** Polls `check` (async, truthy when done) every 250 ms for up to `timeout` ms. */
+export async function waitUntil(check, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error("condition not met in time");
+}
+
+/** Resolves when the product with `barcode` is in the device's catalog cache (the first pull
+ *  has reached IndexedDB), so a sale can be rung up offline. */
+export async function waitForCatalog(page, barcode) {
+  await waitUntil(() =>
+    page.evaluate(async (code) => {
+      const open = indexedDB.open("pronto");
+      const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
+      if (!db.objectStoreNames.contains("productos")) {
+        db.close();
+        return false;
+      }
+      const found = await new Promise((ok) => {
+        const req = db.transaction("productos").objectStore("productos").index("barcode").get(code);
+        req.onsuccess = () => ok(req.result !== undefined);
+        req.onerror = () => ok(false);
+      });
+      db.close();
+      return found;
+    }, barcode),
+  );
+}

@@ -11,6 +11,7 @@ import {
   signIn,
   serverAndBrowser,
   startServer,
+  waitForCatalog,
   waitForConnection,
   waitForPending,
   waitForServiceWorker,
@@ -30,16 +31,6 @@ async function serverView(page, productId) {
   }, productId);
 }
 
-/** Polls `check` (async, truthy when done) every 250 ms for up to `timeout` ms. */
-async function waitUntil(check, timeout = 60_000) {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error("condition not met in time");
-}
-
 async function sellablePage() {
   const { context } = env.browser;
   const page = context.pages()[0] ?? (await context.newPage());
@@ -52,23 +43,7 @@ async function sellablePage() {
   await page.getByTestId("go-sell").click();
   // The catalog reaches the device's cache through the first pull.
   const search = page.getByTestId("product-search");
-  await waitUntil(() =>
-    page.evaluate(async (barcode) => {
-      const open = indexedDB.open("pronto");
-      const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
-      if (!db.objectStoreNames.contains("productos")) {
-        db.close();
-        return false;
-      }
-      const found = await new Promise((ok) => {
-        const req = db.transaction("productos").objectStore("productos").index("barcode").get(barcode);
-        req.onsuccess = () => ok(req.result !== undefined);
-        req.onerror = () => ok(false);
-      });
-      db.close();
-      return found;
-    }, product.codigo_barras),
-  );
+  await waitForCatalog(page, product.codigo_barras);
   await search.waitFor();
   return { page, product };
 }
