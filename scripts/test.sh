@@ -19,6 +19,8 @@ cargo clippy --quiet -p pronto-frontend --all-targets --target wasm32-unknown-un
 
 step "Unit and backend integration tests (SQLite)"
 cargo test --quiet
+# The browser crate's pure helpers (no browser needed) run natively.
+cargo test --quiet -p pronto-frontend --lib
 
 step "Backend integration tests (PostgreSQL)"
 pg_url=$(bash scripts/postgres.sh | tail -n 1)

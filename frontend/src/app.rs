@@ -16,7 +16,8 @@ use crate::{
     connection::Connection,
     device::ThisDevice,
     pages::{
-        home::Home, login::Login, not_found::NotFound, returns::Returns, sale::Sale, stock::Stock,
+        customers::Customers, home::Home, login::Login, not_found::NotFound, returns::Returns,
+        sale::Sale, stock::Stock,
     },
     pwa::Pwa,
     session::{Session, SessionState},
@@ -73,6 +74,7 @@ pub fn App() -> impl IntoView {
                                 <Route path=path!("/venta") view=Sale />
                                 <Route path=path!("/inventario") view=Stock />
                                 <Route path=path!("/devolucion") view=Returns />
+                                <Route path=path!("/clientes") view=Customers />
                             </Routes>
                         }
                             .into_any()

@@ -16,6 +16,7 @@ pub mod device;
 pub mod local_db;
 pub mod local_store;
 pub mod pages;
+pub mod pending;
 pub mod pwa;
 pub mod session;
 pub mod storage;

@@ -76,6 +76,7 @@ pub fn Home() -> impl IntoView {
             <div class="home-actions">
                 <a class="button button--primary" href="/venta" data-testid="go-sell">"Vender"</a>
                 <a class="button button--secondary" href="/devolucion" data-testid="go-return">"Devolución"</a>
+                <a class="button button--secondary" href="/clientes" data-testid="go-customers">"Clientes"</a>
                 {move || session.profile().is_some_and(|p| p.principal().can(Action::AdjustStock(p.tienda.id))).then(|| view! {
                     <a class="button button--secondary" href="/inventario" data-testid="go-stock">"Inventario"</a>
                 })}

@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod customers;
 pub mod home;
 pub mod login;
 pub mod not_found;
