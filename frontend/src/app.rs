@@ -16,8 +16,8 @@ use crate::{
     connection::Connection,
     device::ThisDevice,
     pages::{
-        customers::Customers, home::Home, login::Login, not_found::NotFound, returns::Returns,
-        sale::Sale, stock::Stock,
+        catalog::Catalog, customers::Customers, home::Home, login::Login, not_found::NotFound,
+        returns::Returns, sale::Sale, stock::Stock,
     },
     pwa::Pwa,
     session::{Session, SessionState},
@@ -75,6 +75,7 @@ pub fn App() -> impl IntoView {
                                 <Route path=path!("/inventario") view=Stock />
                                 <Route path=path!("/devolucion") view=Returns />
                                 <Route path=path!("/clientes") view=Customers />
+                                <Route path=path!("/catalogo") view=Catalog />
                             </Routes>
                         }
                             .into_any()

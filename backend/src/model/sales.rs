@@ -76,6 +76,7 @@ const LINE_COLUMNS: &[&str] = &[
     "quantity",
     "unit_price",
     "amount",
+    "discount",
 ];
 const PAYMENT_COLUMNS: &[&str] = &["sale_id", "line_no", "method", "amount"];
 const MOVEMENT_COLUMNS: &[&str] = &[
@@ -473,6 +474,7 @@ impl SaleWriter {
                 Cell::from(line.quantity.get()),
                 Cell::from(line.unit_price.centavos()),
                 Cell::from(line.amount.centavos()),
+                Cell::from(line.discount.centavos()),
             ]);
             self.movements.push(vec![
                 Cell::from(Uuid::now_v7().to_string()),
@@ -511,6 +513,7 @@ impl SaleWriter {
                 nombre: product.name,
                 cantidad: line.quantity.get(),
                 precio_unitario: line.unit_price.centavos(),
+                descuento: line.discount.centavos(),
                 importe: line.amount.centavos(),
             });
         }
@@ -658,8 +661,8 @@ pub async fn list_by_day(
 
 async fn with_details(conn: &mut AnyConnection, row: &AnyRow) -> Result<Sale, AppError> {
     let id: String = row.try_get("id")?;
-    let lines: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT product_id, sku, name, quantity, unit_price, amount FROM sale_lines WHERE sale_id = $1 ORDER BY line_no",
+    let lines: Vec<(String, String, String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT product_id, sku, name, quantity, unit_price, amount, discount FROM sale_lines WHERE sale_id = $1 ORDER BY line_no",
     )
     .bind(&id)
     .fetch_all(&mut *conn)
@@ -682,13 +685,14 @@ async fn with_details(conn: &mut AnyConnection, row: &AnyRow) -> Result<Sale, Ap
         lineas: lines
             .into_iter()
             .map(
-                |(product, sku, nombre, cantidad, precio_unitario, importe)| {
+                |(product, sku, nombre, cantidad, precio_unitario, importe, descuento)| {
                     Ok(SaleLine {
                         producto_id: db::uuid(&product)?,
                         sku,
                         nombre,
                         cantidad,
                         precio_unitario,
+                        descuento,
                         importe,
                     })
                 },

@@ -79,6 +79,7 @@ pub fn Home() -> impl IntoView {
                 <a class="button button--secondary" href="/clientes" data-testid="go-customers">"Clientes"</a>
                 {move || session.profile().is_some_and(|p| p.principal().can(Action::AdjustStock(p.tienda.id))).then(|| view! {
                     <a class="button button--secondary" href="/inventario" data-testid="go-stock">"Inventario"</a>
+                    <a class="button button--secondary" href="/catalogo" data-testid="go-catalog">"Catálogo"</a>
                 })}
             </div>
         </section>

@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod catalog;
 pub mod customers;
 pub mod home;
 pub mod login;

@@ -65,6 +65,7 @@ fn pending_sale(
                     nombre,
                     cantidad: l.quantity.get(),
                     precio_unitario: l.unit_price.centavos(),
+                    descuento: l.discount.centavos(),
                     importe: l.amount.centavos(),
                 }
             })

@@ -24,6 +24,24 @@ const RESULTS: usize = 12;
 struct CartLine {
     product: Product,
     quantity: i64,
+    /// The line's discount as typed, in percent ("" for none).
+    discount: String,
+}
+
+impl CartLine {
+    fn gross(&self) -> i64 {
+        self.product.precio * self.quantity
+    }
+
+    /// The line's discount in centavos; an unreadable percentage counts as none here and is
+    /// reported at the line when charging.
+    fn discount(&self) -> i64 {
+        discount_of(&self.discount, self.gross()).unwrap_or(0)
+    }
+
+    fn amount(&self) -> i64 {
+        self.gross() - self.discount()
+    }
 }
 
 fn money(centavos: i64) -> String {
@@ -183,6 +201,7 @@ pub fn Sale() -> impl IntoView {
                 None => lines.push(CartLine {
                     product,
                     quantity: 1,
+                    discount: String::new(),
                 }),
             },
         );
@@ -325,14 +344,7 @@ pub fn Sale() -> impl IntoView {
         }
     };
 
-    let subtotal = move || {
-        cart.with(|lines| {
-            lines
-                .iter()
-                .map(|l| l.product.precio * l.quantity)
-                .sum::<i64>()
-        })
-    };
+    let subtotal = move || cart.with(|lines| lines.iter().map(CartLine::amount).sum::<i64>());
     let discount = move || discount_of(&discount_text.get(), subtotal()).unwrap_or(0);
     let total = move || subtotal() - discount();
     let cash_received = move || Money::parse_mxn(&received.get()).ok().map(Money::centavos);
@@ -423,6 +435,16 @@ pub fn Sale() -> impl IntoView {
             )));
             return;
         };
+        let mut line_errors = FieldErrors::new();
+        for (i, line) in cart.get_untracked().iter().enumerate() {
+            if let Err(message) = discount_of(&line.discount, line.gross()) {
+                line_errors.add(format!("lineas[{i}].descuento"), message);
+            }
+        }
+        if !line_errors.is_empty() {
+            field_errors.set(line_errors);
+            return;
+        }
         let descuento = match discount_of(&discount_text.get_untracked(), subtotal()) {
             Ok(d) => d,
             Err(message) => {
@@ -466,6 +488,7 @@ pub fn Sale() -> impl IntoView {
                         producto_id: l.product.id,
                         cantidad: l.quantity,
                         precio_unitario: l.product.precio,
+                        descuento: l.discount(),
                     })
                     .collect()
             }),
@@ -592,9 +615,9 @@ pub fn Sale() -> impl IntoView {
                 })}
                 <ul class="cart">
                     <For
-                        each=move || cart.get()
-                        key=|l| (l.product.id, l.quantity)
-                        children=move |line: CartLine| {
+                        each=move || cart.get().into_iter().enumerate()
+                        key=|(i, l)| (*i, l.product.id, l.quantity, l.discount.clone())
+                        children=move |(index, line): (usize, CartLine)| {
                             let id = line.product.id;
                             let bump = move |delta: i64| cart.update(|lines| {
                                 if let Some(l) = lines.iter_mut().find(|l| l.product.id == id) {
@@ -612,7 +635,20 @@ pub fn Sale() -> impl IntoView {
                                         <span data-testid="cart-qty">{line.quantity}</span>
                                         <button class="button button--round" type="button" aria-label="Agregar uno" on:click=move |_| bump(1)>"+"</button>
                                     </span>
-                                    <span class="cart__amount">{money(line.product.precio * line.quantity)}</span>
+                                    <span class="cart__amount">{money(line.amount())}</span>
+                                    <label class="cart__discount">
+                                        <span class="field__label">"Desc. %"</span>
+                                        <input class="field__input" inputmode="decimal" placeholder="0" data-testid="line-discount"
+                                            aria-invalid=move || field_errors.with(|e| e.get(&format!("lineas[{index}].descuento")).is_some()).to_string()
+                                            prop:value=line.discount.clone()
+                                            on:change=move |ev| {
+                                                let text = event_target_value(&ev);
+                                                cart.update(|lines| if let Some(l) = lines.iter_mut().find(|l| l.product.id == id) { l.discount = text });
+                                            } />
+                                    </label>
+                                    {move || field_errors.with(|e| e.get(&format!("lineas[{index}].descuento")).map(str::to_owned)).map(|m| view! {
+                                        <span class="field__error cart__error" role="alert" data-testid="line-discount-error">{m}</span>
+                                    })}
                                     <button class="button button--ghost-dark" type="button" aria-label="Quitar de la venta"
                                         on:click=move |_| cart.update(|lines| lines.retain(|l| l.product.id != id))>
                                         "Quitar"
@@ -844,7 +880,7 @@ fn ReceiptView(receipt: Receipt, on_close: impl Fn() + 'static) -> impl IntoView
                     {receipt.lines.iter().map(|l| view! {
                         <li>
                             <span>{format!("{} × {} (talla {})", l.quantity, l.product.nombre, l.product.talla)}</span>
-                            <span>{money(l.product.precio * l.quantity)}</span>
+                            <span>{money(l.amount())}</span>
                         </li>
                     }).collect_view()}
                 </ul>

@@ -103,6 +103,7 @@ impl ValidReturn {
                         nombre,
                         cantidad: l.quantity.get(),
                         precio_unitario: l.unit_price.centavos(),
+                        descuento: l.discount.centavos(),
                         importe: l.amount.centavos(),
                     }
                 })
@@ -239,6 +240,10 @@ impl ReturnInput {
                 }
                 *used += here;
                 need -= here;
+                // The pairs' share of the line's amount (net of its own discount).
+                let sold = line.cantidad.max(1);
+                let amount = (2 * line.importe * here + sold) / (2 * sold);
+                let gross = line.precio_unitario * here;
                 if let (Ok(quantity), Ok(unit_price)) =
                     (Quantity::new(here), Price::new(line.precio_unitario))
                 {
@@ -246,7 +251,8 @@ impl ReturnInput {
                         product_id: *product,
                         quantity,
                         unit_price,
-                        amount: Money::from_centavos(line.precio_unitario * here),
+                        discount: Money::from_centavos(gross - amount),
+                        amount: Money::from_centavos(amount),
                     });
                 }
             }
@@ -304,6 +310,7 @@ mod tests {
                     nombre: "Zapato".into(),
                     cantidad: *q,
                     precio_unitario: *price,
+                    descuento: 0,
                     importe: q * price,
                 })
                 .collect(),

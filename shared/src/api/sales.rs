@@ -75,6 +75,9 @@ pub struct SaleLineInput {
     pub cantidad: i64,
     /// Price charged per pair, centavos (the price the cashier saw, even offline).
     pub precio_unitario: i64,
+    /// Discount on this line, centavos (taken before the ticket discount).
+    #[serde(default)]
+    pub descuento: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,6 +106,9 @@ pub struct ValidLine {
     pub product_id: Uuid,
     pub quantity: Quantity,
     pub unit_price: Price,
+    /// The line's own discount.
+    pub discount: Money,
+    /// Quantity × unit price − the line's discount.
     pub amount: Money,
 }
 
@@ -121,7 +127,8 @@ pub struct ValidSale {
 impl SaleInput {
     pub const MAX_LINES: usize = 200;
 
-    /// Totals and payments: at least one line; discount between zero and the subtotal;
+    /// Totals and payments: at least one line; each line's discount between zero and its
+    /// amount, the ticket discount between zero and the subtotal (of the discounted lines);
     /// payments positive; cards never pay more than the total (no change on a card); the
     /// payments cover the total; change comes out of cash only.
     pub fn validate(&self) -> Result<ValidSale, FieldErrors> {
@@ -145,12 +152,21 @@ impl SaleInput {
             );
             if let (Some(quantity), Some(unit_price)) = (qty, price) {
                 // Bounded: 999 × $999,999.99 × 200 lines fits easily in i64.
-                let amount = Money::from_centavos(unit_price.centavos() * quantity.get());
+                let gross = unit_price.centavos() * quantity.get();
+                if !(0..=gross).contains(&line.descuento) {
+                    e.add(
+                        format!("lineas[{i}].descuento"),
+                        "El descuento de la línea debe ir de cero a su importe.",
+                    );
+                    continue;
+                }
+                let amount = Money::from_centavos(gross - line.descuento);
                 subtotal = Money::from_centavos(subtotal.centavos() + amount.centavos());
                 lines.push(ValidLine {
                     product_id: line.producto_id,
                     quantity,
                     unit_price,
+                    discount: Money::from_centavos(line.descuento),
                     amount,
                 });
             }
@@ -228,6 +244,9 @@ pub struct SaleLine {
     pub nombre: String,
     pub cantidad: i64,
     pub precio_unitario: i64,
+    /// The line's discount; `importe` is net of it.
+    #[serde(default)]
+    pub descuento: i64,
     pub importe: i64,
 }
 
@@ -289,6 +308,7 @@ mod tests {
                     producto_id: Uuid::from_u128(2),
                     cantidad: *q,
                     precio_unitario: *p,
+                    descuento: 0,
                 })
                 .collect(),
             pagos: pays
@@ -328,6 +348,22 @@ mod tests {
         assert_eq!(v.total.centavos(), 169_900);
         assert_eq!(v.change.centavos(), 100);
         assert_eq!(v.kind, PaymentKind::Mixto);
+    }
+
+    #[test]
+    fn a_line_discount_comes_off_before_the_ticket_discount() {
+        let mut input = sale(&[(2, 50_000), (1, 30_000)], &[(Efectivo, 200_000)], 1_000);
+        input.lineas[0].descuento = 10_000;
+        let v = input.validate().unwrap();
+        assert_eq!(v.lines[0].amount.centavos(), 90_000);
+        assert_eq!(v.subtotal.centavos(), 120_000);
+        assert_eq!(v.total.centavos(), 119_000);
+        input.lineas[1].descuento = 30_001;
+        assert!(input
+            .validate()
+            .unwrap_err()
+            .get("lineas[1].descuento")
+            .is_some());
     }
 
     #[test]

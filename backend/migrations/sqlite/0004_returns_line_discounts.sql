@@ -1,5 +1,8 @@
 -- Returns and voids (issue: cashier screens): sales-type records naming the sale they undo.
 -- Their lines and payments stay positive (pairs back, money out); `kind` gives the sign.
+-- Line discounts: `amount` is net of the line's own `discount`.
+
+ALTER TABLE sale_lines ADD COLUMN discount BIGINT NOT NULL DEFAULT 0 CHECK (discount >= 0);
 
 ALTER TABLE sales ADD COLUMN kind TEXT NOT NULL DEFAULT 'venta'
     CHECK (kind IN ('venta', 'devolucion', 'cancelacion'));

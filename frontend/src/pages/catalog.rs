@@ -1,0 +1,264 @@
+//! The manager's catalog (`/catalogo`): find a shoe in the device's cache and change its name,
+//! price or whether it is on sale. The edit is checked by the same product rules the server
+//! applies (the whole record with the change must still be valid) and sent as an op with only
+//! the changed fields, from the version shown.
+
+use leptos::{prelude::*, task::spawn_local};
+use pronto_shared::{
+    api::products::ProductInput,
+    domain::{FieldErrors, Money},
+    sync::{config::PRODUCTO, engine::LocalChange, OpKind},
+    Action,
+};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::{
+    device::ThisDevice,
+    local_store::LocalStore,
+    pending::{overlaid, Shown},
+    session::Session,
+    sync_service::Sync,
+};
+
+const RESULTS: usize = 30;
+
+fn money(centavos: i64) -> String {
+    Money::from_centavos(centavos).format_mxn()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Form {
+    id: Uuid,
+    version: i64,
+    /// The record as shown when the form opened.
+    data: Value,
+    nombre: String,
+    precio: String,
+    activo: bool,
+}
+
+impl Form {
+    fn of(shown: &Shown) -> Option<Self> {
+        let d = &shown.data;
+        Some(Self {
+            id: Uuid::parse_str(d.get("id")?.as_str()?).ok()?,
+            version: shown.version,
+            data: d.clone(),
+            nombre: d.get("nombre")?.as_str()?.to_owned(),
+            precio: money(d.get("precio")?.as_i64()?),
+            activo: d.get("activo").and_then(Value::as_bool).unwrap_or(true),
+        })
+    }
+
+    /// The changed fields, checked with the whole product as it would become.
+    fn changes(&self) -> Result<Map<String, Value>, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let price = match Money::parse_mxn(&self.precio) {
+            Ok(m) => m.centavos(),
+            Err(e) => {
+                errors.add("precio", e);
+                return Err(errors);
+            }
+        };
+        let mut after = self.data.clone();
+        after["nombre"] = Value::from(self.nombre.trim());
+        after["precio"] = Value::from(price);
+        after["activo"] = Value::from(self.activo);
+        let mut input = after.clone();
+        if let Value::Object(map) = &mut input {
+            map.retain(|k, _| {
+                [
+                    "sku",
+                    "codigo_barras",
+                    "nombre",
+                    "marca",
+                    "modelo",
+                    "color",
+                    "talla",
+                    "precio",
+                    "imagen",
+                    "activo",
+                ]
+                .contains(&k.as_str())
+            });
+        }
+        let input: ProductInput = serde_json::from_value(input).map_err(|e| {
+            errors.add("nombre", format!("Producto ilegible: {e}"));
+            errors.clone()
+        })?;
+        input.validate()?;
+        Ok(["nombre", "precio", "activo"]
+            .into_iter()
+            .filter(|k| self.data.get(*k) != after.get(*k))
+            .filter_map(|k| Some((k.to_owned(), after.get(k)?.clone())))
+            .collect())
+    }
+}
+
+async fn search(store: &LocalStore, query: &str) -> Vec<Shown> {
+    let outbox = store.outbox().await.unwrap_or_default();
+    store
+        .search_products(query, RESULTS)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|data| {
+            let id = Uuid::parse_str(data.get("id")?.as_str()?).ok()?;
+            let version = data.get("version").and_then(Value::as_i64).unwrap_or(0);
+            overlaid(PRODUCTO, id, Some((data, version)), &outbox)
+        })
+        .collect()
+}
+
+#[component]
+pub fn Catalog() -> impl IntoView {
+    let sync = expect_context::<Sync>();
+    let device = expect_context::<ThisDevice>();
+    let session = expect_context::<Session>();
+    let query = RwSignal::new(String::new());
+    let results: RwSignal<Vec<Shown>> = RwSignal::new(Vec::new());
+    let form: RwSignal<Option<Form>> = RwSignal::new(None);
+    let errors: RwSignal<FieldErrors> = RwSignal::new(FieldErrors::new());
+    let notice: RwSignal<Option<String>> = RwSignal::new(None);
+    let allowed = move || {
+        session
+            .profile()
+            .is_some_and(|p| p.principal().can(Action::EditCatalog))
+    };
+
+    let sync_search = sync.clone();
+    let refresh = move || {
+        let text = query.get_untracked();
+        let Some(store) = sync_search.store() else {
+            return;
+        };
+        spawn_local(async move {
+            let found = if text.trim().is_empty() {
+                Vec::new()
+            } else {
+                search(&store, &text).await
+            };
+            if query.get_untracked() == text {
+                results.set(found);
+            }
+        });
+    };
+    let refresh_input = refresh.clone();
+
+    let save = move |_| {
+        let (Some(this), Some(profile), Some(current)) = (
+            device.device.get_untracked(),
+            session.profile_untracked(),
+            form.get_untracked(),
+        ) else {
+            return;
+        };
+        let changed = match current.changes() {
+            Ok(c) => c,
+            Err(e) => {
+                errors.set(e);
+                return;
+            }
+        };
+        errors.set(FieldErrors::new());
+        if changed.is_empty() {
+            form.set(None);
+            return;
+        }
+        let Some(change) = LocalChange::of(
+            PRODUCTO,
+            current.id,
+            OpKind::Update,
+            Some(current.version.max(1)),
+            &changed,
+        ) else {
+            return;
+        };
+        let sync = sync.clone();
+        let refresh = refresh.clone();
+        spawn_local(async move {
+            match sync.record(change, &this, &profile).await {
+                Ok(_) => {
+                    notice.set(Some(format!("{}: guardado.", current.nombre.trim())));
+                    form.set(None);
+                    refresh();
+                }
+                Err(e) => notice.set(Some(format!("No se pudo guardar en el dispositivo: {e}"))),
+            }
+        });
+    };
+
+    view! {
+        {move || (!allowed()).then(|| view! {
+            <section class="card"><p>"El catálogo lo editan el gerente y el administrador."</p></section>
+        })}
+        <div class="customers" class:hidden=move || !allowed()>
+            <section class="card">
+                <h1>"Catálogo"</h1>
+                <label class="field">
+                    <span class="field__label">"Buscar"</span>
+                    <input class="field__input field__input--big" type="search" autocomplete="off"
+                        placeholder="Nombre, SKU o código de barras" data-testid="catalog-query"
+                        prop:value=move || query.get()
+                        on:input=move |ev| { query.set(event_target_value(&ev)); refresh_input(); } />
+                </label>
+                {move || notice.get().map(|n| view! { <p class="notice notice--ok" role="status" data-testid="catalog-notice">{n}</p> })}
+                <ul class="stock__rows">
+                    {move || results.get().into_iter().map(|shown| {
+                        let opened = shown.clone();
+                        let d = &shown.data;
+                        let text = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+                        let active = d.get("activo").and_then(Value::as_bool).unwrap_or(true);
+                        view! {
+                            <li>
+                                <button class="result" type="button" data-testid="catalog-row"
+                                    on:click=move |_| { errors.set(FieldErrors::new()); form.set(Form::of(&opened)); }>
+                                    <span class="result__name">{text("nombre")}</span>
+                                    <span class="result__meta">
+                                        {format!("{} · {} · talla {}", text("sku"), text("color"),
+                                            d.get("talla").and_then(Value::as_f64).unwrap_or_default())}
+                                        {(!active).then_some(" · fuera de venta")}
+                                    </span>
+                                    <span class="result__price">{money(d.get("precio").and_then(Value::as_i64).unwrap_or_default())}</span>
+                                    {shown.pending.then(|| view! { <span class="badge">"por enviar"</span> })}
+                                </button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+            {move || form.get().map(|f| view! {
+                <section class="card customer-form" data-testid="catalog-form">
+                    <h2>{format!("{} · {}", f.data.get("sku").and_then(Value::as_str).unwrap_or_default(), f.nombre)}</h2>
+                    <label class="field">
+                        <span class="field__label">"Nombre"</span>
+                        <input class="field__input" data-testid="catalog-nombre"
+                            prop:value=move || form.with(|f| f.as_ref().map(|f| f.nombre.clone()).unwrap_or_default())
+                            on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| if let Some(f) = f { f.nombre = v }); } />
+                        {move || errors.with(|e| e.get("nombre").map(str::to_owned)).map(|m| view! { <span class="field__error" role="alert">{m}</span> })}
+                    </label>
+                    <label class="field">
+                        <span class="field__label">"Precio"</span>
+                        <input class="field__input" inputmode="decimal" data-testid="catalog-precio"
+                            prop:value=move || form.with(|f| f.as_ref().map(|f| f.precio.clone()).unwrap_or_default())
+                            on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| if let Some(f) = f { f.precio = v }); } />
+                        {move || errors.with(|e| e.get("precio").map(str::to_owned)).map(|m| view! {
+                            <span class="field__error" role="alert" data-testid="catalog-precio-error">{m}</span>
+                        })}
+                    </label>
+                    <label class="field field--check">
+                        <input type="checkbox" data-testid="catalog-activo"
+                            prop:checked=move || form.with(|f| f.as_ref().is_some_and(|f| f.activo))
+                            on:change=move |ev| { let v = event_target_checked(&ev); form.update(|f| if let Some(f) = f { f.activo = v }); } />
+                        <span>"A la venta"</span>
+                    </label>
+                    <div class="customer__actions">
+                        <button class="button button--primary" type="button" data-testid="catalog-save" on:click=save.clone()>"Guardar"</button>
+                        <button class="button" type="button" on:click=move |_| form.set(None)>"Cerrar"</button>
+                    </div>
+                </section>
+            })}
+        </div>
+    }
+}
