@@ -160,6 +160,14 @@ pub fn Customers() -> impl IntoView {
         });
     };
     let refresh_input = refresh.clone();
+    // What is shown follows the sync: a record sent and pulled back loses its "por enviar".
+    let status = sync.status;
+    let refresh_synced = refresh.clone();
+    Effect::new(move |_| {
+        status.last_sync.track();
+        status.pending.track();
+        refresh_synced();
+    });
 
     let save = move |_| {
         let (Some(this), Some(profile), Some(current)) = (
@@ -195,6 +203,7 @@ pub fn Customers() -> impl IntoView {
         let Some(change) = change else {
             return;
         };
+        notice.set(None);
         let sync = sync.clone();
         let refresh = refresh.clone();
         let name = current.nombre.trim().to_owned();
