@@ -47,6 +47,17 @@ pub async fn post<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Res
     read_json(response).await
 }
 
+/// PUT whose answer has no body (e.g. 204).
+pub async fn put_empty<B: Serialize>(url: &str, body: &B) -> Result<(), ApiError> {
+    let json = serde_json::to_string(body).map_err(|_| ApiError::Network)?;
+    let response = send("PUT", url, Some(json)).await?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
 /// POST without a body whose answer has no body (e.g. logout's 204).
 pub async fn post_empty(url: &str) -> Result<(), ApiError> {
     let response = send("POST", url, None).await?;

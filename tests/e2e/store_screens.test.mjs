@@ -115,3 +115,48 @@ test("a line discount comes off that line before the total and is stored with th
   assert.equal(sale.lineas[0].descuento, Math.round(product.precio / 10));
   assert.equal(sale.total, expected);
 });
+
+test("a discount above the limit needs the manager's PIN, offline too; a wrong PIN queues nothing", async () => {
+  const { context } = env.browser;
+  const page = context.pages()[0];
+  await page.goto(env.server.url);
+  const card = page.getByTestId("pin-card");
+  await card.getByTestId("pin-new").fill("4821");
+  await card.getByTestId("pin-password").fill(DEMO.gerente.contrasena);
+  await card.getByTestId("pin-save").click();
+  await card.getByTestId("pin-message").filter({ hasText: "guardado" }).waitFor();
+  const manager = await json(page, "/api/auth/me");
+  const product = (await json(page, "/api/products?q=oxford")).items[0];
+  await page.getByTestId("go-sell").click();
+  await page.getByTestId("product-search").waitFor();
+
+  await context.setOffline(true);
+  await waitForConnection(page, "offline");
+  const search = page.getByTestId("product-search");
+  await search.fill(product.codigo_barras);
+  await search.press("Enter");
+  await page.getByTestId("cart-line").first().waitFor();
+  await page.getByTestId("discount").fill("30");
+  await page.getByTestId("charge").click();
+  const dialog = page.getByTestId("approval");
+  await dialog.waitFor();
+  await dialog.getByTestId("approval-pin").fill("1111");
+  await dialog.getByTestId("approve").click();
+  await dialog.getByTestId("approval-error").filter({ hasText: "PIN incorrecto" }).waitFor();
+  await waitForPending(page, 0);
+
+  await dialog.getByTestId("approval-pin").fill("4821");
+  await dialog.getByTestId("approve").click();
+  await page.getByTestId("receipt").waitFor();
+  const folio = (await page.getByTestId("receipt-folio").innerText()).replace("Folio ", "");
+  await page.getByTestId("new-sale").click();
+  await waitForPending(page, 1);
+
+  await context.setOffline(false);
+  await waitForPending(page, 0, 30_000);
+  const sale = (await json(page, "/api/sales")).find((s) => s.folio === folio);
+  assert.ok(sale);
+  assert.equal(sale.descuento, Math.round(product.precio * 0.3));
+  assert.equal(sale.autorizacion, "autorizada");
+  assert.equal(sale.autorizo_id, manager.id);
+});

@@ -4,7 +4,6 @@
 use axum::http::{header, HeaderMap};
 use base64::Engine;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::AppError;
@@ -22,10 +21,7 @@ pub fn new_token() -> (String, String) {
 
 /// Hex SHA-256 of a token, the key of the `sessions` table.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    pronto_shared::sync::canonical::sha256_hex(token.as_bytes())
 }
 
 /// The session token from the request's `Cookie` header(s), if any.

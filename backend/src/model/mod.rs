@@ -3,6 +3,7 @@
 //! bookkeeping (versions, field versions, change sequence) are written once, here and in
 //! `pronto_shared`.
 
+pub mod approvals;
 pub mod customers;
 pub mod devices;
 pub mod field_versions;

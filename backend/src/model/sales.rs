@@ -2,6 +2,7 @@
 //! written in one transaction; sending the same sale id again returns the first one.
 
 use pronto_shared::api::{
+    approval::{Approval, ApprovalStatus},
     returns::{ReturnInput, ValidReturn},
     sales::{folio, Payment, PaymentKind, PaymentMethod, Sale, SaleKind, SaleLine, ValidSale},
     stock::StockReason,
@@ -13,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     db,
-    model::stores,
+    model::{approvals, stores},
     rows::{Cell, Rows},
     AppError,
 };
@@ -44,6 +45,8 @@ pub struct NewSale<'a> {
     pub kind: SaleKind,
     pub original: Option<Uuid>,
     pub reason: &'a str,
+    /// A manager's signed approval of the discounts (sales above the store's limit).
+    pub approval: Option<&'a Approval>,
 }
 
 const SALE_COLUMNS: &[&str] = &[
@@ -66,6 +69,8 @@ const SALE_COLUMNS: &[&str] = &[
     "kind",
     "original_sale_id",
     "reason",
+    "approval",
+    "approved_by",
 ];
 const LINE_COLUMNS: &[&str] = &[
     "sale_id",
@@ -127,6 +132,8 @@ struct StockTake {
 #[derive(Debug)]
 pub struct SaleWriter {
     store_codes: HashMap<Uuid, String>,
+    /// Discount limit per store, percent.
+    limits: HashMap<Uuid, i64>,
     products: HashMap<Uuid, Option<SoldProduct>>,
     customers: HashSet<Uuid>,
     /// Sale ids already stored: (store, cashier).
@@ -152,6 +159,7 @@ impl SaleWriter {
     pub fn new() -> Self {
         Self {
             store_codes: HashMap::new(),
+            limits: HashMap::new(),
             products: HashMap::new(),
             customers: HashSet::new(),
             stored: HashMap::new(),
@@ -397,6 +405,7 @@ impl SaleWriter {
             kind,
             original,
             reason,
+            approval,
         } = new;
         if let Some(first) = self.existing(conn, id, ctx).await? {
             return Ok((first, false));
@@ -417,6 +426,21 @@ impl SaleWriter {
             };
             sold.push((line, product));
         }
+
+        // An approval never refuses a sale (the shoes left): a missing or bad one flags it.
+        let (approval, approved_by) = if kind == SaleKind::Venta {
+            let limit = match self.limits.get(&ctx.store_id) {
+                Some(limit) => *limit,
+                None => {
+                    let limit = approvals::limit(conn, ctx.store_id).await?;
+                    self.limits.insert(ctx.store_id, limit);
+                    limit
+                }
+            };
+            approvals::judge(conn, ctx.store_id, limit, id, sale, approval).await?
+        } else {
+            (ApprovalStatus::NoRequerida, None)
+        };
 
         // Checked: from here on nothing refuses the sale.
         // Stock leaves with a sale and comes back with a return or void.
@@ -462,6 +486,8 @@ impl SaleWriter {
             Cell::from(kind.as_str()),
             Cell::from(original.map(|o| o.to_string())),
             Cell::from(reason),
+            Cell::from(approval.as_str()),
+            Cell::from(approved_by.map(|a| a.to_string())),
         ]);
         let mut lines = Vec::with_capacity(sold.len());
         for (no, (line, product)) in sold.into_iter().enumerate() {
@@ -549,6 +575,8 @@ impl SaleWriter {
             tipo: kind,
             venta_original_id: original,
             motivo: reason.to_owned(),
+            autorizacion: approval,
+            autorizo_id: approved_by,
         };
         self.collected.insert(id, stored.clone());
         Ok((stored, true))
@@ -626,7 +654,8 @@ pub async fn create(conn: &mut AnyConnection, new: NewSale<'_>) -> Result<(Sale,
 
 const COLUMNS: &str =
     "id, folio, store_id, device_id, cashier_id, customer_id, payment_kind, subtotal, \
-     discount, total, change_due, created_at, kind, original_sale_id, reason";
+     discount, total, change_due, created_at, kind, original_sale_id, reason, approval, \
+     approved_by";
 
 pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Sale>, AppError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM sales WHERE id = $1"))
@@ -731,5 +760,11 @@ async fn with_details(conn: &mut AnyConnection, row: &AnyRow) -> Result<Sale, Ap
         },
         venta_original_id: opt_uuid(row.try_get("original_sale_id")?)?,
         motivo: row.try_get("reason")?,
+        autorizacion: {
+            let status: String = row.try_get("approval")?;
+            ApprovalStatus::parse(&status)
+                .ok_or_else(|| AppError::Internal(format!("stored approval {status:?}")))?
+        },
+        autorizo_id: opt_uuid(row.try_get("approved_by")?)?,
     })
 }

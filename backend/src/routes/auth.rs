@@ -9,12 +9,19 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use pronto_shared::api::auth::{LoginRequest, Profile};
+use pronto_shared::{
+    api::{
+        approval::{validate_pin, PinInput},
+        auth::{LoginRequest, Profile},
+    },
+    domain::FieldErrors,
+    Role,
+};
 
 use crate::{
     auth::{password, rate_limit, session, CurrentUser},
     extract::{AppJson, ClientIp},
-    model::users,
+    model::{approvals, users},
     AppError, AppState,
 };
 
@@ -23,6 +30,34 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
+        .route("/auth/pin", axum::routing::put(set_pin))
+}
+
+/// A manager (or admin) sets their discount-approval PIN, confirming with their password.
+async fn set_pin(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(body): AppJson<PinInput>,
+) -> Result<StatusCode, AppError> {
+    if user.profile.rol == Role::Cajero {
+        return Err(AppError::Forbidden);
+    }
+    if let Err(err) = validate_pin(&body.pin) {
+        let mut fields = FieldErrors::new();
+        fields.add("pin", err);
+        return Err(fields.into());
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    let account = users::credentials(&mut conn, &user.profile.usuario).await?;
+    let phc = account.map(|a| a.password_hash).unwrap_or_default();
+    if !password::verify(body.contrasena, phc).await? {
+        let mut fields = FieldErrors::new();
+        fields.add("contrasena", "La contraseña no es correcta.");
+        return Err(fields.into());
+    }
+    approvals::set_pin(&mut conn, user.id(), body.pin).await?;
+    tracing::info!(user = %user.id(), "approval PIN set");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A real argon2id hash of nothing anyone knows: an unknown user name is checked against it,

@@ -8,16 +8,23 @@ use axum::{
     Json, Router,
 };
 use pronto_shared::{
-    api::sales::{Sale, SaleInput, SaleKind, SaleQuery},
+    api::{
+        approval::{LimitInput, PolicyQuery, SalesPolicy},
+        sales::{Sale, SaleInput, SaleKind, SaleQuery},
+    },
+    domain::FieldErrors,
     sync::config::VENTA,
-    Action,
+    Action, Role,
 };
 use uuid::Uuid;
 
 use crate::{
     auth::CurrentUser,
     extract::{AppJson, AppQuery},
-    model::sales::{self, NewSale, SaleContext},
+    model::{
+        approvals,
+        sales::{self, NewSale, SaleContext},
+    },
     sync::audit::{self, Entry},
     AppError, AppState,
 };
@@ -25,7 +32,47 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sales", get(list).post(create))
+        .route("/sales/policy", get(policy).put(set_limit))
         .route("/sales/{id}", get(read))
+}
+
+/// The discount rule for a store's tills: its limit and who may approve above it.
+async fn policy(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(query): AppQuery<PolicyQuery>,
+) -> Result<Json<SalesPolicy>, AppError> {
+    let store = query.tienda_id.unwrap_or(user.store_id());
+    if store != user.store_id() && user.profile.rol != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(approvals::policy(&mut conn, store).await?))
+}
+
+/// An admin sets a store's discount limit (percent, 0–100).
+async fn set_limit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppJson(body): AppJson<LimitInput>,
+) -> Result<Json<SalesPolicy>, AppError> {
+    if user.profile.rol != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    if !(0..=100).contains(&body.descuento_sin_autorizacion) {
+        let mut fields = FieldErrors::new();
+        fields.add(
+            "descuento_sin_autorizacion",
+            "El límite debe ir de 0 % a 100 %.",
+        );
+        return Err(fields.into());
+    }
+    let mut tx = state.db.begin_write().await?;
+    approvals::limit(&mut tx, body.tienda_id).await?;
+    approvals::set_limit(&mut tx, body.tienda_id, body.descuento_sin_autorizacion).await?;
+    let policy = approvals::policy(&mut tx, body.tienda_id).await?;
+    tx.commit().await?;
+    Ok(Json(policy))
 }
 
 /// 201 with the new sale; 200 with the stored one when the same sale is sent again.
@@ -60,6 +107,7 @@ async fn create(
             kind: SaleKind::Venta,
             original: None,
             reason: "",
+            approval: body.autorizacion.as_ref(),
         },
     )
     .await?;

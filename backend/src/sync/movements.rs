@@ -144,6 +144,7 @@ pub async fn sale(
         kind: SaleKind::Venta,
         original: None,
         reason: "",
+        approval: input.autorizacion.as_ref(),
     };
     recorded(writer.add(conn, seqs, new).await)
 }
@@ -218,6 +219,7 @@ pub async fn sale_return(
         kind: valid.kind,
         original: Some(sale.id),
         reason: &valid.reason,
+        approval: None,
     };
     recorded(writer.add(conn, seqs, new).await)
 }

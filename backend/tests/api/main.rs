@@ -2,6 +2,7 @@
 //! SQLite, and once more on PostgreSQL when `PRONTO_TEST_POSTGRES_URL` is set.
 
 mod access;
+mod approvals;
 mod auth;
 mod bad_input;
 mod demo;

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use pronto_shared::Action;
 
 use crate::{
-    components::device_card::DeviceCard,
+    components::{device_card::DeviceCard, pin_card::PinCard},
     connection::Connection,
     pwa::Pwa,
     session::Session,
@@ -84,5 +84,6 @@ pub fn Home() -> impl IntoView {
             </div>
         </section>
         {move || session.profile().map(|profile| view! { <DeviceCard profile=profile /> })}
+        {move || session.profile().filter(|p| p.rol != pronto_shared::Role::Cajero).map(|profile| view! { <PinCard profile=profile /> })}
     }
 }

@@ -80,6 +80,8 @@ fn pending_sale(
         tipo: SaleKind::Venta,
         venta_original_id: None,
         motivo: String::new(),
+        autorizacion: Default::default(),
+        autorizo_id: None,
     })
 }
 

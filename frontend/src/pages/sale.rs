@@ -6,9 +6,10 @@
 use leptos::{ev, html, prelude::*, task::spawn_local};
 use pronto_shared::{
     api::{
+        approval::{self, Approval, SalesPolicy},
         customers::{Customer, CustomerInput},
         products::Product,
-        sales::{folio, PaymentInput, PaymentMethod, SaleInput, SaleLineInput},
+        sales::{folio, PaymentInput, PaymentMethod, SaleInput, SaleLineInput, ValidSale},
     },
     domain::{FieldErrors, Money},
     sync::{config, engine::LocalChange, OpKind},
@@ -16,7 +17,7 @@ use pronto_shared::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{device::ThisDevice, session::Session, sync_service::Sync};
+use crate::{device::ThisDevice, policy, session::Session, sync_service::Sync};
 
 const RESULTS: usize = 12;
 
@@ -155,6 +156,15 @@ fn method_label(method: PaymentMethod) -> &'static str {
     }
 }
 
+/// A sale waiting for a manager's approval of its discounts.
+#[derive(Debug, Clone, PartialEq)]
+struct Approving {
+    input: SaleInput,
+    valid: ValidSale,
+    payments: Vec<(PaymentMethod, i64)>,
+    rule: SalesPolicy,
+}
+
 /// What the cashier is told after an action.
 #[derive(Debug, Clone, PartialEq)]
 enum Notice {
@@ -190,6 +200,16 @@ pub fn Sale() -> impl IntoView {
     let receipt: RwSignal<Option<Receipt>> = RwSignal::new(None);
     let grid: RwSignal<Option<Grid>> = RwSignal::new(None);
     let saving = RwSignal::new(false);
+    let approving: RwSignal<Option<Approving>> = RwSignal::new(None);
+    let approver: RwSignal<Option<Uuid>> = RwSignal::new(None);
+    let approval_pin = RwSignal::new(String::new());
+    let approval_error: RwSignal<Option<String>> = RwSignal::new(None);
+    // The discount rule as the server has it now, for when the connection goes.
+    if let Some(profile) = session.profile_untracked() {
+        spawn_local(async move {
+            policy::refresh(profile.tienda.id).await;
+        });
+    }
     let search_box = NodeRef::<html::Input>::new();
     // Answers of older searches arriving late must not replace newer ones.
     let search_no = StoredValue::new(0_u64);
@@ -423,12 +443,66 @@ pub fn Sale() -> impl IntoView {
         });
     };
 
+    let sync_record = sync.clone();
+    let record_sale =
+        move |input: SaleInput, valid: ValidSale, payments: Vec<(PaymentMethod, i64)>| {
+            let (Some(device), Some(profile)) =
+                (device.device.get_untracked(), session.profile_untracked())
+            else {
+                return;
+            };
+            let Some(change) = LocalChange::of(config::VENTA, input.id, OpKind::Sale, None, &input)
+            else {
+                return;
+            };
+            saving.set(true);
+            let sync = sync_record.clone();
+            spawn_local(async move {
+                match sync.record(change, &device, &profile).await {
+                    Ok(op) => {
+                        notice.set(Some(Notice::Saved(format!(
+                            "Venta guardada: {} · cambio {}",
+                            money(valid.total.centavos()),
+                            money(valid.change.centavos())
+                        ))));
+                        receipt.set(Some(Receipt {
+                            folio: folio(&profile.tienda.codigo, &device.codigo, op.body.seq),
+                            store: profile.tienda.nombre.clone(),
+                            cashier: profile.nombre.clone(),
+                            at: local_now(),
+                            lines: cart.get_untracked(),
+                            discount: valid.discount.centavos(),
+                            total: valid.total.centavos(),
+                            payments: payments.clone(),
+                            customer: customer.get_untracked().map(|c| c.nombre),
+                            change: valid.change.centavos(),
+                        }));
+                        cart.set(Vec::new());
+                        received.set(String::new());
+                        card_amount.set(String::new());
+                        discount_text.set(String::new());
+                        method.set(Pay::Cash);
+                        customer.set(None);
+                        customer_query.set(String::new());
+                        customer_results.set(Vec::new());
+                    }
+                    Err(err) => notice.set(Some(Notice::Problem(format!(
+                        "No se pudo guardar la venta en el dispositivo: {err}"
+                    )))),
+                }
+                saving.set(false);
+                if let Some(input) = search_box.get_untracked() {
+                    let _ = input.focus();
+                }
+            });
+        };
+    let record_approved = record_sale.clone();
+
     let charge = move |_| {
         if saving.get_untracked() {
             return;
         }
-        let (Some(device), Some(profile)) =
-            (device.device.get_untracked(), session.profile_untracked())
+        let (Some(_), Some(profile)) = (device.device.get_untracked(), session.profile_untracked())
         else {
             notice.set(Some(Notice::Problem(
                 "Registra este dispositivo en su tienda antes de vender.".into(),
@@ -501,6 +575,7 @@ pub fn Sale() -> impl IntoView {
                 .collect(),
             cliente_id: customer.get_untracked().map(|c| c.id),
             descuento,
+            autorizacion: None,
         };
         let valid = match input.validate() {
             Ok(valid) => valid,
@@ -513,52 +588,49 @@ pub fn Sale() -> impl IntoView {
             }
         };
         field_errors.set(FieldErrors::new());
-        let Some(change) = LocalChange::of(config::VENTA, input.id, OpKind::Sale, None, &input)
-        else {
+        let rule = policy::stored(profile.tienda.id);
+        if approval::needs_approval(&valid, rule.descuento_sin_autorizacion) {
+            approver.set(rule.autorizadores.first().map(|a| a.id));
+            approval_pin.set(String::new());
+            approval_error.set(None);
+            approving.set(Some(Approving {
+                input,
+                valid,
+                payments,
+                rule,
+            }));
             return;
-        };
-        saving.set(true);
-        let sync = sync.clone();
-        spawn_local(async move {
-            match sync.record(change, &device, &profile).await {
-                Ok(op) => {
-                    notice.set(Some(Notice::Saved(format!(
-                        "Venta guardada: {} · cambio {}",
-                        money(valid.total.centavos()),
-                        money(valid.change.centavos())
-                    ))));
-                    receipt.set(Some(Receipt {
-                        folio: folio(&profile.tienda.codigo, &device.codigo, op.body.seq),
-                        store: profile.tienda.nombre.clone(),
-                        cashier: profile.nombre.clone(),
-                        at: local_now(),
-                        lines: cart.get_untracked(),
-                        discount: valid.discount.centavos(),
-                        total: valid.total.centavos(),
-                        payments: payments.clone(),
-                        customer: customer.get_untracked().map(|c| c.nombre),
-                        change: valid.change.centavos(),
-                    }));
-                    cart.set(Vec::new());
-                    received.set(String::new());
-                    card_amount.set(String::new());
-                    discount_text.set(String::new());
-                    method.set(Pay::Cash);
-                    customer.set(None);
-                    customer_query.set(String::new());
-                    customer_results.set(Vec::new());
-                }
-                Err(err) => notice.set(Some(Notice::Problem(format!(
-                    "No se pudo guardar la venta en el dispositivo: {err}"
-                )))),
-            }
-            saving.set(false);
-            if let Some(input) = search_box.get_untracked() {
-                let _ = input.focus();
-            }
-        });
+        }
+        record_sale(input, valid, payments);
     };
 
+    // The manager types their PIN on this till: the key it unlocks signs this sale's discount.
+    let approve = move |_| {
+        let Some(mut pending) = approving.get_untracked() else {
+            return;
+        };
+        let chosen = approver.get_untracked();
+        let Some(manager) = pending
+            .rule
+            .autorizadores
+            .iter()
+            .find(|a| Some(a.id) == chosen)
+        else {
+            approval_error.set(Some("Elige quién autoriza.".into()));
+            return;
+        };
+        let Some(key) = manager.unlock(approval_pin.get_untracked().trim()) else {
+            approval_error.set(Some("PIN incorrecto.".into()));
+            return;
+        };
+        let discount = approval::discount_of(&pending.valid);
+        pending.input.autorizacion = Some(Approval {
+            gerente_id: manager.id,
+            firma: approval::sign(&key, pending.input.id, manager.id, discount),
+        });
+        approving.set(None);
+        record_approved(pending.input, pending.valid, pending.payments);
+    };
     view! {
         <div class="sale">
             <section class="sale__find card">
@@ -839,6 +911,60 @@ pub fn Sale() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                        </div>
+                    </section>
+                </div>
+            }
+        })}
+        {move || approving.get().map(|pending| {
+            let percent = {
+                let gross: i64 = pending.valid.lines.iter().map(|l| l.amount.centavos() + l.discount.centavos()).sum();
+                if gross > 0 { approval::discount_of(&pending.valid) as f64 * 100.0 / gross as f64 } else { 0.0 }
+            };
+            let approve = approve.clone();
+            view! {
+                <div class="receipt-backdrop">
+                    <section class="receipt card approval" role="dialog" aria-label="Autorización del gerente" data-testid="approval">
+                        <h2>"Autorización del gerente"</h2>
+                        <p>{format!(
+                            "El descuento de {} ({:.1} %) pasa el límite de {} % de la tienda.",
+                            money(approval::discount_of(&pending.valid)), percent, pending.rule.descuento_sin_autorizacion,
+                        )}</p>
+                        {if pending.rule.autorizadores.is_empty() {
+                            view! {
+                                <p class="notice notice--bad" role="alert" data-testid="approval-none">
+                                    "Ningún gerente tiene PIN de autorización en este dispositivo. Conéctate una vez después de que el gerente registre su PIN, o quita el descuento."
+                                </p>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <div class="pay" role="radiogroup" aria-label="Quién autoriza">
+                                    {pending.rule.autorizadores.iter().map(|a| {
+                                        let id = a.id;
+                                        view! {
+                                            <button type="button" class="pay__option" data-testid="approver"
+                                                aria-pressed=move || (approver.get() == Some(id)).to_string()
+                                                on:click=move |_| approver.set(Some(id))>{a.nombre.clone()}</button>
+                                        }
+                                    }).collect_view()}
+                                </div>
+                                <label class="field">
+                                    <span class="field__label">"PIN del gerente"</span>
+                                    <input class="field__input field__input--big" type="password" inputmode="numeric" autocomplete="off"
+                                        data-testid="approval-pin" autofocus
+                                        prop:value=move || approval_pin.get()
+                                        on:input=move |ev| approval_pin.set(event_target_value(&ev)) />
+                                    {move || approval_error.get().map(|m| view! {
+                                        <span class="field__error" role="alert" data-testid="approval-error">{m}</span>
+                                    })}
+                                </label>
+                            }.into_any()
+                        }}
+                        <div class="receipt__actions">
+                            <button class="button button--primary" type="button" data-testid="approve"
+                                disabled=pending.rule.autorizadores.is_empty()
+                                on:click=approve>"Autorizar y cobrar"</button>
+                            <button class="button" type="button" on:click=move |_| approving.set(None)>"Volver"</button>
                         </div>
                     </section>
                 </div>

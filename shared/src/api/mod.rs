@@ -5,6 +5,7 @@
 //! Inputs carry a `validate()` that turns raw JSON values into domain values or per-field
 //! errors; the REST handlers and the sync apply path both call it.
 
+pub mod approval;
 pub mod auth;
 pub mod customers;
 pub mod devices;

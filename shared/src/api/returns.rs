@@ -120,6 +120,8 @@ impl ValidReturn {
             tipo: self.kind,
             venta_original_id: Some(sale.id),
             motivo: self.reason.clone(),
+            autorizacion: Default::default(),
+            autorizo_id: None,
             ..sale.clone()
         }
     }
@@ -327,6 +329,8 @@ mod tests {
             tipo: SaleKind::Venta,
             venta_original_id: None,
             motivo: String::new(),
+            autorizacion: Default::default(),
+            autorizo_id: None,
         }
     }
 

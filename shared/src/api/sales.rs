@@ -68,7 +68,7 @@ impl PaymentKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SaleLineInput {
     pub producto_id: Uuid,
@@ -80,14 +80,14 @@ pub struct SaleLineInput {
     pub descuento: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentInput {
     pub metodo: PaymentMethod,
     pub monto: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SaleInput {
     /// Born on the device (UUIDv7): sending the same sale twice creates it once.
@@ -99,6 +99,9 @@ pub struct SaleInput {
     /// Discount on the whole sale, centavos.
     #[serde(default)]
     pub descuento: i64,
+    /// A manager's approval, when the discounts are above the store's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autorizacion: Option<super::approval::Approval>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,6 +286,11 @@ pub struct Sale {
     /// Why it was returned or voided.
     #[serde(default)]
     pub motivo: String,
+    /// Whether its discounts needed a manager's approval and got a valid one.
+    #[serde(default)]
+    pub autorizacion: super::approval::ApprovalStatus,
+    #[serde(default)]
+    pub autorizo_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -320,6 +328,7 @@ mod tests {
                 .collect(),
             cliente_id: None,
             descuento: discount,
+            autorizacion: None,
         }
     }
 

@@ -25,10 +25,7 @@ pub fn checksum<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 fn write(value: &Value, out: &mut String) {
