@@ -868,3 +868,39 @@ async fn returning_more_than_is_left_or_voiding_after_a_return_is_refused_and_ch
     assert_eq!(rows(fingerprint(&app.db).await), rows(before));
     assert_eq!(stock_of(&app, &world, product).await, 10 - 2 + 1);
 }
+
+#[tokio::test]
+async fn a_void_puts_every_pair_back_and_refunds_the_whole_total() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "cajero_a").await;
+    let (sale_id, void_id) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut fields = sale(&world, sale_id);
+    fields["descuento"] = json!(9_900);
+    let ops = [
+        d.op(VENTA, sale_id, OpKind::Sale, None, fields, 50),
+        d.op(
+            VENTA,
+            void_id,
+            OpKind::Return,
+            None,
+            return_of(sale_id, void_id, json!([]), true),
+            51,
+        ),
+    ];
+
+    let results = d.push_ok(&app, &ops).await;
+
+    for result in &results {
+        assert!(matches!(result, OpResult::Applied { .. }), "{result:?}");
+    }
+    assert_eq!(stock_of(&app, &world, world.products[0]).await, 10);
+    let (kind, total): (String, i64) =
+        sqlx::query_as("SELECT kind, total FROM sales WHERE id = $1")
+            .bind(void_id.to_string())
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(kind, "cancelacion");
+    assert_eq!(total, 2 * 129_900 - 9_900);
+}
