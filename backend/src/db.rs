@@ -50,9 +50,15 @@ impl Backend {
 pub struct Database {
     pool: AnyPool,
     backend: Backend,
+    /// The connection URL (the event bus opens its own `LISTEN` connection on PostgreSQL).
+    url: std::sync::Arc<str>,
 }
 
 impl Database {
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Opens a pool. For SQLite the file (and its directory) is created if missing, and every
     /// connection is put in WAL mode with foreign keys on and a busy timeout, so that readers
     /// never block the single writer and a brief write lock waits instead of failing.
@@ -84,7 +90,11 @@ impl Database {
             })
             .connect(&url)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            url: url.into(),
+        })
     }
 
     /// Applies the embedded migrations of this backend that are not applied yet.

@@ -20,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod model;
 pub mod routes;
@@ -28,6 +29,7 @@ pub mod server;
 pub mod static_files;
 pub mod sync;
 pub mod telemetry;
+pub mod ws;
 
 pub use error::AppError;
 pub use server::{router, run, AppState};

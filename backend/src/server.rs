@@ -22,7 +22,8 @@ use crate::{
     auth::AuthConfig,
     clock::{Clock, SystemClock},
     db::Database,
-    routes, static_files, AppError,
+    events::EventBus,
+    routes, static_files, ws, AppError,
 };
 
 /// What every handler may need, cheap to clone.
@@ -34,12 +35,15 @@ pub struct AppState {
     pub auth: Arc<AuthConfig>,
     /// This process's hybrid logical clock: stamps server-side edits and observes devices'.
     pub hlc: Arc<Mutex<HlcClock>>,
+    /// Pokes and dashboard events for the sockets (`events.rs`).
+    pub events: EventBus,
 }
 
 impl AppState {
     /// Real clock, default session settings.
     pub fn new(db: Database, dist: PathBuf) -> Self {
         Self {
+            events: EventBus::new(db.clone()),
             db,
             dist: Arc::new(dist),
             clock: Arc::new(SystemClock),
@@ -91,6 +95,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api", routes::api_router())
+        .nest("/ws", ws::router())
         .merge(static_files::router(&state))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -104,6 +109,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
     let db = state.db.clone();
+    state.events.start_listener();
     // Peer addresses feed the per-IP sign-in limit.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)

@@ -13,6 +13,7 @@ use pronto_shared::{
         Page,
     },
     sync::config::CLIENTE,
+    sync::events::Event,
     Action,
 };
 use uuid::Uuid;
@@ -84,6 +85,10 @@ async fn create(
     let entry = Entry::rest(&user, &at, CLIENTE, id, None::<&Customer>, Some(&customer));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
+    state
+        .events
+        .publish(Event::Cambios { tienda_id: None })
+        .await;
     Ok((StatusCode::CREATED, Json(customer)))
 }
 
@@ -113,5 +118,9 @@ async fn update(
     let entry = Entry::rest(&user, &at, CLIENTE, id, before.as_ref(), Some(&customer));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
+    state
+        .events
+        .publish(Event::Cambios { tienda_id: None })
+        .await;
     Ok(Json(customer))
 }

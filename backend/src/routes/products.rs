@@ -12,6 +12,7 @@ use pronto_shared::{
         Page,
     },
     sync::config::PRODUCTO,
+    sync::events::Event,
     Action,
 };
 use uuid::Uuid;
@@ -83,6 +84,10 @@ async fn create(
     let entry = Entry::rest(&user, &at, PRODUCTO, id, None::<&Product>, Some(&product));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
+    state
+        .events
+        .publish(Event::Cambios { tienda_id: None })
+        .await;
     Ok((StatusCode::CREATED, Json(product)))
 }
 
@@ -112,5 +117,9 @@ async fn update(
     let entry = Entry::rest(&user, &at, PRODUCTO, id, before.as_ref(), Some(&product));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
+    state
+        .events
+        .publish(Event::Cambios { tienda_id: None })
+        .await;
     Ok(Json(product))
 }

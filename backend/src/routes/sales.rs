@@ -13,7 +13,7 @@ use pronto_shared::{
         sales::{Sale, SaleInput, SaleKind, SaleQuery},
     },
     domain::FieldErrors,
-    sync::config::VENTA,
+    sync::{config::VENTA, events::Event},
     Action, Role,
 };
 use uuid::Uuid;
@@ -116,6 +116,12 @@ async fn create(
         audit::append(&mut tx, &entry).await?;
     }
     tx.commit().await?;
+    state
+        .events
+        .publish(Event::Cambios {
+            tienda_id: Some(store),
+        })
+        .await;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -12,6 +12,7 @@ use pronto_shared::{
         Page,
     },
     sync::config::EXISTENCIA,
+    sync::events::Event,
     Action,
 };
 
@@ -85,6 +86,12 @@ async fn movement(
     );
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
+    state
+        .events
+        .publish(Event::Cambios {
+            tienda_id: Some(store),
+        })
+        .await;
     Ok((
         StatusCode::CREATED,
         Json(StockLevel {

@@ -5,7 +5,12 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use pronto_shared::sync::{PullReply, PushReply, PushRequest};
+use pronto_shared::sync::{
+    config::{CLIENTE, PRODUCTO},
+    conflict::Outcome,
+    events::Event,
+    OpResult, PullReply, PushReply, PushRequest,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -33,7 +38,96 @@ async fn push_batch(
     user: CurrentUser,
     AppJson(request): AppJson<PushRequest>,
 ) -> Result<Json<PushReply>, AppError> {
-    Ok(Json(push::push(&state, &user, request).await?))
+    let ops: Vec<(String, Uuid)> = request
+        .ops
+        .iter()
+        .map(|op| (op.body.model.clone(), op.body.entity_id))
+        .collect();
+    let device_id = request.device_id;
+    let reply = push::push(&state, &user, request).await?;
+    // Committed: tell the sockets.
+    let store = {
+        let mut conn = state.db.pool().acquire().await?;
+        push::device_for(&mut conn, &user, device_id)
+            .await?
+            .store_id
+    };
+    for event in events_of(store, device_id, &ops, &reply, state.clock.now_rfc3339()) {
+        state.events.publish(event).await;
+    }
+    Ok(Json(reply))
+}
+
+/// What a push tells the sockets: pokes for the data that changed (the chain's catalog and
+/// customers, or the store's stock and sales), each conflict, the queue, the device's sync.
+fn events_of(
+    store: Uuid,
+    device: Uuid,
+    ops: &[(String, Uuid)],
+    reply: &PushReply,
+    at: String,
+) -> Vec<Event> {
+    let (mut applied, mut conflicts, mut rejected) = (0_u32, 0_u32, 0_u32);
+    let (mut shared, mut local) = (false, false);
+    let mut events = Vec::new();
+    for ((model, entity), result) in ops.iter().zip(&reply.results) {
+        let changed = match result {
+            OpResult::Applied { .. } => true,
+            OpResult::Conflict { conflict, .. } => {
+                conflicts += 1;
+                events.push(Event::Conflicto {
+                    tienda_id: store,
+                    modelo: model.clone(),
+                    entidad_id: *entity,
+                    estado: if conflict.outcome == Outcome::Pending {
+                        "pendiente"
+                    } else {
+                        "resuelto"
+                    }
+                    .into(),
+                });
+                true
+            }
+            OpResult::Rejected { .. } => {
+                rejected += 1;
+                false
+            }
+            OpResult::Duplicate { .. } => false,
+        };
+        if changed {
+            applied += 1;
+            if model == PRODUCTO || model == CLIENTE {
+                shared = true;
+            } else {
+                local = true;
+            }
+        }
+    }
+    if shared {
+        events.push(Event::Cambios { tienda_id: None });
+    }
+    if local {
+        events.push(Event::Cambios {
+            tienda_id: Some(store),
+        });
+    }
+    if !ops.is_empty() {
+        events.push(Event::Cola {
+            tienda_id: store,
+            dispositivo_id: device,
+            aplicadas: applied,
+            rechazadas: rejected,
+        });
+        events.push(Event::Sincronizacion {
+            tienda_id: store,
+            dispositivo_id: device,
+            aplicadas: applied,
+            conflictos: conflicts,
+            rechazadas: rejected,
+            en: at,
+        });
+    }
+    events
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@ pub mod canonical;
 pub mod config;
 pub mod conflict;
 pub mod engine;
+pub mod events;
 pub mod hlc;
 pub mod memory;
 pub mod op;

@@ -1,0 +1,214 @@
+//! The sockets: refused without a session or from another site; a person gets only the
+//! events of their store and channel; with PostgreSQL, an event committed through one server
+//! process reaches a socket on another.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use pronto_shared::sync::{config::EXISTENCIA, events::Event, OpKind};
+use serde_json::json;
+use tokio_tungstenite::{
+    connect_async,
+    tungstenite::{client::IntoClientRequest, Error as WsError, Message},
+    MaybeTlsStream, WebSocketStream,
+};
+use uuid::Uuid;
+
+use crate::{
+    fixtures::{seed, session_cookie, PASSWORD},
+    helpers::{backend_name, spawn_app, spawn_app_with, test_dirs, TestApp},
+    sync::device,
+};
+
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn cookie(app: &TestApp, username: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"usuario": username, "contrasena": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    session_cookie(&response).expect("session cookie")
+}
+
+/// Opens `/ws/sincronizacion/{channel}/` with an optional cookie and `Origin`.
+async fn open(
+    app: &TestApp,
+    channel: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+) -> Result<Socket, WsError> {
+    let mut request = format!("ws://{}/ws/sincronizacion/{channel}/", app.addr)
+        .into_client_request()
+        .unwrap();
+    if let Some(cookie) = cookie {
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().unwrap());
+    }
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
+    connect_async(request).await.map(|(socket, _)| socket)
+}
+
+fn own_origin(app: &TestApp) -> String {
+    format!("http://{}", app.addr)
+}
+
+fn status(result: Result<Socket, WsError>) -> u16 {
+    match result {
+        Err(WsError::Http(response)) => response.status().as_u16(),
+        Ok(_) => 101,
+        Err(other) => panic!("{other:?}"),
+    }
+}
+
+/// The next event on `socket` within `wait`, skipping pings.
+async fn next_event(socket: &mut Socket, wait: Duration) -> Option<Event> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??;
+        if let Ok(Message::Text(text)) = message {
+            return serde_json::from_str(&text).ok();
+        }
+    }
+}
+
+/// A receipt of 3 pairs through a device of `manager`'s store.
+async fn receive_stock(app: &TestApp, manager: &str, product: Uuid) {
+    let mut d = device(app, manager, manager).await;
+    let op = d.op(
+        EXISTENCIA,
+        product,
+        OpKind::StockDelta,
+        None,
+        json!({"producto_id": product, "delta": 3, "motivo": "recepcion"}),
+        1,
+    );
+    d.push_ok(app, &[op]).await;
+}
+
+#[tokio::test]
+async fn a_socket_without_a_session_or_from_another_site_is_refused() {
+    let app = spawn_app().await;
+    seed(&app.db).await;
+    let origin = own_origin(&app);
+    let session = cookie(&app, "cajero_a").await;
+
+    assert_eq!(status(open(&app, "estado", None, Some(&origin)).await), 401);
+    assert_eq!(
+        status(open(&app, "estado", Some(&session), Some("http://evil.example")).await),
+        403
+    );
+    assert_eq!(
+        status(open(&app, "estado", Some(&session), None).await),
+        403
+    );
+    assert_eq!(
+        status(open(&app, "conflictos", Some(&session), Some(&origin)).await),
+        403,
+        "a cashier does not supervise conflicts"
+    );
+    assert_eq!(
+        status(open(&app, "estado", Some(&session), Some(&origin)).await),
+        101
+    );
+}
+
+#[tokio::test]
+async fn a_cashier_of_store_a_gets_her_stores_pokes_and_never_store_bs() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let session = cookie(&app, "cajero_a").await;
+    let mut socket = open(&app, "estado", Some(&session), Some(&own_origin(&app)))
+        .await
+        .expect("socket");
+
+    receive_stock(&app, "gerente_b", world.products[1]).await;
+    receive_stock(&app, "gerente_a", world.products[0]).await;
+
+    // Store B's events were published first; the first one she gets must be her store's.
+    let mut seen = Vec::new();
+    while let Some(event) = next_event(&mut socket, Duration::from_secs(5)).await {
+        seen.push(event.clone());
+        if event
+            == (Event::Cambios {
+                tienda_id: Some(world.store_a),
+            })
+        {
+            break;
+        }
+    }
+    assert!(
+        seen.contains(&Event::Cambios {
+            tienda_id: Some(world.store_a)
+        }),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().all(|e| e.store() != Some(world.store_b)),
+        "nothing of store B: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_event_committed_through_one_server_process_reaches_a_socket_on_another() {
+    if backend_name() != "postgres" {
+        eprintln!("needs PostgreSQL (PRONTO_TEST_POSTGRES_URL): the SQLite run has one process");
+        return;
+    }
+    let first = spawn_app().await;
+    let world = seed(&first.db).await;
+    let (dir, dist, _) = test_dirs().await;
+    let shared = pronto_backend::db::Database::connect(first.db.url())
+        .await
+        .expect("second process's pool");
+    let second = spawn_app_with(dir, dist, shared).await;
+    // The second server's listener needs a moment to start listening.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let session = cookie(&second, "gerente_a").await;
+    let mut socket = open(
+        &second,
+        "conflictos",
+        Some(&session),
+        Some(&own_origin(&second)),
+    )
+    .await
+    .expect("socket on the second server");
+    let mut estado = open(
+        &second,
+        "estado",
+        Some(&session),
+        Some(&own_origin(&second)),
+    )
+    .await
+    .expect("socket on the second server");
+
+    receive_stock(&first, "gerente_a", world.products[0]).await;
+
+    let mut got = None;
+    while let Some(event) = next_event(&mut estado, Duration::from_secs(5)).await {
+        if matches!(event, Event::Cambios { .. }) {
+            got = Some(event);
+            break;
+        }
+    }
+    assert_eq!(
+        got,
+        Some(Event::Cambios {
+            tienda_id: Some(world.store_a)
+        })
+    );
+    // Nothing on the conflicts channel: that push had no conflict.
+    assert_eq!(
+        next_event(&mut socket, Duration::from_millis(300)).await,
+        None
+    );
+}
