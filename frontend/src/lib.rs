@@ -17,6 +17,7 @@ pub mod local_db;
 pub mod local_store;
 pub mod pages;
 pub mod pending;
+pub mod poke;
 pub mod policy;
 pub mod pwa;
 pub mod session;

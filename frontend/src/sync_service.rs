@@ -29,13 +29,15 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::{
     connection::Connection, device::ThisDevice, local_db::DB_NAME, local_store::LocalStore,
-    session::Session, storage, sync_transport::FetchTransport, web_lock,
+    poke::Pokes, session::Session, storage, sync_transport::FetchTransport, web_lock,
 };
 
 /// How often the pushing tab pulls when nothing is pending (and no realtime poke exists yet).
 pub const PULL_INTERVAL_MS: f64 = 10_000.0;
 /// How often the pushing tab checks whether it can and should sync.
 const TICK_MS: u32 = 250;
+/// Pull interval while the server's socket is open (it pokes on every change).
+pub const POKED_PULL_INTERVAL_MS: f64 = 60_000.0;
 /// How often every tab re-reads the counters the screens show.
 const REFRESH_MS: u32 = 1_000;
 /// Ops per push: a backlog replays in a few large requests (≈ 0.5 MB each, far below the
@@ -78,6 +80,8 @@ pub struct SyncStatus {
     pub problem: RwSignal<Option<String>>,
     /// The local database opened.
     pub ready: RwSignal<bool>,
+    /// The server's socket is open in the pushing tab: changes arrive as they happen.
+    pub live: RwSignal<bool>,
 }
 
 /// The local store and this tab's recording engine, behind the context's `Send` requirement
@@ -110,6 +114,7 @@ impl Sync {
             pusher: RwSignal::new(false),
             problem: RwSignal::new(None),
             ready: RwSignal::new(false),
+            live: RwSignal::new(false),
         };
         let sync = Self {
             status,
@@ -235,6 +240,9 @@ async fn push_loop(
     status.pusher.set(true);
     let mut engine: Option<SyncEngine<LocalStore, FetchTransport>> = None;
     let mut next_pull = 0.0;
+    // The server pokes this tab when there is something to pull.
+    let pokes = Pokes::new(status.live);
+    spawn_local(crate::poke::keep_open(pokes.clone(), connection, session));
     let mut not_before = 0.0;
     loop {
         TimeoutFuture::new(TICK_MS).await;
@@ -254,7 +262,8 @@ async fn push_loop(
             continue;
         }
         let pending = store.outbox_len().await.unwrap_or(0);
-        if pending == 0 && now < next_pull {
+        let poked = pokes.take();
+        if pending == 0 && now < next_pull && !poked {
             continue;
         }
         if engine
@@ -324,7 +333,13 @@ async fn push_loop(
                         storage::set(LAST_SYNC_KEY, &done.to_string());
                         status.last_sync.set(Some(done));
                         status.problem.set(None);
-                        next_pull = done + PULL_INTERVAL_MS;
+                        // With the socket open, pokes bring changes; the timer is the safety net.
+                        let interval = if pokes.open.get_untracked() {
+                            POKED_PULL_INTERVAL_MS
+                        } else {
+                            PULL_INTERVAL_MS
+                        };
+                        next_pull = done + interval;
                     }
                 }
                 if let Ok(pending) = store.outbox_len().await {

@@ -62,11 +62,12 @@ pub fn SyncBar() -> impl IntoView {
             <span class="syncbar__replay" data-testid="replay-progress">
                 {move || status.progress.get().map(|p| format!("Enviando {} de {}", p.done, p.total))}
             </span>
-            <span class="syncbar__last" data-testid="last-sync">
+            <span class="syncbar__last" data-testid="last-sync" data-live=move || status.live.get().to_string()>
                 {move || match status.last_sync.get() {
                     Some(ms) => format!("Última sincronización {}", clock_time(ms)),
                     None => "Sin sincronizar aún".into(),
                 }}
+                {move || status.live.get().then_some(" · en vivo")}
             </span>
             {move || (status.held_for_manager.get() > 0).then(|| view! {
                 <span class="syncbar__held" data-testid="held-count">
