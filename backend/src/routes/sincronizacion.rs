@@ -7,7 +7,8 @@ use axum::{
     Json, Router,
 };
 use pronto_shared::{
-    sync::{config, ModelConfig, Op, OpResult},
+    api::conflicts::{ConflictQuery, ConflictView, ResolveInput},
+    sync::{config, events::Event, ModelConfig, Op, OpResult},
     Action, Role,
 };
 use serde::{Deserialize, Serialize};
@@ -22,10 +23,53 @@ use crate::{
         audit::{self, Entry},
         config_store,
         push::{self, DeviceCtx},
-        sessions,
+        resolve, sessions,
     },
     AppError, AppState,
 };
+
+/// Conflicts of the stores the person supervises: `?estado=pendiente` (default) or `resuelto`.
+async fn conflicts(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(query): AppQuery<ConflictQuery>,
+) -> Result<Json<Vec<ConflictView>>, AppError> {
+    let pending = match query.estado.as_deref() {
+        None | Some("pendiente") => true,
+        Some("resuelto") => false,
+        Some(other) => {
+            return Err(AppError::BadRequest(format!(
+                "estado {other:?}: usa pendiente o resuelto"
+            )))
+        }
+    };
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(resolve::list(&mut conn, &user, pending).await?))
+}
+
+/// A manager settles a held conflict with a value per field; every device gets it.
+async fn resolve_conflict(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<ResolveInput>,
+) -> Result<Json<ConflictView>, AppError> {
+    let resolved = resolve::resolve(&state, &user, id, &body).await?;
+    state
+        .events
+        .publish(Event::Conflicto {
+            tienda_id: resolved.tienda_id,
+            modelo: resolved.modelo.clone(),
+            entidad_id: resolved.entidad_id,
+            estado: "resuelto".into(),
+        })
+        .await;
+    state
+        .events
+        .publish(Event::Cambios { tienda_id: None })
+        .await;
+    Ok(Json(resolved))
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,6 +81,11 @@ pub fn router() -> Router<AppState> {
             get(read_config).put(write_config),
         )
         .route("/sincronizacion/registros/", get(history))
+        .route("/sincronizacion/conflictos/", get(conflicts))
+        .route(
+            "/sincronizacion/conflictos/{id}/resolver",
+            post(resolve_conflict),
+        )
         .route("/sincronizacion/content-types/", get(content_types))
         .route("/sincronizacion/auditoria/", get(audit_log))
         .route("/sincronizacion/auditoria/integridad", get(integrity))

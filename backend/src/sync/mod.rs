@@ -8,4 +8,5 @@ pub mod entities;
 pub mod movements;
 pub mod pull;
 pub mod push;
+pub mod resolve;
 pub mod sessions;

@@ -212,3 +212,143 @@ async fn an_event_committed_through_one_server_process_reaches_a_socket_on_anoth
         None
     );
 }
+
+#[tokio::test]
+async fn a_conflict_held_for_the_manager_is_announced_resolved_by_her_and_announced_again() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let admin = crate::fixtures::client_for(&app, "admin").await;
+    let configs: Vec<serde_json::Value> = admin
+        .get(app.url("/api/sincronizacion/configuracion/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut customer = configs
+        .into_iter()
+        .find(|c| c["model"] == pronto_shared::sync::config::CLIENTE)
+        .unwrap();
+    customer["estrategia"] = json!("manual");
+    let response = admin
+        .put(app.url("/api/sincronizacion/configuracion/"))
+        .json(&customer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let manager_session = cookie(&app, "gerente_a").await;
+    let mut conflicts = open(
+        &app,
+        "conflictos",
+        Some(&manager_session),
+        Some(&own_origin(&app)),
+    )
+    .await
+    .expect("socket");
+    // Two of her tills edit the same customer's phone from version 1, offline.
+    let mut first = device(&app, "gerente_a", "gerente_a").await;
+    let mut second = device(&app, "gerente_a", "gerente_a").await;
+    let edit = |d: &mut crate::sync::Device, phone: &str, wall| {
+        d.op(
+            pronto_shared::sync::config::CLIENTE,
+            world.customer,
+            OpKind::Update,
+            Some(1),
+            json!({"telefono": phone}),
+            wall,
+        )
+    };
+    let op = edit(&mut first, "3311111111", 10);
+    first.push_ok(&app, &[op]).await;
+    let op = edit(&mut second, "3322222222", 11);
+    second.push_ok(&app, &[op]).await;
+
+    let announced = next_event(&mut conflicts, Duration::from_secs(5)).await;
+    assert_eq!(
+        announced,
+        Some(Event::Conflicto {
+            tienda_id: world.store_a,
+            modelo: pronto_shared::sync::config::CLIENTE.into(),
+            entidad_id: world.customer,
+            estado: "pendiente".into(),
+        })
+    );
+    let manager = crate::fixtures::client_for(&app, "gerente_a").await;
+    let pending: Vec<pronto_shared::api::conflicts::ConflictView> = manager
+        .get(app.url("/api/sincronizacion/conflictos/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    let held = &pending[0];
+    assert_eq!(held.registro.local["telefono"], json!("3322222222"));
+    assert_eq!(held.actual["telefono"], json!("3311111111"));
+
+    let url = app.url(&format!(
+        "/api/sincronizacion/conflictos/{}/resolver",
+        held.id
+    ));
+    let cashier = crate::fixtures::client_for(&app, "cajero_a").await;
+    let refused = cashier
+        .post(&url)
+        .json(&json!({"valores": {"telefono": "3333333333"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let incomplete = manager
+        .post(&url)
+        .json(&json!({"valores": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(incomplete.status(), 422);
+    let resolved = manager
+        .post(&url)
+        .json(&json!({"valores": {"telefono": "3333333333"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), 200);
+    let again = manager
+        .post(&url)
+        .json(&json!({"valores": {"telefono": "3344444444"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+
+    let stored: serde_json::Value = manager
+        .get(app.url(&format!("/api/customers/{}", world.customer)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["telefono"], json!("3333333333"));
+    assert_eq!(
+        next_event(&mut conflicts, Duration::from_secs(5)).await,
+        Some(Event::Conflicto {
+            tienda_id: world.store_a,
+            modelo: pronto_shared::sync::config::CLIENTE.into(),
+            entidad_id: world.customer,
+            estado: "resuelto".into(),
+        })
+    );
+    // Both tills pull the chosen value.
+    let pulled = first.pull(&app, 0, 1000).await;
+    let last = pulled
+        .changes
+        .iter()
+        .rev()
+        .find(|c| c.entity_id == world.customer)
+        .unwrap();
+    assert_eq!(last.data["telefono"], json!("3333333333"));
+}

@@ -7,6 +7,7 @@
 
 pub mod approval;
 pub mod auth;
+pub mod conflicts;
 pub mod customers;
 pub mod devices;
 pub mod products;

@@ -1,0 +1,255 @@
+//! Conflicts held for a manager (`manual`), listed and resolved: the chosen values are written
+//! as a server edit of the record whose fields are stamped with a fresh HLC (so they win over
+//! what was there), the conflict is marked resolved by whom and when, and the resolution is
+//! audited. Devices get the new values through their next pull (the caller pokes them).
+
+use pronto_shared::{
+    api::{
+        conflicts::{ConflictView, ResolveInput},
+        customers::{Customer, CustomerInput},
+        products::{Product, ProductInput},
+    },
+    sync::{
+        config::{CLIENTE, PRODUCTO},
+        ConflictRecord,
+    },
+    Action, Role,
+};
+use serde_json::{Map, Value};
+use sqlx::AnyConnection;
+use uuid::Uuid;
+
+use super::audit::{self, Entry};
+use crate::{
+    auth::CurrentUser,
+    db,
+    model::{customers, products, WriteAt},
+    AppError, AppState,
+};
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+const COLUMNS: &str = "id, op_id, model, entity_id, store_id, record, status, resolved_by, \
+                       resolved_at, created_at";
+
+fn status_text(stored: &str) -> &'static str {
+    if stored == "pending" {
+        "pendiente"
+    } else {
+        "resuelto"
+    }
+}
+
+/// The record's current JSON (as the API shows it), if it exists.
+async fn current(
+    conn: &mut AnyConnection,
+    model: &str,
+    id: Uuid,
+) -> Result<Option<Value>, AppError> {
+    let value = match model {
+        CLIENTE => customers::get(conn, id)
+            .await?
+            .map(|c| serde_json::to_value(c).unwrap_or_default()),
+        PRODUCTO => products::get(conn, id)
+            .await?
+            .map(|p| serde_json::to_value(p).unwrap_or_default()),
+        _ => None,
+    };
+    Ok(value)
+}
+
+async fn view(conn: &mut AnyConnection, row: Row) -> Result<ConflictView, AppError> {
+    let (id, op, model, entity, store, record, status, by, at, created) = row;
+    let registro: ConflictRecord = serde_json::from_str(&record)
+        .map_err(|e| AppError::Internal(format!("stored conflict record: {e}")))?;
+    let entidad_id = db::uuid(&entity)?;
+    let now = current(conn, &model, entidad_id).await?;
+    let actual = registro
+        .fields
+        .iter()
+        .filter_map(|f| Some((f.clone(), now.as_ref()?.get(f)?.clone())))
+        .collect();
+    Ok(ConflictView {
+        id: db::uuid(&id)?,
+        op_id: db::uuid(&op)?,
+        modelo: model,
+        entidad_id,
+        tienda_id: db::uuid(&store)?,
+        registro,
+        estado: status_text(&status).into(),
+        creado: created,
+        resuelto_por: by.as_deref().map(db::uuid).transpose()?,
+        resuelto_en: at,
+        actual,
+    })
+}
+
+/// Conflicts of the stores `user` supervises, newest first (`pendiente` by default).
+pub async fn list(
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    pending: bool,
+) -> Result<Vec<ConflictView>, AppError> {
+    let status = if pending { "pending" } else { "resolved" };
+    let rows: Vec<Row> = if user.profile.rol == Role::Admin {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM sync_conflicts WHERE status = $1 ORDER BY created_at DESC LIMIT 200"
+        ))
+        .bind(status)
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        user.require(Action::SuperviseSync(user.store_id()))?;
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM sync_conflicts WHERE status = $1 AND store_id = $2 \
+             ORDER BY created_at DESC LIMIT 200"
+        ))
+        .bind(status)
+        .bind(user.store_id().to_string())
+        .fetch_all(&mut *conn)
+        .await?
+    };
+    let mut views = Vec::with_capacity(rows.len());
+    for row in rows {
+        views.push(view(conn, row).await?);
+    }
+    Ok(views)
+}
+
+/// Resolves a pending conflict with the chosen values; returns it resolved.
+pub async fn resolve(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+    input: &ResolveInput,
+) -> Result<ConflictView, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sync_conflicts WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let row = row.ok_or_else(|| AppError::NotFound(format!("conflicto {id}")))?;
+    let found = view(&mut tx, row).await?;
+    user.require(Action::SuperviseSync(found.tienda_id))?;
+    if found.estado != "pendiente" {
+        return Err(AppError::Conflict("Este conflicto ya se resolvió.".into()));
+    }
+    input.validate(&found.registro)?;
+    let before = current(&mut tx, &found.modelo, found.entidad_id)
+        .await?
+        .ok_or_else(|| AppError::Conflict("El registro ya no existe.".into()))?;
+    let mut merged: Map<String, Value> = match before.clone() {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    for (field, value) in &input.valores {
+        merged.insert(field.clone(), value.clone());
+    }
+    let fields: Vec<&str> = input.valores.keys().map(String::as_str).collect();
+    let seq = db::next_change_seq(&mut tx).await?;
+    let (at, hlc) = (state.clock.now_rfc3339(), state.next_hlc());
+    let write = WriteAt {
+        seq,
+        at: &at,
+        hlc: &hlc,
+    };
+    let after = match found.modelo.as_str() {
+        CLIENTE => {
+            let customer: Customer = from(merged)?;
+            let valid = CustomerInput {
+                id: None,
+                nombre: customer.nombre,
+                telefono: customer.telefono,
+                email: customer.email,
+                rfc: customer.rfc,
+                notas: Some(customer.notas),
+                version: None,
+            }
+            .validate()?;
+            serde_json::to_value(
+                customers::update(&mut tx, found.entidad_id, &valid, None, write, &fields).await?,
+            )
+        }
+        PRODUCTO => {
+            let product: Product = from(merged)?;
+            let valid = ProductInput {
+                id: None,
+                sku: product.sku,
+                codigo_barras: product.codigo_barras,
+                nombre: product.nombre,
+                marca: product.marca,
+                modelo: product.modelo,
+                color: product.color,
+                talla: product.talla,
+                precio: product.precio,
+                imagen: product.imagen,
+                activo: product.activo,
+                version: None,
+            }
+            .validate()?;
+            serde_json::to_value(
+                products::update(&mut tx, found.entidad_id, &valid, None, write, &fields).await?,
+            )
+        }
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "{other} no se resuelve a mano."
+            )))
+        }
+    }
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    sqlx::query(
+        "UPDATE sync_conflicts SET status = 'resolved', resolved_by = $1, resolved_at = $2 WHERE id = $3",
+    )
+    .bind(user.id().to_string())
+    .bind(&at)
+    .bind(id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE sync_ops SET status = 'conflict' WHERE op_id = $1 AND status = 'pending'")
+        .bind(found.op_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let entry = Entry {
+        at: at.clone(),
+        user_id: Some(user.id().to_string()),
+        device_id: None,
+        op_id: Some(found.op_id.to_string()),
+        model: found.modelo.clone(),
+        entity_id: found.entidad_id.to_string(),
+        result: "resolved".into(),
+        before: Some(before),
+        after: Some(after),
+    };
+    audit::append(&mut tx, &entry).await?;
+    let row: Row = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sync_conflicts WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_one(&mut *tx)
+    .await?;
+    let resolved = view(&mut tx, row).await?;
+    tx.commit().await?;
+    Ok(resolved)
+}
+
+fn from<T: serde::de::DeserializeOwned>(map: Map<String, Value>) -> Result<T, AppError> {
+    serde_json::from_value(Value::Object(map)).map_err(|e| {
+        let mut fields = pronto_shared::domain::FieldErrors::new();
+        fields.add("valores", format!("Valor no válido: {e}"));
+        fields.into()
+    })
+}
