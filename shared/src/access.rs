@@ -67,7 +67,10 @@ pub enum Action {
     EditCatalog,
     ReadCustomers,
     CreateCustomer,
+    /// A customer's data (name, phone, email…): anyone at the till keeps it current.
     EditCustomer,
+    /// Removing a customer: managers.
+    DeleteCustomer,
     ReadStock(Uuid),
     AdjustStock(Uuid),
     CreateSale(Uuid),
@@ -90,9 +93,9 @@ impl Principal {
         let own = |store: Uuid| store == self.store_id;
         let manager = self.role == Role::Gerente;
         match action {
-            ReadCatalog | ReadCustomers | CreateCustomer => true,
+            ReadCatalog | ReadCustomers | CreateCustomer | EditCustomer => true,
             ReadStock(store) | CreateSale(store) => own(store),
-            EditCatalog | EditCustomer => manager,
+            EditCatalog | DeleteCustomer => manager,
             AdjustStock(store) | ReadSales(store) | ManageDevices(store) | SuperviseSync(store) => {
                 manager && own(store)
             }
@@ -120,6 +123,7 @@ mod tests {
             ReadCustomers,
             CreateCustomer,
             EditCustomer,
+            DeleteCustomer,
             ReadStock(store),
             AdjustStock(store),
             CreateSale(store),
@@ -150,7 +154,8 @@ mod tests {
         assert!(!cajero.can(Action::ReadStock(B)));
         assert!(!cajero.can(Action::ReadSales(A)));
         assert!(!cajero.can(Action::EditCatalog));
-        assert!(!cajero.can(Action::EditCustomer));
+        assert!(cajero.can(Action::EditCustomer), "a phone changes at the till");
+        assert!(!cajero.can(Action::DeleteCustomer));
         assert!(!cajero.can(Action::AdjustStock(A)));
         assert!(!cajero.can(Action::ManageDevices(A)));
     }
@@ -164,6 +169,7 @@ mod tests {
             Action::ManageDevices(A),
             Action::EditCatalog,
             Action::EditCustomer,
+            Action::DeleteCustomer,
         ] {
             assert!(gerente.can(action), "{action:?}");
         }

@@ -40,7 +40,8 @@ pub fn action_for(model: &str, kind: OpKind) -> Option<Action> {
     match (model, kind) {
         (PRODUCTO, OpKind::Create | OpKind::Update | OpKind::Delete) => Some(Action::EditCatalog),
         (CLIENTE, OpKind::Create) => Some(Action::CreateCustomer),
-        (CLIENTE, OpKind::Update | OpKind::Delete) => Some(Action::EditCustomer),
+        (CLIENTE, OpKind::Update) => Some(Action::EditCustomer),
+        (CLIENTE, OpKind::Delete) => Some(Action::DeleteCustomer),
         _ => None,
     }
 }

@@ -1,5 +1,5 @@
-//! Customers (`/clientes`): find by name or phone in the device's cache, create (everyone at
-//! the till), edit (managers). Saving is an op in the outbox, online or offline; an edit sends
+//! Customers (`/clientes`): find by name or phone in the device's cache, create and edit
+//! (everyone at the till keeps a customer's data current; removing one is a manager's). Saving is an op in the outbox, online or offline; an edit sends
 //! only the fields that changed, from the version it started on, so the server can merge it
 //! with other edits or settle a conflict by the model's strategy.
 
@@ -290,7 +290,7 @@ pub fn Customers() -> impl IntoView {
                         {field("Correo", "email", |f| f.email.clone(), |f, v| f.email = v, editable)}
                         {field("RFC", "rfc", |f| f.rfc.clone(), |f, v| f.rfc = v, editable)}
                         {field("Notas", "notas", |f| f.notas.clone(), |f, v| f.notas = v, editable)}
-                        {(!editable).then(|| view! { <p class="muted">"Solo el gerente edita clientes."</p> })}
+                        {(!editable).then(|| view! { <p class="muted">"No puedes editar clientes."</p> })}
                         <div class="customer__actions">
                             {editable.then(|| view! {
                                 <button class="button button--primary" type="button" data-testid="customer-save"
