@@ -47,6 +47,13 @@ pub async fn post<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Res
     read_json(response).await
 }
 
+/// PUT with a JSON answer.
+pub async fn put<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Result<R, ApiError> {
+    let json = serde_json::to_string(body).map_err(|_| ApiError::Network)?;
+    let response = send("PUT", url, Some(json)).await?;
+    read_json(response).await
+}
+
 /// PUT whose answer has no body (e.g. 204).
 pub async fn put_empty<B: Serialize>(url: &str, body: &B) -> Result<(), ApiError> {
     let json = serde_json::to_string(body).map_err(|_| ApiError::Network)?;

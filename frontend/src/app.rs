@@ -16,8 +16,8 @@ use crate::{
     connection::Connection,
     device::ThisDevice,
     pages::{
-        catalog::Catalog, customers::Customers, home::Home, login::Login, not_found::NotFound,
-        returns::Returns, sale::Sale, stock::Stock,
+        catalog::Catalog, customers::Customers, dashboard::Dashboard, home::Home, login::Login,
+        not_found::NotFound, returns::Returns, sale::Sale, stock::Stock, sync_config::SyncConfig,
     },
     pwa::Pwa,
     session::{Session, SessionState},
@@ -76,6 +76,8 @@ pub fn App() -> impl IntoView {
                                 <Route path=path!("/devolucion") view=Returns />
                                 <Route path=path!("/clientes") view=Customers />
                                 <Route path=path!("/catalogo") view=Catalog />
+                                <Route path=path!("/sincronizacion/dashboard") view=Dashboard />
+                                <Route path=path!("/sincronizacion/configuracion") view=SyncConfig />
                             </Routes>
                         }
                             .into_any()

@@ -1,8 +1,9 @@
-//! The pushing tab's socket to `/ws/sincronizacion/estado/`: a `cambios` (or `resincronizar`)
-//! message makes the sync loop pull at once instead of at its next timer. The socket is a
-//! shortcut, never the only way: when it is closed the loop still pulls every
-//! [`crate::sync_service::PULL_INTERVAL_MS`], and after every (re)connection it pulls once,
-//! so a missed poke costs seconds, never data.
+//! Sockets to `/ws/sincronizacion/{channel}/`. The pushing tab keeps one on `estado`: a
+//! `cambios` (or `resincronizar`) message makes the sync loop pull at once instead of at its
+//! next timer. The socket is a shortcut, never the only way: when it is closed the loop still
+//! pulls every [`crate::sync_service::PULL_INTERVAL_MS`], and after every (re)connection it
+//! pulls once, so a missed poke costs seconds, never data. Screens (the sync dashboard) open
+//! their own, for as long as they are shown.
 
 use std::{cell::Cell, rc::Rc};
 
@@ -38,7 +39,30 @@ impl Pokes {
     }
 }
 
-fn socket_url() -> Option<String> {
+/// The device's socket: pokes make the sync loop pull.
+pub async fn keep_open(pokes: Pokes, connection: Connection, session: Session) {
+    let due = Rc::clone(&pokes.due);
+    let on_event: Rc<dyn Fn(Option<Event>)> = Rc::new(move |event| {
+        // `None`: (re)connected — whatever happened while away, pull from the cursor now.
+        if matches!(
+            event,
+            None | Some(Event::Cambios { .. } | Event::Resincronizar)
+        ) {
+            due.set(true);
+        }
+    });
+    listen(
+        "estado",
+        on_event,
+        pokes.open,
+        connection,
+        session,
+        Rc::default(),
+    )
+    .await;
+}
+
+fn socket_url(channel: &str) -> Option<String> {
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" {
         "wss"
@@ -46,37 +70,48 @@ fn socket_url() -> Option<String> {
         "ws"
     };
     Some(format!(
-        "{scheme}://{}/ws/sincronizacion/estado/",
+        "{scheme}://{}/ws/sincronizacion/{channel}/",
         location.host().ok()?
     ))
 }
 
-/// Keeps a socket open while the server is reachable and someone is signed in; reconnects
-/// with a growing pause (1 s up to 30 s).
-pub async fn keep_open(pokes: Pokes, connection: Connection, session: Session) {
+/// Keeps a socket on `channel` open while the server is reachable and someone is signed in,
+/// reconnecting with a growing pause (1 s up to 30 s), until `stop` is set. `on_event` gets
+/// every event, and `None` each time the socket (re)opens.
+pub async fn listen(
+    channel: &'static str,
+    on_event: Rc<dyn Fn(Option<Event>)>,
+    open: RwSignal<bool>,
+    connection: Connection,
+    session: Session,
+    stop: Rc<Cell<bool>>,
+) {
     let mut pause_ms = 1_000;
-    loop {
+    while !stop.get() {
         let usable =
             connection.state.get_untracked().can_sync() && session.profile_untracked().is_some();
-        if !usable || pokes.open.get_untracked() {
+        if !usable {
             TimeoutFuture::new(1_000).await;
             continue;
         }
-        let Some(url) = socket_url() else { return };
+        let Some(url) = socket_url(channel) else {
+            return;
+        };
         match WebSocket::new(&url) {
             Ok(socket) => {
                 let closed = Rc::new(Cell::new(false));
-                watch(&socket, &pokes, &closed);
+                let opened = Rc::new(Cell::new(false));
+                watch(&socket, &on_event, open, &closed, &opened);
                 // Wait for this socket to close, then try again after a pause.
                 while !closed.get() {
-                    TimeoutFuture::new(500).await;
-                    if !connection.state.get_untracked().can_sync() {
+                    TimeoutFuture::new(250).await;
+                    if stop.get() || !connection.state.get_untracked().can_sync() {
                         let _ = socket.close();
+                        break;
                     }
                 }
-                pokes.open.set(false);
-                let _ = socket.close();
-                pause_ms = if pokes.due.get() {
+                open.set(false);
+                pause_ms = if opened.get() {
                     1_000
                 } else {
                     (pause_ms * 2).min(30_000)
@@ -84,23 +119,32 @@ pub async fn keep_open(pokes: Pokes, connection: Connection, session: Session) {
             }
             Err(_) => pause_ms = (pause_ms * 2).min(30_000),
         }
-        TimeoutFuture::new(pause_ms).await;
+        if !stop.get() {
+            TimeoutFuture::new(pause_ms).await;
+        }
     }
 }
 
-fn watch(socket: &WebSocket, pokes: &Pokes, closed: &Rc<Cell<bool>>) {
-    let (on_open_pokes, on_message_pokes) = (pokes.clone(), pokes.clone());
+fn watch(
+    socket: &WebSocket,
+    on_event: &Rc<dyn Fn(Option<Event>)>,
+    open: RwSignal<bool>,
+    closed: &Rc<Cell<bool>>,
+    opened: &Rc<Cell<bool>>,
+) {
+    let (on_open_event, on_message_event) = (Rc::clone(on_event), Rc::clone(on_event));
+    let opened = Rc::clone(opened);
     let on_open = Closure::<dyn FnMut()>::new(move || {
-        on_open_pokes.open.set(true);
-        // Whatever happened while we were away: pull from the cursor now.
-        on_open_pokes.due.set(true);
+        opened.set(true);
+        open.set(true);
+        on_open_event(None);
     });
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let Some(text) = event.data().as_string() else {
             return;
         };
-        if let Ok(Event::Cambios { .. } | Event::Resincronizar) = serde_json::from_str(&text) {
-            on_message_pokes.due.set(true);
+        if let Ok(event) = serde_json::from_str::<Event>(&text) {
+            on_message_event(Some(event));
         }
     });
     let closed_flag = Rc::clone(closed);

@@ -154,7 +154,10 @@ mod tests {
         assert!(!cajero.can(Action::ReadStock(B)));
         assert!(!cajero.can(Action::ReadSales(A)));
         assert!(!cajero.can(Action::EditCatalog));
-        assert!(cajero.can(Action::EditCustomer), "a phone changes at the till");
+        assert!(
+            cajero.can(Action::EditCustomer),
+            "a phone changes at the till"
+        );
         assert!(!cajero.can(Action::DeleteCustomer));
         assert!(!cajero.can(Action::AdjustStock(A)));
         assert!(!cajero.can(Action::ManageDevices(A)));

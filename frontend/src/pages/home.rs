@@ -80,6 +80,7 @@ pub fn Home() -> impl IntoView {
                 {move || session.profile().is_some_and(|p| p.principal().can(Action::AdjustStock(p.tienda.id))).then(|| view! {
                     <a class="button button--secondary" href="/inventario" data-testid="go-stock">"Inventario"</a>
                     <a class="button button--secondary" href="/catalogo" data-testid="go-catalog">"Catálogo"</a>
+                    <a class="button button--secondary" href="/sincronizacion/dashboard/" data-testid="go-dashboard">"Sincronización"</a>
                 })}
             </div>
         </section>

@@ -2,9 +2,11 @@
 
 pub mod catalog;
 pub mod customers;
+pub mod dashboard;
 pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod returns;
 pub mod sale;
 pub mod stock;
+pub mod sync_config;

@@ -1,0 +1,300 @@
+//! The sync dashboard (`/sincronizacion/dashboard/`, managers for their store, admins for all):
+//! conflicts held for a manager with their resolution — base, the store's value and the
+//! server's side by side per field, choose one or type a value — conflicts resolved lately,
+//! and each device's last sync with a chart of ops synced per hour. It stays current without a
+//! reload: sockets on the conflicts and status channels make it fetch again.
+
+use std::{cell::Cell, collections::BTreeMap, rc::Rc};
+
+use leptos::{prelude::*, task::spawn_local};
+use pronto_shared::{
+    api::conflicts::{ConflictView, ResolveInput},
+    sync::events::Event,
+    Action, Role,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{api, connection::Connection, poke, session::Session};
+
+/// How a field of a conflict is settled.
+#[derive(Debug, Clone, PartialEq)]
+enum Choice {
+    Store,
+    Server,
+    Typed(String),
+}
+
+fn shown(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "—".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn model_label(model: &str) -> &str {
+    match model {
+        "clientes.Cliente" => "Cliente",
+        "productos.Producto" => "Producto",
+        other => other,
+    }
+}
+
+/// Devices by their latest session: (device, last end, ops sent, ops received).
+fn devices(sessions: &[Value]) -> Vec<(String, String, i64, i64)> {
+    let mut by: BTreeMap<String, (String, i64, i64)> = BTreeMap::new();
+    for s in sessions {
+        let text = |k: &str| {
+            s.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let num = |k: &str| s.get(k).and_then(Value::as_i64).unwrap_or(0);
+        let entry = by.entry(text("dispositivo_id")).or_default();
+        if text("fin") > entry.0 {
+            entry.0 = text("fin");
+        }
+        entry.1 += num("enviadas");
+        entry.2 += num("recibidas");
+    }
+    let mut rows: Vec<_> = by
+        .into_iter()
+        .map(|(d, (fin, s, r))| (d, fin, s, r))
+        .collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows
+}
+
+/// Ops sent per hour (`YYYY-MM-DDTHH`), oldest first, the last 12 hours that had any.
+fn per_hour(sessions: &[Value]) -> Vec<(String, i64)> {
+    let mut hours: BTreeMap<String, i64> = BTreeMap::new();
+    for s in sessions {
+        let end = s.get("fin").and_then(Value::as_str).unwrap_or_default();
+        let hour: String = end.chars().take(13).collect();
+        *hours.entry(hour).or_default() += s.get("enviadas").and_then(Value::as_i64).unwrap_or(0);
+    }
+    let all: Vec<_> = hours.into_iter().collect();
+    all[all.len().saturating_sub(12)..].to_vec()
+}
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let connection = expect_context::<Connection>();
+    let pending: RwSignal<Vec<ConflictView>> = RwSignal::new(Vec::new());
+    let resolved: RwSignal<Vec<ConflictView>> = RwSignal::new(Vec::new());
+    let sessions: RwSignal<Vec<Value>> = RwSignal::new(Vec::new());
+    let choices: RwSignal<BTreeMap<(Uuid, String), Choice>> = RwSignal::new(BTreeMap::new());
+    let problem: RwSignal<Option<String>> = RwSignal::new(None);
+    let live = RwSignal::new(false);
+    let allowed = move || {
+        session.profile().is_some_and(|p| {
+            p.rol == Role::Admin || p.principal().can(Action::SuperviseSync(p.tienda.id))
+        })
+    };
+
+    let load_conflicts = move || {
+        spawn_local(async move {
+            match api::get::<Vec<ConflictView>>("/api/sincronizacion/conflictos/").await {
+                Ok(list) => pending.set(list),
+                Err(e) => problem.set(Some(e.message())),
+            }
+            if let Ok(list) =
+                api::get::<Vec<ConflictView>>("/api/sincronizacion/conflictos/?estado=resuelto")
+                    .await
+            {
+                resolved.set(list.into_iter().take(20).collect());
+            }
+        });
+    };
+    let load_sessions = move || {
+        spawn_local(async move {
+            if let Ok(list) =
+                api::get::<Vec<Value>>("/api/sincronizacion/registros/?limite=200").await
+            {
+                sessions.set(list);
+            }
+        });
+    };
+    load_conflicts();
+    load_sessions();
+
+    // Live: the conflicts channel (and the status channel, for device activity).
+    let stop = Rc::new(Cell::new(false));
+    let on_conflict: Rc<dyn Fn(Option<Event>)> = Rc::new(move |event| {
+        if matches!(
+            event,
+            None | Some(Event::Conflicto { .. } | Event::Resincronizar)
+        ) {
+            load_conflicts();
+        }
+    });
+    let on_status: Rc<dyn Fn(Option<Event>)> = Rc::new(move |event| {
+        if matches!(
+            event,
+            Some(Event::Sincronizacion { .. } | Event::Resincronizar)
+        ) {
+            load_sessions();
+        }
+    });
+    if allowed() {
+        let status_open = RwSignal::new(false);
+        spawn_local(poke::listen(
+            "conflictos",
+            on_conflict,
+            live,
+            connection,
+            session,
+            Rc::clone(&stop),
+        ));
+        spawn_local(poke::listen(
+            "estado",
+            on_status,
+            status_open,
+            connection,
+            session,
+            Rc::clone(&stop),
+        ));
+    }
+    let stop_on_leave = send_wrapper::SendWrapper::new(Rc::clone(&stop));
+    on_cleanup(move || stop_on_leave.set(true));
+
+    let resolve = move |conflict: ConflictView| {
+        let mut valores = BTreeMap::new();
+        for field in &conflict.registro.fields {
+            let choice = choices
+                .with_untracked(|c| c.get(&(conflict.id, field.clone())).cloned())
+                .unwrap_or(Choice::Store);
+            let value = match choice {
+                Choice::Store => conflict
+                    .registro
+                    .local
+                    .get(field)
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                Choice::Server => conflict
+                    .actual
+                    .get(field)
+                    .or_else(|| conflict.registro.server.get(field))
+                    .cloned()
+                    .unwrap_or(Value::Null),
+                Choice::Typed(text) => Value::from(text),
+            };
+            valores.insert(field.clone(), value);
+        }
+        let url = format!("/api/sincronizacion/conflictos/{}/resolver", conflict.id);
+        spawn_local(async move {
+            match api::post::<_, ConflictView>(&url, &ResolveInput { valores }).await {
+                Ok(_) => {
+                    problem.set(None);
+                    load_conflicts();
+                }
+                Err(e) => problem.set(Some(e.message())),
+            }
+        });
+    };
+
+    view! {
+        {move || (!allowed()).then(|| view! {
+            <section class="card"><p>"El tablero de sincronización es del gerente y del administrador."</p></section>
+        })}
+        <div class="dashboard" class:hidden=move || !allowed()>
+            <section class="card">
+                <header class="sale__head">
+                    <h1>"Sincronización"</h1>
+                    <span class="muted" data-testid="dashboard-live" data-live=move || live.get().to_string()>
+                        {move || if live.get() { "En vivo" } else { "Sin conexión en vivo" }}
+                    </span>
+                </header>
+                {move || problem.get().map(|p| view! { <p class="notice notice--bad" role="alert">{p}</p> })}
+                <h2>"Conflictos por resolver"</h2>
+                {move || pending.with(Vec::is_empty).then(|| view! { <p class="muted" data-testid="no-conflicts">"No hay conflictos pendientes."</p> })}
+                <ul class="conflicts" data-testid="pending-conflicts">
+                    {move || pending.get().into_iter().map(|c| {
+                        let conflict = c.clone();
+                        view! {
+                            <li class="conflict card" data-testid="conflict" data-entity=c.entidad_id.to_string()>
+                                <p class="conflict__title">
+                                    {format!("{} · versión base {} · servidor v{} · {}", model_label(&c.modelo),
+                                        c.registro.base_version.map(|v| v.to_string()).unwrap_or_else(|| "—".into()),
+                                        c.registro.server_version, c.creado)}
+                                </p>
+                                <table class="conflict__table">
+                                    <thead><tr><th>"Campo"</th><th>"Valor de la tienda"</th><th>"Valor del servidor"</th><th>"Otro"</th></tr></thead>
+                                    <tbody>
+                                        {c.registro.fields.iter().map(|field| {
+                                            let key = (c.id, field.clone());
+                                            let (k1, k2, k3, k4, k5) = (key.clone(), key.clone(), key.clone(), key.clone(), key.clone());
+                                            let local = shown(c.registro.local.get(field));
+                                            let server = shown(c.actual.get(field).or_else(|| c.registro.server.get(field)));
+                                            let is = move |k: &(Uuid, String), want: fn(&Choice) -> bool| {
+                                                choices.with(|m| want(m.get(k).unwrap_or(&Choice::Store)))
+                                            };
+                                            view! {
+                                                <tr>
+                                                    <th scope="row">{field.clone()}</th>
+                                                    <td><button type="button" class="pay__option" data-testid="choose-store"
+                                                        aria-pressed=move || is(&k1, |c| *c == Choice::Store).to_string()
+                                                        on:click=move |_| choices.update(|m| { m.insert(k2.clone(), Choice::Store); })>{local}</button></td>
+                                                    <td><button type="button" class="pay__option" data-testid="choose-server"
+                                                        aria-pressed=move || is(&k3, |c| *c == Choice::Server).to_string()
+                                                        on:click=move |_| choices.update(|m| { m.insert(k4.clone(), Choice::Server); })>{server}</button></td>
+                                                    <td><input class="field__input" data-testid="choose-typed" placeholder="Escribe otro valor"
+                                                        on:input=move |ev| { let v = event_target_value(&ev); choices.update(|m| { m.insert(k5.clone(), Choice::Typed(v)); }); } /></td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <button class="button button--primary" type="button" data-testid="resolve"
+                                    on:click=move |_| resolve(conflict.clone())>"Resolver"</button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                <h2>"Resueltos recientemente"</h2>
+                <ul class="stock__rows" data-testid="resolved-conflicts">
+                    {move || resolved.get().into_iter().map(|c| view! {
+                        <li class="resolved" data-testid="resolved-conflict" data-entity=c.entidad_id.to_string()>
+                            {format!("{} · {} · {:?} → {:?} · {}", model_label(&c.modelo), c.registro.fields.join(", "),
+                                c.registro.strategy, c.registro.outcome, c.resuelto_en.clone().unwrap_or(c.creado.clone()))}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+            <section class="card">
+                <h2>"Dispositivos"</h2>
+                <table class="conflict__table" data-testid="devices">
+                    <thead><tr><th>"Dispositivo"</th><th>"Última sincronización"</th><th>"Enviadas"</th><th>"Recibidas"</th></tr></thead>
+                    <tbody>
+                        {move || devices(&sessions.get()).into_iter().map(|(d, fin, sent, got)| view! {
+                            <tr><td>{d.chars().take(8).collect::<String>()}</td><td>{fin}</td><td>{sent}</td><td>{got}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <h2>"Operaciones enviadas por hora"</h2>
+                {move || {
+                    let bars = per_hour(&sessions.get());
+                    let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+                    view! {
+                        <svg class="chart" viewBox="0 0 360 140" role="img" aria-label="Operaciones por hora" data-testid="ops-chart">
+                            {bars.iter().enumerate().map(|(i, (hour, n))| {
+                                let h = (*n as f64 / max as f64 * 100.0).round();
+                                let x = 10.0 + i as f64 * 29.0;
+                                view! {
+                                    <g>
+                                        <rect x=x.to_string() y=(110.0 - h).to_string() width="22" height=h.to_string() class="chart__bar"></rect>
+                                        <text x=(x + 11.0).to_string() y="125" class="chart__label">{hour.chars().skip(11).collect::<String>()}</text>
+                                        <text x=(x + 11.0).to_string() y=(106.0 - h).to_string() class="chart__label">{n.to_string()}</text>
+                                    </g>
+                                }
+                            }).collect_view()}
+                        </svg>
+                    }
+                }}
+            </section>
+        </div>
+    }
+}
