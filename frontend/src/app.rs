@@ -16,8 +16,17 @@ use crate::{
     connection::Connection,
     device::ThisDevice,
     pages::{
-        catalog::Catalog, customers::Customers, dashboard::Dashboard, home::Home, login::Login,
-        not_found::NotFound, returns::Returns, sale::Sale, stock::Stock, sync_config::SyncConfig,
+        audit_queue::{Audit, Queue},
+        catalog::Catalog,
+        customers::Customers,
+        dashboard::Dashboard,
+        home::Home,
+        login::Login,
+        not_found::NotFound,
+        returns::Returns,
+        sale::Sale,
+        stock::Stock,
+        sync_config::SyncConfig,
     },
     pwa::Pwa,
     session::{Session, SessionState},
@@ -78,6 +87,8 @@ pub fn App() -> impl IntoView {
                                 <Route path=path!("/catalogo") view=Catalog />
                                 <Route path=path!("/sincronizacion/dashboard") view=Dashboard />
                                 <Route path=path!("/sincronizacion/configuracion") view=SyncConfig />
+                                <Route path=path!("/sincronizacion/auditoria") view=Audit />
+                                <Route path=path!("/sincronizacion/cola") view=Queue />
                             </Routes>
                         }
                             .into_any()

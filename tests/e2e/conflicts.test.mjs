@@ -153,3 +153,17 @@ test("a conflict held for the manager reaches her open dashboard, she resolves i
     await waitUntil(async () => (await shownPhone(t.page, name)).includes("3355555555"), 15_000);
   }
 });
+
+test("the audit screen lists the day's entries and the admin's integrity check passes; the queue lists applied ops", async () => {
+  const m = browsers[0].context.pages()[0];
+  await m.goto(`${server.url}/sincronizacion/auditoria`);
+  await m.getByTestId("audit-entry").first().waitFor();
+  assert.ok((await m.getByTestId("audit-entry").count()) > 5);
+  await m.getByTestId("integrity-check").click();
+  await m.locator('[data-testid="integrity-result"][data-ok="true"]').waitFor();
+
+  await m.goto(`${server.url}/sincronizacion/cola`);
+  await m.getByRole("button", { name: "Aplicadas" }).click();
+  await m.getByTestId("queue-op").first().waitFor();
+  assert.match(await m.getByTestId("queue-ops").innerText(), /clientes\.Cliente/);
+});

@@ -204,6 +204,11 @@ pub fn Dashboard() -> impl IntoView {
             <section class="card">
                 <header class="sale__head">
                     <h1>"Sincronización"</h1>
+                    <nav class="dashboard__links">
+                        <a class="button" href="/sincronizacion/cola">"Cola"</a>
+                        <a class="button" href="/sincronizacion/auditoria">"Auditoría"</a>
+                        <a class="button" href="/sincronizacion/configuracion">"Configuración"</a>
+                    </nav>
                     <span class="muted" data-testid="dashboard-live" data-live=move || live.get().to_string()>
                         {move || if live.get() { "En vivo" } else { "Sin conexión en vivo" }}
                     </span>

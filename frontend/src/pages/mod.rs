@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod audit_queue;
 pub mod catalog;
 pub mod customers;
 pub mod dashboard;
