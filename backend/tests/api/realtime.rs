@@ -2,7 +2,7 @@
 //! events of their store and channel; with PostgreSQL, an event committed through one server
 //! process reaches a socket on another.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use futures_util::StreamExt;
 use pronto_shared::sync::{config::EXISTENCIA, events::Event, OpKind};
@@ -16,16 +16,15 @@ use uuid::Uuid;
 
 use crate::{
     fixtures::{seed, session_cookie, PASSWORD},
-    helpers::{backend_name, spawn_app, spawn_app_with, test_dirs, TestApp},
+    helpers::{backend_name, spawn_app, TestApp},
     sync::device,
 };
 
 type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn cookie(app: &TestApp, username: &str) -> String {
-    let response = app
-        .client
-        .post(app.url("/api/auth/login"))
+async fn cookie(addr: SocketAddr, username: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/auth/login"))
         .json(&json!({"usuario": username, "contrasena": PASSWORD}))
         .send()
         .await
@@ -35,12 +34,12 @@ async fn cookie(app: &TestApp, username: &str) -> String {
 
 /// Opens `/ws/sincronizacion/{channel}/` with an optional cookie and `Origin`.
 async fn open(
-    app: &TestApp,
+    addr: SocketAddr,
     channel: &str,
     cookie: Option<&str>,
     origin: Option<&str>,
 ) -> Result<Socket, WsError> {
-    let mut request = format!("ws://{}/ws/sincronizacion/{channel}/", app.addr)
+    let mut request = format!("ws://{addr}/ws/sincronizacion/{channel}/")
         .into_client_request()
         .unwrap();
     if let Some(cookie) = cookie {
@@ -56,8 +55,8 @@ async fn open(
     connect_async(request).await.map(|(socket, _)| socket)
 }
 
-fn own_origin(app: &TestApp) -> String {
-    format!("http://{}", app.addr)
+fn own_origin(addr: SocketAddr) -> String {
+    format!("http://{addr}")
 }
 
 fn status(result: Result<Socket, WsError>) -> u16 {
@@ -99,25 +98,36 @@ async fn receive_stock(app: &TestApp, manager: &str, product: Uuid) {
 async fn a_socket_without_a_session_or_from_another_site_is_refused() {
     let app = spawn_app().await;
     seed(&app.db).await;
-    let origin = own_origin(&app);
-    let session = cookie(&app, "cajero_a").await;
+    let origin = own_origin(app.addr);
+    let session = cookie(app.addr, "cajero_a").await;
 
-    assert_eq!(status(open(&app, "estado", None, Some(&origin)).await), 401);
     assert_eq!(
-        status(open(&app, "estado", Some(&session), Some("http://evil.example")).await),
+        status(open(app.addr, "estado", None, Some(&origin)).await),
+        401
+    );
+    assert_eq!(
+        status(
+            open(
+                app.addr,
+                "estado",
+                Some(&session),
+                Some("http://evil.example")
+            )
+            .await
+        ),
         403
     );
     assert_eq!(
-        status(open(&app, "estado", Some(&session), None).await),
+        status(open(app.addr, "estado", Some(&session), None).await),
         403
     );
     assert_eq!(
-        status(open(&app, "conflictos", Some(&session), Some(&origin)).await),
+        status(open(app.addr, "conflictos", Some(&session), Some(&origin)).await),
         403,
         "a cashier does not supervise conflicts"
     );
     assert_eq!(
-        status(open(&app, "estado", Some(&session), Some(&origin)).await),
+        status(open(app.addr, "estado", Some(&session), Some(&origin)).await),
         101
     );
 }
@@ -126,10 +136,15 @@ async fn a_socket_without_a_session_or_from_another_site_is_refused() {
 async fn a_cashier_of_store_a_gets_her_stores_pokes_and_never_store_bs() {
     let app = spawn_app().await;
     let world = seed(&app.db).await;
-    let session = cookie(&app, "cajero_a").await;
-    let mut socket = open(&app, "estado", Some(&session), Some(&own_origin(&app)))
-        .await
-        .expect("socket");
+    let session = cookie(app.addr, "cajero_a").await;
+    let mut socket = open(
+        app.addr,
+        "estado",
+        Some(&session),
+        Some(&own_origin(app.addr)),
+    )
+    .await
+    .expect("socket");
 
     receive_stock(&app, "gerente_b", world.products[1]).await;
     receive_stock(&app, "gerente_a", world.products[0]).await;
@@ -158,6 +173,49 @@ async fn a_cashier_of_store_a_gets_her_stores_pokes_and_never_store_bs() {
     );
 }
 
+/// A second `pronto` server, a real OS process, on `database_url`; killed on drop.
+struct SecondProcess {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Drop for SecondProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn second_process(database_url: &str, dist: &std::path::Path) -> SecondProcess {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pronto"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+            "--dist",
+        ])
+        .arg(dist)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("second server starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("server prints its address")
+            .expect("line");
+        if let Some(url) = line.split("listening on http://").nth(1) {
+            break url.trim().parse().expect("address");
+        }
+    };
+    SecondProcess { child, addr }
+}
+
 #[tokio::test]
 async fn an_event_committed_through_one_server_process_reaches_a_socket_on_another() {
     if backend_name() != "postgres" {
@@ -166,30 +224,17 @@ async fn an_event_committed_through_one_server_process_reaches_a_socket_on_anoth
     }
     let first = spawn_app().await;
     let world = seed(&first.db).await;
-    let (dir, dist, _) = test_dirs().await;
-    let shared = pronto_backend::db::Database::connect(first.db.url())
-        .await
-        .expect("second process's pool");
-    let second = spawn_app_with(dir, dist, shared).await;
+    let second = second_process(first.db.url(), &first.dir.path().join("dist"));
     // The second server's listener needs a moment to start listening.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let session = cookie(&second, "gerente_a").await;
-    let mut socket = open(
-        &second,
-        "conflictos",
-        Some(&session),
-        Some(&own_origin(&second)),
-    )
-    .await
-    .expect("socket on the second server");
-    let mut estado = open(
-        &second,
-        "estado",
-        Some(&session),
-        Some(&own_origin(&second)),
-    )
-    .await
-    .expect("socket on the second server");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let session = cookie(second.addr, "gerente_a").await;
+    let origin = own_origin(second.addr);
+    let mut conflicts = open(second.addr, "conflictos", Some(&session), Some(&origin))
+        .await
+        .expect("socket on the second process");
+    let mut estado = open(second.addr, "estado", Some(&session), Some(&origin))
+        .await
+        .expect("socket on the second process");
 
     receive_stock(&first, "gerente_a", world.products[0]).await;
 
@@ -208,9 +253,10 @@ async fn an_event_committed_through_one_server_process_reaches_a_socket_on_anoth
     );
     // Nothing on the conflicts channel: that push had no conflict.
     assert_eq!(
-        next_event(&mut socket, Duration::from_millis(300)).await,
+        next_event(&mut conflicts, Duration::from_millis(300)).await,
         None
     );
+    drop(second);
 }
 
 #[tokio::test]
@@ -239,12 +285,12 @@ async fn a_conflict_held_for_the_manager_is_announced_resolved_by_her_and_announ
         .unwrap();
     assert_eq!(response.status(), 200);
 
-    let manager_session = cookie(&app, "gerente_a").await;
+    let manager_session = cookie(app.addr, "gerente_a").await;
     let mut conflicts = open(
-        &app,
+        app.addr,
         "conflictos",
         Some(&manager_session),
-        Some(&own_origin(&app)),
+        Some(&own_origin(app.addr)),
     )
     .await
     .expect("socket");
