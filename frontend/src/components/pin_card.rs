@@ -2,19 +2,16 @@
 //! of the store learn of it the next time they fetch the discount policy.
 
 use leptos::{prelude::*, task::spawn_local};
-use pronto_shared::api::{
-    approval::{validate_pin, PinInput},
-    auth::Profile,
-};
+use pronto_shared::api::approval::{validate_pin, PinInput};
+use uuid::Uuid;
 
 use crate::{api, policy};
 
 #[component]
-pub fn PinCard(profile: Profile) -> impl IntoView {
+pub fn PinCard(store: Uuid) -> impl IntoView {
     let pin = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let message: RwSignal<Option<(bool, String)>> = RwSignal::new(None);
-    let store = profile.tienda.id;
 
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

@@ -57,6 +57,15 @@ pub fn Home() -> impl IntoView {
         }
     };
 
+    // A memo, so that the session re-confirming the same profile does not rebuild the card
+    // (and wipe what the manager is typing).
+    let shown_profile = Memo::new(move |_| session.profile());
+    let approver_store = Memo::new(move |_| {
+        session
+            .profile()
+            .filter(|p| p.rol != pronto_shared::Role::Cajero)
+            .map(|p| p.tienda.id)
+    });
     view! {
         <section class="card">
             <h1>"Bienvenido a Pronto POS"</h1>
@@ -84,7 +93,7 @@ pub fn Home() -> impl IntoView {
                 })}
             </div>
         </section>
-        {move || session.profile().map(|profile| view! { <DeviceCard profile=profile /> })}
-        {move || session.profile().filter(|p| p.rol != pronto_shared::Role::Cajero).map(|profile| view! { <PinCard profile=profile /> })}
+        {move || shown_profile.get().map(|profile| view! { <DeviceCard profile=profile /> })}
+        {move || approver_store.get().map(|store| view! { <PinCard store=store /> })}
     }
 }
