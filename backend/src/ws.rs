@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::{
     extract::{
         ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
-        Path, State,
+        Path, Query, State,
     },
     http::{header, HeaderMap},
     response::Response,
@@ -24,7 +24,24 @@ use pronto_shared::{
 };
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::{auth::CurrentUser, AppError, AppState};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::{auth::CurrentUser, model::devices, sync::push, AppError, AppState};
+
+/// `?dispositivo=<id>`: the socket of a registered device, whose presence the dashboard shows.
+#[derive(Debug, Default, Deserialize)]
+struct SocketQuery {
+    #[serde(default)]
+    dispositivo: Option<Uuid>,
+}
+
+/// A device's socket: which device, of which store.
+#[derive(Debug, Clone, Copy)]
+struct Present {
+    device: Uuid,
+    store: Uuid,
+}
 
 pub const HEARTBEAT: Duration = Duration::from_secs(20);
 const SOCKET_BUFFER: usize = 4 * 1024;
@@ -54,6 +71,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 async fn open(
     State(state): State<AppState>,
     Path(canal): Path<String>,
+    Query(query): Query<SocketQuery>,
     headers: HeaderMap,
     user: CurrentUser,
     upgrade: WebSocketUpgrade,
@@ -68,6 +86,18 @@ async fn open(
     if !may_open(&who, channel) {
         return Err(AppError::Forbidden);
     }
+    let present = match query.dispositivo {
+        Some(id) => {
+            let mut conn = state.db.pool().acquire().await?;
+            // Refuses a device of another store (403) or an unknown one (404).
+            let device = push::device_for(&mut conn, &user, id).await?;
+            Some(Present {
+                device: device.id,
+                store: device.store_id,
+            })
+        }
+        None => None,
+    };
     let events = state.events.subscribe();
     // Browsers send us nothing but pongs, and our messages are small: the default 128 KiB
     // read and write buffers would cost ~150 KiB per socket, 150 MiB per 1,000 devices.
@@ -77,7 +107,36 @@ async fn open(
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_INCOMING)
         .max_frame_size(MAX_INCOMING);
-    Ok(upgrade.on_upgrade(move |socket| serve(socket, state, user, channel, events)))
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        announce(&state, present, true).await;
+        serve(socket, state.clone(), user, channel, events, present).await;
+        announce(&state, present, false).await;
+    }))
+}
+
+/// Stamps the device as heard now and, on connect or close, tells the dashboards.
+async fn announce(state: &AppState, present: Option<Present>, connected: bool) {
+    let Some(p) = present else { return };
+    mark_seen(state, p).await;
+    state
+        .events
+        .publish(Event::Dispositivo {
+            tienda_id: p.store,
+            dispositivo_id: p.device,
+            conectado: connected,
+        })
+        .await;
+}
+
+async fn mark_seen(state: &AppState, p: Present) {
+    let at = state.clock.now_rfc3339();
+    let result = match state.db.pool().acquire().await {
+        Ok(mut conn) => devices::seen(&mut conn, p.device, &at).await,
+        Err(err) => Err(err.into()),
+    };
+    if let Err(err) = result {
+        tracing::warn!(%err, "device presence not recorded");
+    }
 }
 
 async fn serve(
@@ -86,6 +145,7 @@ async fn serve(
     user: CurrentUser,
     channel: Channel,
     mut events: tokio::sync::broadcast::Receiver<Event>,
+    present: Option<Present>,
 ) {
     let mut who: Principal = user.principal();
     let mut beat = tokio::time::interval(HEARTBEAT);
@@ -116,6 +176,9 @@ async fn serve(
                 if heard.elapsed() > 2 * HEARTBEAT {
                     tracing::debug!("socket silent for two heartbeats: closed");
                     break;
+                }
+                if let Some(p) = present {
+                    mark_seen(&state, p).await;
                 }
                 match CurrentUser::from_token_hash(&state, user.token_hash.clone()).await {
                     Ok(current) => who = current.principal(),

@@ -13,7 +13,7 @@ use pronto_shared::sync::events::Event;
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{MessageEvent, WebSocket};
 
-use crate::{connection::Connection, session::Session};
+use crate::{connection::Connection, device::ThisDevice, session::Session};
 
 /// Shared between the socket and the sync loop.
 #[derive(Clone)]
@@ -39,8 +39,9 @@ impl Pokes {
     }
 }
 
-/// The device's socket: pokes make the sync loop pull.
-pub async fn keep_open(pokes: Pokes, connection: Connection, session: Session) {
+/// The device's socket (named, so the dashboard shows the device connected): pokes make the
+/// sync loop pull.
+pub async fn keep_open(pokes: Pokes, connection: Connection, session: Session, device: ThisDevice) {
     let due = Rc::clone(&pokes.due);
     let on_event: Rc<dyn Fn(Option<Event>)> = Rc::new(move |event| {
         // `None`: (re)connected — whatever happened while away, pull from the cursor now.
@@ -51,8 +52,16 @@ pub async fn keep_open(pokes: Pokes, connection: Connection, session: Session) {
             due.set(true);
         }
     });
+    let query: Rc<dyn Fn() -> String> = Rc::new(move || {
+        device
+            .device
+            .get_untracked()
+            .map(|d| format!("?dispositivo={}", d.id))
+            .unwrap_or_default()
+    });
     listen(
         "estado",
+        query,
         on_event,
         pokes.open,
         connection,
@@ -62,7 +71,7 @@ pub async fn keep_open(pokes: Pokes, connection: Connection, session: Session) {
     .await;
 }
 
-fn socket_url(channel: &str) -> Option<String> {
+fn socket_url(channel: &str, query: &str) -> Option<String> {
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" {
         "wss"
@@ -70,7 +79,7 @@ fn socket_url(channel: &str) -> Option<String> {
         "ws"
     };
     Some(format!(
-        "{scheme}://{}/ws/sincronizacion/{channel}/",
+        "{scheme}://{}/ws/sincronizacion/{channel}/{query}",
         location.host().ok()?
     ))
 }
@@ -80,6 +89,7 @@ fn socket_url(channel: &str) -> Option<String> {
 /// every event, and `None` each time the socket (re)opens.
 pub async fn listen(
     channel: &'static str,
+    query: Rc<dyn Fn() -> String>,
     on_event: Rc<dyn Fn(Option<Event>)>,
     open: RwSignal<bool>,
     connection: Connection,
@@ -94,7 +104,7 @@ pub async fn listen(
             TimeoutFuture::new(1_000).await;
             continue;
         }
-        let Some(url) = socket_url(channel) else {
+        let Some(url) = socket_url(channel, &query()) else {
             return;
         };
         match WebSocket::new(&url) {

@@ -242,7 +242,12 @@ async fn push_loop(
     let mut next_pull = 0.0;
     // The server pokes this tab when there is something to pull.
     let pokes = Pokes::new(status.live);
-    spawn_local(crate::poke::keep_open(pokes.clone(), connection, session));
+    spawn_local(crate::poke::keep_open(
+        pokes.clone(),
+        connection,
+        session,
+        device,
+    ));
     let mut not_before = 0.0;
     loop {
         TimeoutFuture::new(TICK_MS).await;

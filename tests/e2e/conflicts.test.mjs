@@ -101,6 +101,8 @@ test("a conflict held for the manager reaches her open dashboard, she resolves i
   await signIn(m, DEMO.gerente);
   await m.goto(`${server.url}/sincronizacion/dashboard/`);
   await m.locator('[data-testid="dashboard-live"][data-live="true"]').waitFor({ timeout: 30_000 });
+  // Both tills are shown connected.
+  await waitUntil(async () => (await m.locator('[data-testid="device-row"][data-online="true"]').count()) === 2, 15_000);
 
   for (const t of [one, two]) {
     await t.context.setOffline(true);

@@ -18,7 +18,18 @@ fn from_row(row: &AnyRow) -> Result<Device, AppError> {
         codigo: row.try_get("code")?,
         registrado_por: db::uuid(&by)?,
         creado: row.try_get("created_at")?,
+        visto: row.try_get("last_seen_at")?,
     })
+}
+
+/// Records that the device's socket was heard now.
+pub async fn seen(conn: &mut AnyConnection, id: Uuid, at: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn register(
@@ -59,7 +70,7 @@ pub async fn register(
 
 pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Device>, AppError> {
     let row = sqlx::query(
-        "SELECT id, store_id, code, name, registered_by, created_at FROM devices WHERE id = $1",
+        "SELECT id, store_id, code, name, registered_by, created_at, last_seen_at FROM devices WHERE id = $1",
     )
     .bind(id.to_string())
     .fetch_optional(conn)
@@ -72,7 +83,8 @@ pub async fn list(
     conn: &mut AnyConnection,
     store_id: Option<Uuid>,
 ) -> Result<Vec<Device>, AppError> {
-    let base = "SELECT id, store_id, code, name, registered_by, created_at FROM devices";
+    let base =
+        "SELECT id, store_id, code, name, registered_by, created_at, last_seen_at FROM devices";
     let rows = match store_id {
         Some(store) => {
             sqlx::query(&format!("{base} WHERE store_id = $1 ORDER BY code"))

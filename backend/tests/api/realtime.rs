@@ -39,7 +39,13 @@ async fn open(
     cookie: Option<&str>,
     origin: Option<&str>,
 ) -> Result<Socket, WsError> {
-    let mut request = format!("ws://{addr}/ws/sincronizacion/{channel}/")
+    // `channel` may carry a query: `estado/?dispositivo=…`.
+    let path = if channel.contains('?') {
+        channel.to_owned()
+    } else {
+        format!("{channel}/")
+    };
+    let mut request = format!("ws://{addr}/ws/sincronizacion/{path}")
         .into_client_request()
         .unwrap();
     if let Some(cookie) = cookie {
@@ -397,4 +403,60 @@ async fn a_conflict_held_for_the_manager_is_announced_resolved_by_her_and_announ
         .find(|c| c.entity_id == world.customer)
         .unwrap();
     assert_eq!(last.data["telefono"], json!("3333333333"));
+}
+
+#[tokio::test]
+async fn a_device_socket_marks_it_connected_and_a_device_of_another_store_is_refused() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let ours = device(&app, "gerente_a", "cajero_a").await;
+    let theirs = device(&app, "gerente_b", "gerente_b").await;
+    let session = cookie(app.addr, "gerente_a").await;
+    let origin = own_origin(app.addr);
+    let mut watcher = open(app.addr, "estado", Some(&session), Some(&origin))
+        .await
+        .expect("dashboard socket");
+
+    let refused = open(
+        app.addr,
+        &format!("estado/?dispositivo={}", theirs.id),
+        Some(&session),
+        Some(&origin),
+    )
+    .await;
+    assert_eq!(status(refused), 403);
+    let till = open(
+        app.addr,
+        &format!("estado/?dispositivo={}", ours.id),
+        Some(&cookie(app.addr, "cajero_a").await),
+        Some(&origin),
+    )
+    .await
+    .expect("the till's socket");
+
+    let connected = Event::Dispositivo {
+        tienda_id: world.store_a,
+        dispositivo_id: ours.id,
+        conectado: true,
+    };
+    assert_eq!(
+        next_event(&mut watcher, Duration::from_secs(5)).await,
+        Some(connected)
+    );
+    let seen: Option<String> = sqlx::query_scalar("SELECT last_seen_at FROM devices WHERE id = $1")
+        .bind(ours.id.to_string())
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert!(seen.is_some(), "the device is stamped as heard");
+    drop(till);
+    let closed = Event::Dispositivo {
+        tienda_id: world.store_a,
+        dispositivo_id: ours.id,
+        conectado: false,
+    };
+    assert_eq!(
+        next_event(&mut watcher, Duration::from_secs(5)).await,
+        Some(closed)
+    );
 }

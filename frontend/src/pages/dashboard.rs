@@ -8,7 +8,10 @@ use std::{cell::Cell, collections::BTreeMap, rc::Rc};
 
 use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::{
-    api::conflicts::{ConflictView, ResolveInput},
+    api::{
+        conflicts::{ConflictView, ResolveInput},
+        devices::Device,
+    },
     sync::events::Event,
     Action, Role,
 };
@@ -67,6 +70,14 @@ fn devices(sessions: &[Value]) -> Vec<(String, String, i64, i64)> {
     rows
 }
 
+/// A device is connected while its socket was heard in the last minute (the server stamps it
+/// on connect and every 20 s).
+fn connected(seen: Option<&str>) -> bool {
+    let Some(seen) = seen else { return false };
+    let at = js_sys::Date::parse(seen);
+    !at.is_nan() && js_sys::Date::now() - at < 60_000.0
+}
+
 /// Ops sent per hour (`YYYY-MM-DDTHH`), oldest first, the last 12 hours that had any.
 fn per_hour(sessions: &[Value]) -> Vec<(String, i64)> {
     let mut hours: BTreeMap<String, i64> = BTreeMap::new();
@@ -86,6 +97,7 @@ pub fn Dashboard() -> impl IntoView {
     let pending: RwSignal<Vec<ConflictView>> = RwSignal::new(Vec::new());
     let resolved: RwSignal<Vec<ConflictView>> = RwSignal::new(Vec::new());
     let sessions: RwSignal<Vec<Value>> = RwSignal::new(Vec::new());
+    let registered: RwSignal<Vec<Device>> = RwSignal::new(Vec::new());
     let choices: RwSignal<BTreeMap<(Uuid, String), Choice>> = RwSignal::new(BTreeMap::new());
     let problem: RwSignal<Option<String>> = RwSignal::new(None);
     let live = RwSignal::new(false);
@@ -111,6 +123,9 @@ pub fn Dashboard() -> impl IntoView {
     };
     let load_sessions = move || {
         spawn_local(async move {
+            if let Ok(list) = api::get::<Vec<Device>>("/api/devices").await {
+                registered.set(list);
+            }
             if let Ok(list) =
                 api::get::<Vec<Value>>("/api/sincronizacion/registros/?limite=200").await
             {
@@ -134,15 +149,17 @@ pub fn Dashboard() -> impl IntoView {
     let on_status: Rc<dyn Fn(Option<Event>)> = Rc::new(move |event| {
         if matches!(
             event,
-            Some(Event::Sincronizacion { .. } | Event::Resincronizar)
+            Some(Event::Sincronizacion { .. } | Event::Dispositivo { .. } | Event::Resincronizar)
         ) {
             load_sessions();
         }
     });
     if allowed() {
         let status_open = RwSignal::new(false);
+        let plain: Rc<dyn Fn() -> String> = Rc::new(String::new);
         spawn_local(poke::listen(
             "conflictos",
+            Rc::clone(&plain),
             on_conflict,
             live,
             connection,
@@ -151,6 +168,7 @@ pub fn Dashboard() -> impl IntoView {
         ));
         spawn_local(poke::listen(
             "estado",
+            plain,
             on_status,
             status_open,
             connection,
@@ -272,11 +290,25 @@ pub fn Dashboard() -> impl IntoView {
             <section class="card">
                 <h2>"Dispositivos"</h2>
                 <table class="conflict__table" data-testid="devices">
-                    <thead><tr><th>"Dispositivo"</th><th>"Última sincronización"</th><th>"Enviadas"</th><th>"Recibidas"</th></tr></thead>
+                    <thead><tr><th>"Dispositivo"</th><th>"Tienda"</th><th>"Conexión"</th><th>"Última sincronización"</th><th>"Enviadas"</th><th>"Recibidas"</th></tr></thead>
                     <tbody>
-                        {move || devices(&sessions.get()).into_iter().map(|(d, fin, sent, got)| view! {
-                            <tr><td>{d.chars().take(8).collect::<String>()}</td><td>{fin}</td><td>{sent}</td><td>{got}</td></tr>
-                        }).collect_view()}
+                        {move || {
+                            let activity = devices(&sessions.get());
+                            registered.get().into_iter().map(|d| {
+                                let id = d.id.to_string();
+                                let (fin, sent, got) = activity.iter().find(|(a, ..)| *a == id)
+                                    .map(|(_, f, s, g)| (f.clone(), *s, *g)).unwrap_or_default();
+                                let online = connected(d.visto.as_deref());
+                                view! {
+                                    <tr data-testid="device-row" data-device=id.clone() data-online=online.to_string()>
+                                        <td>{format!("{} ({})", d.nombre, d.codigo)}</td>
+                                        <td>{d.tienda_id.to_string().chars().take(8).collect::<String>()}</td>
+                                        <td>{if online { "En línea" } else { "Desconectado" }}</td>
+                                        <td>{if fin.is_empty() { "—".to_owned() } else { fin }}</td><td>{sent}</td><td>{got}</td>
+                                    </tr>
+                                }
+                            }).collect_view()
+                        }}
                     </tbody>
                 </table>
                 <h2>"Operaciones enviadas por hora"</h2>

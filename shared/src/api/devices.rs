@@ -34,4 +34,7 @@ pub struct Device {
     pub codigo: String,
     pub registrado_por: Uuid,
     pub creado: String,
+    /// When its socket was last heard (RFC 3339): connected while recent.
+    #[serde(default)]
+    pub visto: Option<String>,
 }

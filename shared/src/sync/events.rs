@@ -62,6 +62,12 @@ pub enum Event {
         aplicadas: u32,
         rechazadas: u32,
     },
+    /// A device's socket opened or closed.
+    Dispositivo {
+        tienda_id: Uuid,
+        dispositivo_id: Uuid,
+        conectado: bool,
+    },
     /// Some events may have been lost (a slow socket, a lost database listener): pull, and
     /// reload what is on screen.
     Resincronizar,
@@ -70,9 +76,10 @@ pub enum Event {
 impl Event {
     pub fn channel(&self) -> Channel {
         match self {
-            Self::Cambios { .. } | Self::Sincronizacion { .. } | Self::Resincronizar => {
-                Channel::Estado
-            }
+            Self::Cambios { .. }
+            | Self::Sincronizacion { .. }
+            | Self::Dispositivo { .. }
+            | Self::Resincronizar => Channel::Estado,
             Self::Conflicto { .. } => Channel::Conflictos,
             Self::Cola { .. } => Channel::Cola,
         }
@@ -84,6 +91,7 @@ impl Event {
             Self::Cambios { tienda_id } => *tienda_id,
             Self::Resincronizar => None,
             Self::Sincronizacion { tienda_id, .. }
+            | Self::Dispositivo { tienda_id, .. }
             | Self::Conflicto { tienda_id, .. }
             | Self::Cola { tienda_id, .. } => Some(*tienda_id),
         }
