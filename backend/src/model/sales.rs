@@ -533,15 +533,7 @@ impl SaleWriter {
                     );
                 }
             }
-            lines.push(SaleLine {
-                producto_id: line.product_id,
-                sku: product.sku,
-                nombre: product.name,
-                cantidad: line.quantity.get(),
-                precio_unitario: line.unit_price.centavos(),
-                descuento: line.discount.centavos(),
-                importe: line.amount.centavos(),
-            });
+            lines.push(line.line(product.sku, product.name));
         }
         for (no, (method, amount)) in payments.iter().enumerate() {
             self.payments.push(vec![

@@ -7,7 +7,11 @@ use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::{
     api::products::ProductInput,
     domain::{FieldErrors, Money},
-    sync::{config::PRODUCTO, engine::LocalChange, OpKind},
+    sync::{
+        config::{PRODUCTO, PRODUCT_FIELDS},
+        engine::LocalChange,
+        OpKind,
+    },
     Action,
 };
 use serde_json::{Map, Value};
@@ -67,21 +71,7 @@ impl Form {
         after["activo"] = Value::from(self.activo);
         let mut input = after.clone();
         if let Value::Object(map) = &mut input {
-            map.retain(|k, _| {
-                [
-                    "sku",
-                    "codigo_barras",
-                    "nombre",
-                    "marca",
-                    "modelo",
-                    "color",
-                    "talla",
-                    "precio",
-                    "imagen",
-                    "activo",
-                ]
-                .contains(&k.as_str())
-            });
+            map.retain(|k, _| PRODUCT_FIELDS.contains(&k.as_str()));
         }
         let input: ProductInput = serde_json::from_value(input).map_err(|e| {
             errors.add("nombre", format!("Producto ilegible: {e}"));

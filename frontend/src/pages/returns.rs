@@ -59,15 +59,7 @@ fn pending_sale(
             .iter()
             .map(|l| {
                 let (sku, nombre) = names.get(&l.product_id).cloned().unwrap_or_default();
-                SaleLine {
-                    producto_id: l.product_id,
-                    sku,
-                    nombre,
-                    cantidad: l.quantity.get(),
-                    precio_unitario: l.unit_price.centavos(),
-                    descuento: l.discount.centavos(),
-                    importe: l.amount.centavos(),
-                }
+                l.line(sku, nombre)
             })
             .collect(),
         pagos: Vec::new(),

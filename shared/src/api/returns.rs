@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::sales::{
-    Payment, PaymentKind, PaymentMethod, Sale, SaleKind, SaleLine, ValidLine, ValidSale,
-};
+use super::sales::{Payment, PaymentKind, PaymentMethod, Sale, SaleKind, ValidLine, ValidSale};
 use crate::domain::{FieldErrors, Money, Price, Quantity};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,15 +95,7 @@ impl ValidReturn {
                 .iter()
                 .map(|l| {
                     let (sku, nombre) = name_of(l.product_id);
-                    SaleLine {
-                        producto_id: l.product_id,
-                        sku,
-                        nombre,
-                        cantidad: l.quantity.get(),
-                        precio_unitario: l.unit_price.centavos(),
-                        descuento: l.discount.centavos(),
-                        importe: l.amount.centavos(),
-                    }
+                    l.line(sku, nombre)
                 })
                 .collect(),
             pagos: payments
@@ -291,6 +281,7 @@ impl ReturnInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::sales::SaleLine;
 
     const A: Uuid = Uuid::from_u128(10);
     const B: Uuid = Uuid::from_u128(11);

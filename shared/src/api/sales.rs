@@ -115,6 +115,21 @@ pub struct ValidLine {
     pub amount: Money,
 }
 
+impl ValidLine {
+    /// The line as a stored sale shows it, with the product's SKU and name at the time.
+    pub fn line(&self, sku: String, nombre: String) -> SaleLine {
+        SaleLine {
+            producto_id: self.product_id,
+            sku,
+            nombre,
+            cantidad: self.quantity.get(),
+            precio_unitario: self.unit_price.centavos(),
+            descuento: self.discount.centavos(),
+            importe: self.amount.centavos(),
+        }
+    }
+}
+
 /// A sale whose arithmetic holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidSale {
