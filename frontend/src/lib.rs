@@ -13,6 +13,7 @@ pub mod app;
 pub mod components;
 pub mod connection;
 pub mod device;
+pub mod live_search;
 pub mod local_db;
 pub mod local_store;
 pub mod pages;

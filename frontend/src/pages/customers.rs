@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     device::ThisDevice,
+    live_search::live_search,
     local_store::LocalStore,
     pending::{created_here, overlaid, Shown},
     session::Session,
@@ -142,32 +143,10 @@ pub fn Customers() -> impl IntoView {
             .is_some_and(|p| p.principal().can(Action::EditCustomer))
     };
 
-    let sync_search = sync.clone();
-    let refresh = move || {
-        let text = query.get_untracked();
-        let Some(store) = sync_search.store() else {
-            return;
-        };
-        spawn_local(async move {
-            let found = if text.trim().chars().count() < 2 {
-                Vec::new()
-            } else {
-                search(&store, &text).await
-            };
-            if query.get_untracked() == text {
-                results.set(found);
-            }
-        });
-    };
-    let refresh_input = refresh.clone();
-    // What is shown follows the sync: a record sent and pulled back loses its "por enviar".
-    let status = sync.status;
-    let refresh_synced = refresh.clone();
-    Effect::new(move |_| {
-        status.last_sync.track();
-        status.pending.track();
-        refresh_synced();
+    let refresh = live_search(&sync, query, results, 2, |store, text| async move {
+        search(&store, &text).await
     });
+    let refresh_input = refresh.clone();
 
     let save = move |_| {
         let (Some(this), Some(profile), Some(current)) = (
