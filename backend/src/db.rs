@@ -190,6 +190,32 @@ impl ChangeSeqs {
     }
 }
 
+/// `$first, $first + 1, …`: `count` placeholders for an `IN (…)` list. Callers pass at most a
+/// pull page or a push batch of ids, far below either database's bind limit.
+pub fn marks(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `{head} ($1, …)` with one bind per id: one round trip for a whole list of rows.
+pub async fn in_query<T>(
+    conn: &mut AnyConnection,
+    head: &str,
+    ids: &[uuid::Uuid],
+) -> Result<Vec<T>, AppError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let sql = format!("{head} ({})", marks(1, ids.len()));
+    let mut query = sqlx::query_as::<_, T>(&sql);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
 /// Parses a UUID read back from the database; a malformed one is corruption, not user error.
 pub fn uuid(text: &str) -> Result<uuid::Uuid, AppError> {
     uuid::Uuid::parse_str(text)

@@ -44,6 +44,30 @@ pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Customer>,
     row.as_ref().map(from_row).transpose()
 }
 
+/// Customers by id, deleted ones too (with `true`), in one query for a whole pull page.
+pub async fn get_many_with_deleted(
+    conn: &mut AnyConnection,
+    ids: &[Uuid],
+) -> Result<Vec<(Customer, bool)>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS}, deleted FROM customers WHERE id IN ({})",
+        db::marks(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    query
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| Ok((from_row(row)?, row.try_get::<i64, _>("deleted")? != 0)))
+        .collect()
+}
+
 /// `q` of digits searches phones by prefix, with `@` e-mails by prefix, otherwise names: the
 /// whole name by prefix or any later word by prefix.
 pub async fn search(

@@ -51,6 +51,30 @@ pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Product>, 
     row.as_ref().map(from_row).transpose()
 }
 
+/// Products by id, deleted ones too (with `true`), in one query for a whole pull page.
+pub async fn get_many_with_deleted(
+    conn: &mut AnyConnection,
+    ids: &[Uuid],
+) -> Result<Vec<(Product, bool)>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS}, p.deleted FROM products p WHERE p.id IN ({})",
+        db::marks(1, ids.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    query
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| Ok((from_row(row)?, row.try_get::<i64, _>("deleted")? != 0)))
+        .collect()
+}
+
 /// Search by barcode, else SKU, else word prefixes of name/brand/model/color (every word of
 /// the query must start some word of the product). Ordered by name then size.
 pub async fn search(

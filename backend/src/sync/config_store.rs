@@ -22,15 +22,21 @@ pub async fn get(conn: &mut AnyConnection, model: &str) -> Result<Option<ModelCo
     }
 }
 
-/// Every synced model's configuration.
+/// Every synced model's configuration, in one query.
 pub async fn all(conn: &mut AnyConnection) -> Result<Vec<ModelConfig>, AppError> {
-    let mut out = Vec::new();
-    for default in config::defaults() {
-        if let Some(config) = get(conn, &default.model).await? {
-            out.push(config);
-        }
-    }
-    Ok(out)
+    let stored: Vec<(String, String)> = sqlx::query_as("SELECT model, config FROM sync_config")
+        .fetch_all(conn)
+        .await?;
+    config::defaults()
+        .into_iter()
+        .map(
+            |default| match stored.iter().find(|(m, _)| *m == default.model) {
+                Some((model, json)) => serde_json::from_str(json)
+                    .map_err(|e| AppError::Internal(format!("stored sync config of {model}: {e}"))),
+                None => Ok(default),
+            },
+        )
+        .collect()
 }
 
 /// Stores an admin's validated edit.

@@ -6,12 +6,18 @@ use pronto_shared::sync::{
     config::{CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
     Change, PullReply,
 };
+use std::collections::HashMap;
+
 use serde_json::{json, Value};
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
 use super::config_store;
-use crate::{db, model::sales, AppError};
+use crate::{
+    db,
+    model::{customers, products, sales},
+    AppError,
+};
 
 pub const MAX_PAGE: i64 = 1000;
 
@@ -52,23 +58,31 @@ pub async fn pull(
     keyed.truncate(limit as usize);
     // Excluded fields per model, read once per page (the configuration may change between
     // pages, never within one).
-    let mut excluded: std::collections::BTreeMap<&str, Vec<String>> =
-        std::collections::BTreeMap::new();
-    for model in [PRODUCTO, CLIENTE, EXISTENCIA, VENTA] {
-        let fields = config_store::get(conn, model)
-            .await?
-            .map(|c| c.excluded_fields)
-            .unwrap_or_default();
-        excluded.insert(model, fields);
-    }
+    let excluded: HashMap<String, Vec<String>> = config_store::all(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.model, c.excluded_fields))
+        .collect();
+    let mut loaded = load_entities(conn, &keyed, &store).await?;
     let mut changes = Vec::with_capacity(keyed.len());
     for (seq, model, id) in &keyed {
-        let mut change = load_change(conn, *seq, model, id, &store).await?;
-        if let Value::Object(map) = &mut change.data {
-            let drop = &excluded[model];
-            map.retain(|field, _| !drop.contains(field));
+        let entity_id = db::uuid(id)?;
+        let (version, deleted, mut data) = loaded
+            .remove(&(*model, entity_id))
+            .ok_or_else(|| AppError::Internal(format!("changed {model} {id} is not stored")))?;
+        if let Value::Object(map) = &mut data {
+            if let Some(drop) = excluded.get(*model) {
+                map.retain(|field, _| !drop.contains(field));
+            }
         }
-        changes.push(change);
+        changes.push(Change {
+            seq: *seq,
+            model: (*model).to_owned(),
+            entity_id,
+            version,
+            deleted,
+            data,
+        });
     }
     let next = keyed.last().map_or(cursor, |(seq, _, _)| *seq);
     Ok(PullReply {
@@ -78,59 +92,58 @@ pub async fn pull(
     })
 }
 
-async fn load_change(
+/// Version, deleted flag and wire data of every entity named on the page, one query per model
+/// (three for sales) rather than one or more per change.
+async fn load_entities(
     conn: &mut AnyConnection,
-    seq: i64,
-    model: &'static str,
-    id: &str,
+    keyed: &[(i64, &'static str, String)],
     store: &str,
-) -> Result<Change, AppError> {
-    let entity_id = db::uuid(id)?;
-    let (version, deleted, data): (i64, bool, Value) = match model {
-        PRODUCTO | CLIENTE => {
-            let table = if model == PRODUCTO {
-                "products"
-            } else {
-                "customers"
-            };
-            let (version, deleted): (i64, i64) = sqlx::query_as(&format!(
-                "SELECT version, deleted FROM {table} WHERE id = $1"
-            ))
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
-            let data = if deleted != 0 {
-                Value::Null
-            } else if model == PRODUCTO {
-                json_of(crate::model::products::get(conn, entity_id).await?)?
-            } else {
-                json_of(crate::model::customers::get(conn, entity_id).await?)?
-            };
-            (version, deleted != 0, data)
+) -> Result<HashMap<(&'static str, Uuid), (i64, bool, Value)>, AppError> {
+    let mut ids: HashMap<&'static str, Vec<Uuid>> = HashMap::new();
+    for (_, model, id) in keyed {
+        ids.entry(model).or_default().push(db::uuid(id)?);
+    }
+    let mut loaded = HashMap::with_capacity(keyed.len());
+    let wanted = |model| ids.get(model).map_or(&[][..], Vec::as_slice);
+    for (product, deleted) in products::get_many_with_deleted(conn, wanted(PRODUCTO)).await? {
+        let data = if deleted {
+            Value::Null
+        } else {
+            json_of(&product)?
+        };
+        let entry = (product.version, deleted, data);
+        loaded.insert((PRODUCTO, product.id), entry);
+    }
+    for (customer, deleted) in customers::get_many_with_deleted(conn, wanted(CLIENTE)).await? {
+        let data = if deleted {
+            Value::Null
+        } else {
+            json_of(&customer)?
+        };
+        let entry = (customer.version, deleted, data);
+        loaded.insert((CLIENTE, customer.id), entry);
+    }
+    let stock_ids = wanted(EXISTENCIA);
+    if !stock_ids.is_empty() {
+        let sql = format!(
+            "SELECT product_id, version, quantity FROM stock WHERE store_id = $1 AND product_id IN ({})",
+            db::marks(2, stock_ids.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql).bind(store);
+        for id in stock_ids {
+            query = query.bind(id.to_string());
         }
-        EXISTENCIA => {
-            let (version, quantity): (i64, i64) = sqlx::query_as(
-                "SELECT version, quantity FROM stock WHERE store_id = $1 AND product_id = $2",
-            )
-            .bind(store)
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
+        for (id, version, quantity) in query.fetch_all(&mut *conn).await? {
             let data = json!({"tienda_id": store, "producto_id": id, "cantidad": quantity, "negativo": quantity < 0});
-            (version, false, data)
+            loaded.insert((EXISTENCIA, db::uuid(&id)?), (version, false, data));
         }
-        _ => (1, false, json_of(sales::get(conn, entity_id).await?)?),
-    };
-    Ok(Change {
-        seq,
-        model: model.to_owned(),
-        entity_id,
-        version,
-        deleted,
-        data,
-    })
+    }
+    for sale in sales::get_many(conn, wanted(VENTA)).await? {
+        loaded.insert((VENTA, sale.id), (1, false, json_of(&sale)?));
+    }
+    Ok(loaded)
 }
 
-fn json_of<T: serde::Serialize>(value: Option<T>) -> Result<Value, AppError> {
+fn json_of<T: serde::Serialize>(value: &T) -> Result<Value, AppError> {
     serde_json::to_value(value).map_err(|e| AppError::Internal(e.to_string()))
 }
