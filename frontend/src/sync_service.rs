@@ -311,10 +311,9 @@ async fn push_loop(
         status.progress.set(None);
         match outcome {
             Ok(report) => {
-                if report.held_for_manager > 0 {
-                    let held = held_count() + report.held_for_manager;
+                if let Some(held) = report.held_for_manager {
                     storage::set(HELD_KEY, &held.to_string());
-                    status.held_for_manager.set(held);
+                    status.held_for_manager.set(held as usize);
                 }
                 match report.retry_after_ms {
                     Some(wait) => {

@@ -72,6 +72,7 @@ impl Transport for Accepting {
             changes: Vec::new(),
             cursor,
             has_more: false,
+            held_for_manager: None,
         })
     }
 }

@@ -78,7 +78,7 @@ async function shownPhone(page, customerName) {
   return page.getByTestId("customer-row").first().innerText();
 }
 
-test("a conflict held for the manager reaches her open dashboard, she resolves it, both tills show her value; a later edit wins under ultima_modificacion", async () => {
+test("a conflict held for the manager reaches her open dashboard and is counted on its till, she resolves it, both tills show her value and the count goes; a later edit wins under ultima_modificacion", async () => {
   // The admin sets customers to `manual` on the configuration screen.
   const manager = await newPage();
   const m = manager.page;
@@ -117,6 +117,10 @@ test("a conflict held for the manager reaches her open dashboard, she resolves i
   await waitForPending(two.page, 0, 30_000);
   const conflict = m.locator(`[data-testid="conflict"][data-entity="${customer.id}"]`);
   await conflict.waitFor({ timeout: 1_000 }); // within 1 s, no reload
+  // The second till says its edit waits for the manager; the first, whose edit went in, does not.
+  const held = (t) => t.page.getByTestId("held-count");
+  await held(two).filter({ hasText: "1 en espera del gerente" }).waitFor({ timeout: 5_000 });
+  assert.equal(await held(one).count(), 0);
 
   await conflict.getByTestId("choose-typed").fill("3300000000");
   await conflict.getByTestId("resolve").click();
@@ -124,6 +128,7 @@ test("a conflict held for the manager reaches her open dashboard, she resolves i
   for (const t of [one, two]) {
     await waitUntil(async () => (await shownPhone(t.page, name)).includes("3300000000"), 15_000);
   }
+  await held(two).waitFor({ state: "detached", timeout: 15_000 }); // nothing waits any more
 
   // Back to `ultima_modificacion`: the later edit wins by itself.
   await signOut(m);

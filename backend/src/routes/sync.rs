@@ -150,7 +150,11 @@ async fn pull_page(
 ) -> Result<Json<PullReply>, AppError> {
     let mut conn = state.db.pool().acquire().await?;
     let device = push::device_for(&mut conn, &user, params.dispositivo).await?;
-    let reply = pull::pull(&mut conn, device.store_id, params.cursor, params.limit).await?;
+    let mut reply = pull::pull(&mut conn, device.store_id, params.cursor, params.limit).await?;
+    if !reply.has_more {
+        reply.held_for_manager =
+            Some(pull::held_for_manager(&mut conn, device.store_id, device.id).await?);
+    }
     let counts = sessions::Counts {
         pulled: reply.changes.len() as i64,
         ..Default::default()

@@ -89,6 +89,7 @@ pub async fn pull(
         changes,
         cursor: next,
         has_more,
+        held_for_manager: None,
     })
 }
 
@@ -142,6 +143,24 @@ async fn load_entities(
         loaded.insert((VENTA, sale.id), (1, false, json_of(&sale)?));
     }
     Ok(loaded)
+}
+
+/// How many ops of `device` (of `store`) wait for a manager: conflicts still `pending`. The
+/// `(status, store_id)` index keeps this to the store's few pending conflicts.
+pub async fn held_for_manager(
+    conn: &mut AnyConnection,
+    store: Uuid,
+    device: Uuid,
+) -> Result<u32, AppError> {
+    let held: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sync_conflicts c JOIN sync_ops o ON o.op_id = c.op_id \
+         WHERE c.status = 'pending' AND c.store_id = $1 AND o.device_id = $2",
+    )
+    .bind(store.to_string())
+    .bind(device.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(u32::try_from(held).unwrap_or(u32::MAX))
 }
 
 fn json_of<T: serde::Serialize>(value: &T) -> Result<Value, AppError> {

@@ -266,7 +266,7 @@ async fn an_event_committed_through_one_server_process_reaches_a_socket_on_anoth
 }
 
 #[tokio::test]
-async fn a_conflict_held_for_the_manager_is_announced_resolved_by_her_and_announced_again() {
+async fn a_held_conflict_is_announced_counted_on_its_till_resolved_by_her_and_announced_again() {
     let app = spawn_app().await;
     let world = seed(&app.db).await;
     let admin = crate::fixtures::client_for(&app, "admin").await;
@@ -338,6 +338,10 @@ async fn a_conflict_held_for_the_manager_is_announced_resolved_by_her_and_announ
         .await
         .unwrap();
     assert_eq!(pending.len(), 1);
+    // The till whose edit waits counts it on its last pull page; the other till does not.
+    assert_eq!(second.pull(&app, 0, 1000).await.held_for_manager, Some(1));
+    assert_eq!(first.pull(&app, 0, 1000).await.held_for_manager, Some(0));
+    assert_eq!(second.pull(&app, 0, 1).await.held_for_manager, None);
     let held = &pending[0];
     assert_eq!(held.registro.local["telefono"], json!("3322222222"));
     assert_eq!(held.actual["telefono"], json!("3311111111"));
@@ -394,7 +398,8 @@ async fn a_conflict_held_for_the_manager_is_announced_resolved_by_her_and_announ
             estado: "resuelto".into(),
         })
     );
-    // Both tills pull the chosen value.
+    // Both tills pull the chosen value, and nothing waits any more.
+    assert_eq!(second.pull(&app, 0, 1000).await.held_for_manager, Some(0));
     let pulled = first.pull(&app, 0, 1000).await;
     let last = pulled
         .changes

@@ -147,8 +147,9 @@ pub struct SyncReport {
     pub conflicts: usize,
     pub dead_lettered: usize,
     pub pulled: usize,
-    /// Conflicts the server holds for a manager (`manual` strategy).
-    pub held_for_manager: usize,
+    /// This device's ops the server holds for a manager (`manual` conflicts not settled), as
+    /// of the last pull page; `None` when the pull did not finish.
+    pub held_for_manager: Option<u32>,
     /// Set when the server could not be reached: wait this long before trying again.
     pub retry_after_ms: Option<u64>,
     /// Why the last call failed (e.g. `Status(401)`: nobody is signed in).
@@ -362,6 +363,7 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             self.storage.apply_pull(&page.changes, page.cursor).await?;
             report.pulled += page.changes.len();
             if !page.has_more {
+                report.held_for_manager = page.held_for_manager;
                 return Ok(());
             }
         }
@@ -388,12 +390,7 @@ fn tally(
         match (result, result.original()) {
             (OpResult::Duplicate { .. }, _) => report.duplicates += 1,
             (_, OpResult::Applied { .. }) => report.applied += 1,
-            (_, OpResult::Conflict { conflict, .. }) => {
-                report.conflicts += 1;
-                if conflict.outcome == super::conflict::Outcome::Pending {
-                    report.held_for_manager += 1;
-                }
-            }
+            (_, OpResult::Conflict { .. }) => report.conflicts += 1,
             _ => {}
         }
         if let OpResult::Rejected {

@@ -100,4 +100,9 @@ pub struct PullReply {
     /// Pass this back as `cursor` for the next page.
     pub cursor: i64,
     pub has_more: bool,
+    /// On the last page: how many of this device's ops the server holds for a manager
+    /// (`manual` conflicts not settled yet). The till shows it until a manager decides, so it
+    /// comes from the server each time rather than being counted on the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_for_manager: Option<u32>,
 }
