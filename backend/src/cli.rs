@@ -49,6 +49,7 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
         idle_timeout: Duration::from_secs(args.session_idle_minutes * 60),
         absolute_timeout: Duration::from_secs(args.session_max_hours * 3600),
         secure_cookies: args.secure_cookies,
+        trusted_proxies: args.trusted_proxies,
     };
     let state = AppState::new(db, args.dist).with_auth(auth);
     server::run(listener, state, shutdown_signal()).await?;

@@ -46,6 +46,12 @@ pub struct ServeArgs {
     #[arg(long, env = "PRONTO_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
+    /// Reverse proxies in front of this server, comma-separated addresses or networks
+    /// (`127.0.0.1,10.0.0.0/8`). Only requests from these have their `X-Forwarded-For` read,
+    /// so the sign-in limit counts failures per client instead of per proxy.
+    #[arg(long, env = "PRONTO_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::auth::client_ip::parse_trusted)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Minutes a session may sit unused before it ends.
     #[arg(long, env = "PRONTO_SESSION_IDLE_MINUTES", default_value_t = 8 * 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle_minutes: u64,
@@ -69,6 +75,22 @@ mod tests {
         if std::env::var_os("DATABASE_URL").is_none() {
             assert_eq!(args.database_url, DEFAULT_DATABASE_URL);
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_comma_separated_list_and_a_bad_entry_is_refused() {
+        let cli = Cli::try_parse_from([
+            "pronto",
+            "serve",
+            "--trusted-proxies",
+            "127.0.0.1,10.0.0.0/8",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command;
+        assert_eq!(args.trusted_proxies.len(), 2);
+        let err = Cli::try_parse_from(["pronto", "serve", "--trusted-proxies", "proxy.local"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
     }
 
     #[test]

@@ -134,19 +134,32 @@ fn serde_urlencoded_query<T: DeserializeOwned>(query: &str) -> Result<T, AppErro
     })
 }
 
-/// The peer's IP address as text (`unknown` when the server runs without connect info, as in
-/// router-only tests). Behind a reverse proxy this is the proxy's address.
+/// The client's IP address as text (`unknown` when the server runs without connect info, as
+/// in router-only tests): the peer, or behind a trusted proxy the address it forwards
+/// (`auth::client_ip`).
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<crate::AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
-        Ok(Self(ip))
+            .map(|info| info.0.ip())
+        else {
+            return Ok(Self("unknown".to_owned()));
+        };
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok());
+        let ip = crate::auth::client_ip::client_ip(peer, forwarded, &state.auth.trusted_proxies);
+        Ok(Self(ip.to_string()))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Who is calling: passwords, sessions, sign-in rate limits, and the [`CurrentUser`] extractor
 //! every protected route takes.
 
+pub mod client_ip;
 pub mod current_user;
 pub mod password;
 pub mod rate_limit;
@@ -20,6 +21,8 @@ pub struct AuthConfig {
     /// Mark the cookie `Secure` even when the request did not come over https (behind a
     /// TLS-terminating proxy that does not send `X-Forwarded-Proto`).
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see `client_ip`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for AuthConfig {
@@ -28,6 +31,7 @@ impl Default for AuthConfig {
             idle_timeout: Duration::from_secs(8 * 3600),
             absolute_timeout: Duration::from_secs(24 * 3600),
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }

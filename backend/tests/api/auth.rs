@@ -1,9 +1,10 @@
+use pronto_backend::auth::AuthConfig;
 use pronto_shared::{api::auth::Profile, ErrorBody, Role};
 use serde_json::json;
 
 use crate::{
     fixtures::{client_for, seed, session_cookie, PASSWORD},
-    helpers::{spawn_app, TestApp},
+    helpers::{spawn_app, spawn_app_with_auth, TestApp},
 };
 
 async fn login(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
@@ -221,6 +222,64 @@ async fn many_failures_from_one_address_lock_that_address_out() {
     }
 
     assert_eq!(login(&app, "gerente_b", PASSWORD).await.status(), 429);
+}
+
+async fn login_from(app: &TestApp, user: &str, password: &str, forwarded: &str) -> u16 {
+    app.client
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({"usuario": user, "contrasena": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_forwarded_address_from_a_peer_that_is_not_a_trusted_proxy_cannot_dodge_the_limit() {
+    let app = spawn_app().await;
+    seed(&app.db).await;
+    for i in 0..50 {
+        let spoofed = format!("203.0.113.{i}");
+        assert_eq!(
+            login_from(&app, &format!("inventado{i}"), "x", &spoofed).await,
+            401
+        );
+    }
+
+    assert_eq!(
+        login_from(&app, "gerente_b", PASSWORD, "198.51.100.2").await,
+        429
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_it_forwards_has_its_own_limit() {
+    let app = spawn_app_with_auth(AuthConfig {
+        trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+        ..AuthConfig::default()
+    })
+    .await;
+    seed(&app.db).await;
+    // The client wrote its own first entry; the proxy appended the address it saw.
+    for i in 0..50 {
+        let chain = format!("10.{i}.0.1, 203.0.113.7");
+        assert_eq!(
+            login_from(&app, &format!("inventado{i}"), "x", &chain).await,
+            401
+        );
+    }
+
+    assert_eq!(
+        login_from(&app, "gerente_b", PASSWORD, "203.0.113.7").await,
+        429
+    );
+    // Another shopper behind the same proxy still signs in.
+    assert_eq!(
+        login_from(&app, "gerente_b", PASSWORD, "198.51.100.2").await,
+        200
+    );
 }
 
 #[tokio::test]

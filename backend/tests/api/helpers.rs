@@ -7,6 +7,7 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use pronto_backend::{
+    auth::AuthConfig,
     clock::{Clock, ManualClock},
     db::Database,
     AppState,
@@ -71,10 +72,15 @@ fn postgres_admin_url() -> Option<String> {
 
 /// Starts the app on `127.0.0.1:0` over a fresh database and a fake build output.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_auth(AuthConfig::default()).await
+}
+
+/// A server with these session and proxy settings.
+pub async fn spawn_app_with_auth(auth: AuthConfig) -> TestApp {
     let (dir, dist, db_url) = test_dirs().await;
     let db = Database::connect(&db_url).await.expect("database opens");
     db.migrate().await.expect("migrations apply");
-    spawn_app_with(dir, dist, db).await
+    serve(dir, dist, db, auth).await
 }
 
 /// A temp dir holding a fake `dist/`, and the URL of a database nobody has used yet.
@@ -107,13 +113,19 @@ async fn fresh_postgres_database(admin_url: &str) -> String {
 /// Starts the app over a database the caller prepared (or broke on purpose), with a manual
 /// clock starting at the real time.
 pub async fn spawn_app_with(dir: tempfile::TempDir, dist: PathBuf, db: Database) -> TestApp {
+    serve(dir, dist, db, AuthConfig::default()).await
+}
+
+async fn serve(dir: tempfile::TempDir, dist: PathBuf, db: Database, auth: AuthConfig) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
     let clock = Arc::new(ManualClock::new(
         pronto_backend::clock::SystemClock.now_ms(),
     ));
-    let state = AppState::new(db.clone(), dist).with_clock(clock.clone());
+    let state = AppState::new(db.clone(), dist)
+        .with_clock(clock.clone())
+        .with_auth(auth);
     let server = tokio::spawn(pronto_backend::run(listener, state, async move {
         let _ = rx.await;
     }));
