@@ -208,8 +208,25 @@ pub async fn in_query<T>(
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
 {
+    rows_in(conn, head, ids)
+        .await?
+        .iter()
+        .map(|row| T::from_row(row).map_err(AppError::from))
+        .collect()
+}
+
+/// [`in_query`] as raw rows, for models with their own row readers. No ids, no query (an
+/// empty `IN ()` is not SQL).
+pub async fn rows_in(
+    conn: &mut AnyConnection,
+    head: &str,
+    ids: &[uuid::Uuid],
+) -> Result<Vec<sqlx::any::AnyRow>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let sql = format!("{head} ({})", marks(1, ids.len()));
-    let mut query = sqlx::query_as::<_, T>(&sql);
+    let mut query = sqlx::query(&sql);
     for id in ids {
         query = query.bind(id.to_string());
     }

@@ -56,19 +56,8 @@ pub async fn get_many_with_deleted(
     conn: &mut AnyConnection,
     ids: &[Uuid],
 ) -> Result<Vec<(Product, bool)>, AppError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT {COLUMNS}, p.deleted FROM products p WHERE p.id IN ({})",
-        db::marks(1, ids.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for id in ids {
-        query = query.bind(id.to_string());
-    }
-    query
-        .fetch_all(conn)
+    let head = format!("SELECT {COLUMNS}, p.deleted FROM products p WHERE p.id IN");
+    db::rows_in(conn, &head, ids)
         .await?
         .iter()
         .map(|row| Ok((from_row(row)?, row.try_get::<i64, _>("deleted")? != 0)))

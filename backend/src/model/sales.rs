@@ -644,15 +644,8 @@ pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Sale>, App
 pub async fn get_many(conn: &mut AnyConnection, ids: &[Uuid]) -> Result<Vec<Sale>, AppError> {
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(DETAIL_CHUNK) {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM sales WHERE id IN ({})",
-            db::marks(1, chunk.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(id.to_string());
-        }
-        rows.extend(query.fetch_all(&mut *conn).await?);
+        let head = format!("SELECT {COLUMNS} FROM sales WHERE id IN");
+        rows.extend(db::rows_in(conn, &head, chunk).await?);
     }
     with_details(conn, &rows).await
 }
