@@ -92,6 +92,7 @@ async fn view(conn: &mut AnyConnection, row: Row) -> Result<ConflictView, AppErr
         resuelto_por: by.as_deref().map(db::uuid).transpose()?,
         resuelto_en: at,
         actual,
+        eliminado: now.is_none(),
     })
 }
 
@@ -147,70 +148,23 @@ pub async fn resolve(
     if found.estado != "pendiente" {
         return Err(AppError::Conflict("Este conflicto ya se resolvió.".into()));
     }
+    if !matches!(found.modelo.as_str(), CLIENTE | PRODUCTO) {
+        return Err(AppError::BadRequest(format!(
+            "{} no se resuelve a mano.",
+            found.modelo
+        )));
+    }
     input.validate(&found.registro)?;
-    let before = current(&mut tx, &found.modelo, found.entidad_id)
-        .await?
-        .ok_or_else(|| AppError::Conflict("El registro ya no existe.".into()))?;
-    let mut merged: Map<String, Value> = match before.clone() {
-        Value::Object(map) => map,
-        _ => Map::new(),
+    let at = state.clock.now_rfc3339();
+    let before = current(&mut tx, &found.modelo, found.entidad_id).await?;
+    // Deleted since the conflict: the delete stands and nothing is written; the conflict is
+    // closed so it stops waiting (and stops counting on the till that made the edit).
+    let after = match &before {
+        Some(before) => {
+            Some(write_choice(&mut tx, state, &found, before.clone(), input, &at).await?)
+        }
+        None => None,
     };
-    for (field, value) in &input.valores {
-        merged.insert(field.clone(), value.clone());
-    }
-    let fields: Vec<&str> = input.valores.keys().map(String::as_str).collect();
-    let seq = db::next_change_seq(&mut tx).await?;
-    let (at, hlc) = (state.clock.now_rfc3339(), state.next_hlc());
-    let write = WriteAt {
-        seq,
-        at: &at,
-        hlc: &hlc,
-    };
-    let after = match found.modelo.as_str() {
-        CLIENTE => {
-            let customer: Customer = from(merged)?;
-            let valid = CustomerInput {
-                id: None,
-                nombre: customer.nombre,
-                telefono: customer.telefono,
-                email: customer.email,
-                rfc: customer.rfc,
-                notas: Some(customer.notas),
-                version: None,
-            }
-            .validate()?;
-            serde_json::to_value(
-                customers::update(&mut tx, found.entidad_id, &valid, None, write, &fields).await?,
-            )
-        }
-        PRODUCTO => {
-            let product: Product = from(merged)?;
-            let valid = ProductInput {
-                id: None,
-                sku: product.sku,
-                codigo_barras: product.codigo_barras,
-                nombre: product.nombre,
-                marca: product.marca,
-                modelo: product.modelo,
-                color: product.color,
-                talla: product.talla,
-                precio: product.precio,
-                imagen: product.imagen,
-                activo: product.activo,
-                version: None,
-            }
-            .validate()?;
-            serde_json::to_value(
-                products::update(&mut tx, found.entidad_id, &valid, None, write, &fields).await?,
-            )
-        }
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "{other} no se resuelve a mano."
-            )))
-        }
-    }
-    .map_err(|e| AppError::Internal(e.to_string()))?;
     sqlx::query(
         "UPDATE sync_conflicts SET status = 'resolved', resolved_by = $1, resolved_at = $2 WHERE id = $3",
     )
@@ -231,8 +185,8 @@ pub async fn resolve(
         model: found.modelo.clone(),
         entity_id: found.entidad_id.to_string(),
         result: "resolved".into(),
-        before: Some(before),
-        after: Some(after),
+        before,
+        after,
     };
     audit::append(&mut tx, &entry).await?;
     let row: Row = sqlx::query_as(&format!(
@@ -244,6 +198,73 @@ pub async fn resolve(
     let resolved = view(&mut tx, row).await?;
     tx.commit().await?;
     Ok(resolved)
+}
+
+/// Writes the manager's values over the record's current ones; the record as written.
+async fn write_choice(
+    tx: &mut AnyConnection,
+    state: &AppState,
+    found: &ConflictView,
+    before: Value,
+    input: &ResolveInput,
+    at: &str,
+) -> Result<Value, AppError> {
+    let mut merged: Map<String, Value> = match before {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    for (field, value) in &input.valores {
+        merged.insert(field.clone(), value.clone());
+    }
+    let fields: Vec<&str> = input.valores.keys().map(String::as_str).collect();
+    let seq = db::next_change_seq(&mut *tx).await?;
+    let hlc = state.next_hlc();
+    let write = WriteAt { seq, at, hlc: &hlc };
+    match found.modelo.as_str() {
+        CLIENTE => {
+            let customer: Customer = from(merged)?;
+            let valid = CustomerInput {
+                id: None,
+                nombre: customer.nombre,
+                telefono: customer.telefono,
+                email: customer.email,
+                rfc: customer.rfc,
+                notas: Some(customer.notas),
+                version: None,
+            }
+            .validate()?;
+            serde_json::to_value(
+                customers::update(&mut *tx, found.entidad_id, &valid, None, write, &fields).await?,
+            )
+        }
+        PRODUCTO => {
+            let product: Product = from(merged)?;
+            let valid = ProductInput {
+                id: None,
+                sku: product.sku,
+                codigo_barras: product.codigo_barras,
+                nombre: product.nombre,
+                marca: product.marca,
+                modelo: product.modelo,
+                color: product.color,
+                talla: product.talla,
+                precio: product.precio,
+                imagen: product.imagen,
+                activo: product.activo,
+                version: None,
+            }
+            .validate()?;
+            serde_json::to_value(
+                products::update(&mut *tx, found.entidad_id, &valid, None, write, &fields).await?,
+            )
+        }
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "{other} no se resuelve a mano."
+            )))
+        }
+    }
+    .map_err(|e| AppError::Internal(e.to_string()))
 }
 
 fn from<T: serde::de::DeserializeOwned>(map: Map<String, Value>) -> Result<T, AppError> {

@@ -5,7 +5,14 @@
 use std::{net::SocketAddr, time::Duration};
 
 use futures_util::StreamExt;
-use pronto_shared::sync::{config::EXISTENCIA, events::Event, OpKind};
+use pronto_shared::{
+    api::conflicts::ConflictView,
+    sync::{
+        config::{CLIENTE, EXISTENCIA},
+        events::Event,
+        OpKind, OpResult,
+    },
+};
 use serde_json::json;
 use tokio_tungstenite::{
     connect_async,
@@ -265,11 +272,9 @@ async fn an_event_committed_through_one_server_process_reaches_a_socket_on_anoth
     drop(second);
 }
 
-#[tokio::test]
-async fn a_held_conflict_is_announced_counted_on_its_till_resolved_by_her_and_announced_again() {
-    let app = spawn_app().await;
-    let world = seed(&app.db).await;
-    let admin = crate::fixtures::client_for(&app, "admin").await;
+/// The admin sets `clientes.Cliente` to `manual` on the configuration endpoint.
+async fn customers_by_hand(app: &TestApp) {
+    let admin = crate::fixtures::client_for(app, "admin").await;
     let configs: Vec<serde_json::Value> = admin
         .get(app.url("/api/sincronizacion/configuracion/"))
         .send()
@@ -290,6 +295,13 @@ async fn a_held_conflict_is_announced_counted_on_its_till_resolved_by_her_and_an
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_held_conflict_is_announced_counted_on_its_till_resolved_by_her_and_announced_again() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    customers_by_hand(&app).await;
 
     let manager_session = cookie(app.addr, "gerente_a").await;
     let mut conflicts = open(
@@ -464,4 +476,76 @@ async fn a_device_socket_marks_it_connected_and_a_device_of_another_store_is_ref
         next_event(&mut watcher, Duration::from_secs(5)).await,
         Some(closed)
     );
+}
+
+#[tokio::test]
+async fn a_conflict_on_a_record_deleted_since_closes_without_a_write_and_stops_counting() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    customers_by_hand(&app).await;
+    let mut first = device(&app, "gerente_a", "gerente_a").await;
+    let mut second = device(&app, "gerente_a", "gerente_a").await;
+    let phone = |d: &mut crate::sync::Device, phone: &str, wall| {
+        d.op(
+            CLIENTE,
+            world.customer,
+            OpKind::Update,
+            Some(1),
+            json!({"telefono": phone}),
+            wall,
+        )
+    };
+    let op = phone(&mut first, "3311111111", 10);
+    first.push_ok(&app, &[op]).await;
+    let op = phone(&mut second, "3322222222", 11);
+    second.push_ok(&app, &[op]).await;
+    assert_eq!(second.pull(&app, 0, 1000).await.held_for_manager, Some(1));
+    let delete = first.op(
+        CLIENTE,
+        world.customer,
+        OpKind::Delete,
+        Some(2),
+        json!({}),
+        12,
+    );
+    let deleted = first.push_ok(&app, &[delete]).await;
+    assert!(
+        matches!(deleted[0], OpResult::Applied { .. }),
+        "{deleted:?}"
+    );
+
+    let manager = crate::fixtures::client_for(&app, "gerente_a").await;
+    let pending: Vec<ConflictView> = manager
+        .get(app.url("/api/sincronizacion/conflictos/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert!(
+        pending[0].eliminado,
+        "the dashboard is told the record is gone"
+    );
+    let closed = manager
+        .post(app.url(&format!(
+            "/api/sincronizacion/conflictos/{}/resolver",
+            pending[0].id
+        )))
+        .json(&json!({"valores": {"telefono": "3333333333"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 200);
+    let closed: ConflictView = closed.json().await.unwrap();
+    assert_eq!(closed.estado, "resuelto");
+
+    let read = manager
+        .get(app.url(&format!("/api/customers/{}", world.customer)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 404, "the delete stands");
+    assert_eq!(second.pull(&app, 0, 1000).await.held_for_manager, Some(0));
 }

@@ -271,8 +271,15 @@ pub fn Dashboard() -> impl IntoView {
                                         }).collect_view()}
                                     </tbody>
                                 </table>
+                                {c.eliminado.then(|| view! {
+                                    <p class="notice" data-testid="conflict-deleted">
+                                        "El registro se eliminó después del conflicto: se cierra sin cambiar nada."
+                                    </p>
+                                })}
                                 <button class="button button--primary" type="button" data-testid="resolve"
-                                    on:click=move |_| resolve(conflict.clone())>"Resolver"</button>
+                                    on:click=move |_| resolve(conflict.clone())>
+                                    {if c.eliminado { "Cerrar conflicto" } else { "Resolver" }}
+                                </button>
                             </li>
                         }
                     }).collect_view()}

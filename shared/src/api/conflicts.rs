@@ -28,6 +28,10 @@ pub struct ConflictView {
     /// The record's current values of the conflicting fields (what the server holds now).
     #[serde(default)]
     pub actual: BTreeMap<String, Value>,
+    /// The record was deleted after the conflict: resolving only closes the conflict (the
+    /// delete stands; there is nothing left to write the values to).
+    #[serde(default)]
+    pub eliminado: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
