@@ -23,6 +23,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod model;
+pub mod presence;
 pub mod routes;
 pub mod rows;
 pub mod server;

@@ -23,6 +23,7 @@ use crate::{
     clock::{Clock, SystemClock},
     db::Database,
     events::EventBus,
+    presence::Presence,
     routes, static_files, ws, AppError,
 };
 
@@ -37,6 +38,8 @@ pub struct AppState {
     pub hlc: Arc<Mutex<HlcClock>>,
     /// Pokes and dashboard events for the sockets (`events.rs`).
     pub events: EventBus,
+    /// Device sockets heard since the last presence write (`presence.rs`).
+    pub presence: Presence,
 }
 
 impl AppState {
@@ -44,6 +47,7 @@ impl AppState {
     pub fn new(db: Database, dist: PathBuf) -> Self {
         Self {
             events: EventBus::new(db.clone()),
+            presence: Presence::default(),
             db,
             dist: Arc::new(dist),
             clock: Arc::new(SystemClock),
@@ -110,11 +114,29 @@ pub async fn run(
 ) -> Result<(), AppError> {
     let db = state.db.clone();
     state.events.start_listener();
+    let presence = tokio::spawn(write_presence(state.clone()));
     // Peer addresses feed the per-IP sign-in limit.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    presence.abort();
+    served?;
     db.close().await;
     Ok(())
+}
+
+/// Writes the devices heard by their sockets once per heartbeat, for as long as the server runs.
+async fn write_presence(state: AppState) {
+    let mut tick = tokio::time::interval(crate::ws::HEARTBEAT);
+    loop {
+        tick.tick().await;
+        if let Err(err) = state
+            .presence
+            .flush(&state.db, &state.clock.now_rfc3339())
+            .await
+        {
+            tracing::warn!(%err, "device presence not recorded; kept for the next beat");
+        }
+    }
 }

@@ -114,10 +114,17 @@ async fn open(
     }))
 }
 
-/// Stamps the device as heard now and, on connect or close, tells the dashboards.
+/// Counts the device's socket as opened or closed and tells the dashboards.
 async fn announce(state: &AppState, present: Option<Present>, connected: bool) {
     let Some(p) = present else { return };
-    mark_seen(state, p).await;
+    let at = state.clock.now_rfc3339();
+    let result = match state.db.pool().acquire().await {
+        Ok(mut conn) => devices::socket(&mut conn, p.device, connected, &at).await,
+        Err(err) => Err(err.into()),
+    };
+    if let Err(err) = result {
+        tracing::warn!(%err, "device presence not recorded");
+    }
     state
         .events
         .publish(Event::Dispositivo {
@@ -126,17 +133,6 @@ async fn announce(state: &AppState, present: Option<Present>, connected: bool) {
             conectado: connected,
         })
         .await;
-}
-
-async fn mark_seen(state: &AppState, p: Present) {
-    let at = state.clock.now_rfc3339();
-    let result = match state.db.pool().acquire().await {
-        Ok(mut conn) => devices::seen(&mut conn, p.device, &at).await,
-        Err(err) => Err(err.into()),
-    };
-    if let Err(err) = result {
-        tracing::warn!(%err, "device presence not recorded");
-    }
 }
 
 async fn serve(
@@ -178,7 +174,7 @@ async fn serve(
                     break;
                 }
                 if let Some(p) = present {
-                    mark_seen(&state, p).await;
+                    state.presence.heard(p.device);
                 }
                 match CurrentUser::from_token_hash(&state, user.token_hash.clone()).await {
                     Ok(current) => who = current.principal(),

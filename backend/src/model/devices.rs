@@ -19,16 +19,48 @@ fn from_row(row: &AnyRow) -> Result<Device, AppError> {
         registrado_por: db::uuid(&by)?,
         creado: row.try_get("created_at")?,
         visto: row.try_get("last_seen_at")?,
+        conectado: row.try_get::<i64, _>("sockets")? > 0,
     })
 }
 
-/// Records that the device's socket was heard now.
-pub async fn seen(conn: &mut AnyConnection, id: Uuid, at: &str) -> Result<(), AppError> {
-    sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2")
-        .bind(at)
-        .bind(id.to_string())
-        .execute(conn)
-        .await?;
+const COLUMNS: &str = "id, store_id, code, name, registered_by, created_at, last_seen_at, sockets";
+
+/// A socket of the device opened (`true`) or closed (`false`) now.
+pub async fn socket(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    opened: bool,
+    at: &str,
+) -> Result<(), AppError> {
+    let count = if opened {
+        "sockets + 1"
+    } else {
+        "CASE WHEN sockets > 0 THEN sockets - 1 ELSE 0 END"
+    };
+    sqlx::query(&format!(
+        "UPDATE devices SET sockets = {count}, last_seen_at = $1 WHERE id = $2"
+    ))
+    .bind(at)
+    .bind(id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Stamps every device in `ids` as heard at `at`: one statement for all of them.
+pub async fn seen(conn: &mut AnyConnection, ids: &[Uuid], at: &str) -> Result<(), AppError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE devices SET last_seen_at = $1 WHERE id IN ({})",
+        db::marks(2, ids.len())
+    );
+    let mut query = sqlx::query(&sql).bind(at);
+    for id in ids {
+        query = query.bind(id.to_string());
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
@@ -69,12 +101,10 @@ pub async fn register(
 }
 
 pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Device>, AppError> {
-    let row = sqlx::query(
-        "SELECT id, store_id, code, name, registered_by, created_at, last_seen_at FROM devices WHERE id = $1",
-    )
-    .bind(id.to_string())
-    .fetch_optional(conn)
-    .await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM devices WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -83,8 +113,7 @@ pub async fn list(
     conn: &mut AnyConnection,
     store_id: Option<Uuid>,
 ) -> Result<Vec<Device>, AppError> {
-    let base =
-        "SELECT id, store_id, code, name, registered_by, created_at, last_seen_at FROM devices";
+    let base = format!("SELECT {COLUMNS} FROM devices");
     let rows = match store_id {
         Some(store) => {
             sqlx::query(&format!("{base} WHERE store_id = $1 ORDER BY code"))

@@ -422,6 +422,20 @@ async fn a_held_conflict_is_announced_counted_on_its_till_resolved_by_her_and_an
     assert_eq!(last.data["telefono"], json!("3333333333"));
 }
 
+/// The device as the manager's device list shows it.
+async fn listed(app: &TestApp, id: Uuid) -> pronto_shared::api::devices::Device {
+    let manager = crate::fixtures::client_for(app, "gerente_a").await;
+    let all: Vec<pronto_shared::api::devices::Device> = manager
+        .get(app.url("/api/devices"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all.into_iter().find(|d| d.id == id).unwrap()
+}
+
 #[tokio::test]
 async fn a_device_socket_marks_it_connected_and_a_device_of_another_store_is_refused() {
     let app = spawn_app().await;
@@ -466,6 +480,7 @@ async fn a_device_socket_marks_it_connected_and_a_device_of_another_store_is_ref
         .await
         .unwrap();
     assert!(seen.is_some(), "the device is stamped as heard");
+    assert!(listed(&app, ours.id).await.conectado);
     drop(till);
     let closed = Event::Dispositivo {
         tienda_id: world.store_a,
@@ -475,6 +490,54 @@ async fn a_device_socket_marks_it_connected_and_a_device_of_another_store_is_ref
     assert_eq!(
         next_event(&mut watcher, Duration::from_secs(5)).await,
         Some(closed)
+    );
+    assert!(
+        !listed(&app, ours.id).await.conectado,
+        "shown disconnected as soon as its socket closes"
+    );
+}
+
+#[tokio::test]
+async fn heartbeats_of_many_devices_are_written_in_one_batch_and_kept_if_it_fails() {
+    let app = spawn_app().await;
+    seed(&app.db).await;
+    let ours = device(&app, "gerente_a", "cajero_a").await;
+    let other = device(&app, "gerente_a", "gerente_a").await;
+    let presence = pronto_backend::presence::Presence::default();
+    presence.heard(ours.id);
+    presence.heard(other.id);
+    presence.heard(ours.id);
+
+    let at = "2026-11-28T12:00:00.000Z";
+    assert_eq!(presence.flush(&app.db, at).await.unwrap(), 2);
+    for id in [ours.id, other.id] {
+        let seen: Option<String> =
+            sqlx::query_scalar("SELECT last_seen_at FROM devices WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(seen.as_deref(), Some(at));
+    }
+    assert_eq!(
+        presence.flush(&app.db, at).await.unwrap(),
+        0,
+        "nothing heard since"
+    );
+
+    presence.heard(ours.id);
+    app.db.close().await;
+    assert!(presence.flush(&app.db, at).await.is_err());
+    let reopened = pronto_backend::db::Database::connect(app.db.url())
+        .await
+        .unwrap();
+    assert_eq!(
+        presence
+            .flush(&reopened, "2026-11-28T12:00:20.000Z")
+            .await
+            .unwrap(),
+        1,
+        "a failed write keeps the device for the next beat"
     );
 }
 

@@ -70,8 +70,8 @@ fn devices(sessions: &[Value]) -> Vec<(String, String, i64, i64)> {
     rows
 }
 
-/// A device is connected while its socket was heard in the last minute (the server stamps it
-/// on connect and every 20 s).
+/// A device with an open socket is connected while that socket was heard in the last minute
+/// (the server stamps it on connect and every 20 s; a server that died never closed it).
 fn connected(seen: Option<&str>) -> bool {
     let Some(seen) = seen else { return false };
     let at = js_sys::Date::parse(seen);
@@ -305,7 +305,7 @@ pub fn Dashboard() -> impl IntoView {
                                 let id = d.id.to_string();
                                 let (fin, sent, got) = activity.iter().find(|(a, ..)| *a == id)
                                     .map(|(_, f, s, g)| (f.clone(), *s, *g)).unwrap_or_default();
-                                let online = connected(d.visto.as_deref());
+                                let online = d.conectado && connected(d.visto.as_deref());
                                 view! {
                                     <tr data-testid="device-row" data-device=id.clone() data-online=online.to_string()>
                                         <td>{format!("{} ({})", d.nombre, d.codigo)}</td>

@@ -37,4 +37,8 @@ pub struct Device {
     /// When its socket was last heard (RFC 3339): connected while recent.
     #[serde(default)]
     pub visto: Option<String>,
+    /// A socket of it is open on some server. Shown as connected only while `visto` is recent
+    /// too, since a server that died never closed its sockets.
+    #[serde(default)]
+    pub conectado: bool,
 }
