@@ -171,7 +171,6 @@ pub async fn client_for(app: &TestApp, username: &str) -> reqwest::Client {
         .expect("client")
 }
 
-/// `name=value` of the session cookie a response set.
 /// `GET url` as `client` and decode the JSON answer.
 pub async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: String) -> T {
     client
@@ -184,6 +183,7 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, 
         .expect("json body")
 }
 
+/// `name=value` of the session cookie a response set.
 pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response
         .headers()

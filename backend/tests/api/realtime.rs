@@ -22,7 +22,7 @@ use tokio_tungstenite::{
 use uuid::Uuid;
 
 use crate::{
-    fixtures::{seed, session_cookie, PASSWORD},
+    fixtures::{get_json, seed, session_cookie, PASSWORD},
     helpers::{backend_name, spawn_app, TestApp},
     sync::device,
 };
@@ -313,22 +313,7 @@ async fn a_held_conflict_is_announced_counted_on_its_till_resolved_by_her_and_an
     .await
     .expect("socket");
     // Two of her tills edit the same customer's phone from version 1, offline.
-    let mut first = device(&app, "gerente_a", "gerente_a").await;
-    let mut second = device(&app, "gerente_a", "gerente_a").await;
-    let edit = |d: &mut crate::sync::Device, phone: &str, wall| {
-        d.op(
-            pronto_shared::sync::config::CLIENTE,
-            world.customer,
-            OpKind::Update,
-            Some(1),
-            json!({"telefono": phone}),
-            wall,
-        )
-    };
-    let op = edit(&mut first, "3311111111", 10);
-    first.push_ok(&app, &[op]).await;
-    let op = edit(&mut second, "3322222222", 11);
-    second.push_ok(&app, &[op]).await;
+    let (first, second) = two_tills_edit_one_phone(&app, &world).await;
 
     let announced = next_event(&mut conflicts, Duration::from_secs(5)).await;
     assert_eq!(
@@ -341,14 +326,8 @@ async fn a_held_conflict_is_announced_counted_on_its_till_resolved_by_her_and_an
         })
     );
     let manager = crate::fixtures::client_for(&app, "gerente_a").await;
-    let pending: Vec<pronto_shared::api::conflicts::ConflictView> = manager
-        .get(app.url("/api/sincronizacion/conflictos/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pending: Vec<ConflictView> =
+        get_json(&manager, app.url("/api/sincronizacion/conflictos/")).await;
     assert_eq!(pending.len(), 1);
     // The till whose edit waits counts it on its last pull page; the other till does not.
     assert_eq!(second.pull(&app, 0, 1000).await.held_for_manager, Some(1));
@@ -422,17 +401,36 @@ async fn a_held_conflict_is_announced_counted_on_its_till_resolved_by_her_and_an
     assert_eq!(last.data["telefono"], json!("3333333333"));
 }
 
+/// Two of store A's tills edit the same customer's phone from version 1: the first edit goes
+/// in, the second conflicts (held for the manager under `manual`).
+async fn two_tills_edit_one_phone(
+    app: &TestApp,
+    world: &crate::fixtures::World,
+) -> (crate::sync::Device, crate::sync::Device) {
+    let mut first = device(app, "gerente_a", "gerente_a").await;
+    let mut second = device(app, "gerente_a", "gerente_a").await;
+    for (d, phone, wall) in [
+        (&mut first, "3311111111", 10),
+        (&mut second, "3322222222", 11),
+    ] {
+        let op = d.op(
+            CLIENTE,
+            world.customer,
+            OpKind::Update,
+            Some(1),
+            json!({"telefono": phone}),
+            wall,
+        );
+        d.push_ok(app, &[op]).await;
+    }
+    (first, second)
+}
+
 /// The device as the manager's device list shows it.
 async fn listed(app: &TestApp, id: Uuid) -> pronto_shared::api::devices::Device {
     let manager = crate::fixtures::client_for(app, "gerente_a").await;
-    let all: Vec<pronto_shared::api::devices::Device> = manager
-        .get(app.url("/api/devices"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Vec<pronto_shared::api::devices::Device> =
+        get_json(&manager, app.url("/api/devices")).await;
     all.into_iter().find(|d| d.id == id).unwrap()
 }
 
@@ -546,22 +544,7 @@ async fn a_conflict_on_a_record_deleted_since_closes_without_a_write_and_stops_c
     let app = spawn_app().await;
     let world = seed(&app.db).await;
     customers_by_hand(&app).await;
-    let mut first = device(&app, "gerente_a", "gerente_a").await;
-    let mut second = device(&app, "gerente_a", "gerente_a").await;
-    let phone = |d: &mut crate::sync::Device, phone: &str, wall| {
-        d.op(
-            CLIENTE,
-            world.customer,
-            OpKind::Update,
-            Some(1),
-            json!({"telefono": phone}),
-            wall,
-        )
-    };
-    let op = phone(&mut first, "3311111111", 10);
-    first.push_ok(&app, &[op]).await;
-    let op = phone(&mut second, "3322222222", 11);
-    second.push_ok(&app, &[op]).await;
+    let (mut first, second) = two_tills_edit_one_phone(&app, &world).await;
     assert_eq!(second.pull(&app, 0, 1000).await.held_for_manager, Some(1));
     let delete = first.op(
         CLIENTE,
@@ -578,14 +561,8 @@ async fn a_conflict_on_a_record_deleted_since_closes_without_a_write_and_stops_c
     );
 
     let manager = crate::fixtures::client_for(&app, "gerente_a").await;
-    let pending: Vec<ConflictView> = manager
-        .get(app.url("/api/sincronizacion/conflictos/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pending: Vec<ConflictView> =
+        get_json(&manager, app.url("/api/sincronizacion/conflictos/")).await;
     assert_eq!(pending.len(), 1);
     assert!(
         pending[0].eliminado,
