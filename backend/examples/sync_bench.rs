@@ -1,5 +1,5 @@
 //! Load program for the sync service: push apply throughput (batches of 100 and 1,000 ops,
-//! 5 % of them conflicting, audit on) and pull throughput, next to a plain batched INSERT of
+//! 5 % of them conflicting, every op signed and its signature verified, audit on) and pull throughput, next to a plain batched INSERT of
 //! the same number of rows into the same database in the same run. Prints its figures.
 //!
 //!     cargo run --release -p pronto-backend --example sync_bench
@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, time::Instant};
 use pronto_backend::{
     auth::CurrentUser,
     db::{self, Database},
-    model::{customers, devices, stores, users, WriteAt},
+    model::{customers, devices, keys, stores, users, WriteAt},
     sync::{pull, push},
     AppState,
 };
@@ -19,7 +19,13 @@ use pronto_shared::{
         auth::{Profile, StoreRef},
         customers::CustomerInput,
     },
-    sync::{config::CLIENTE, Hlc, Op, OpBody, OpKind, OpResult, PushRequest},
+    sync::{
+        config::CLIENTE,
+        engine::base64url,
+        op::{signing_message, PROTOCOL},
+        signing::KeySigner,
+        Hlc, Op, OpBody, OpKind, OpResult, PushRequest,
+    },
     Role,
 };
 use serde_json::{json, Value};
@@ -38,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState::new(db.clone(), dir.path().join("dist"));
     println!("backend: {}", db.backend().as_str());
 
-    let (user, device, targets) = setup(&db).await?;
+    let (user, device, targets, signer) = setup(&db).await?;
     sqlx::query("CREATE TABLE bench_plain (id TEXT PRIMARY KEY, payload TEXT NOT NULL)")
         .execute(db.pool())
         .await?;
@@ -50,7 +56,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut single_secs = 0.0;
         let mut conflicts = 0;
         for _ in 0..ROUNDS {
-            let ops = ops(&user, device, &targets, &mut seq, batch);
+            // Signing is the device's work: done before the clock starts.
+            let ops = ops(&user, device, &targets, &signer, &mut seq, batch);
             let started = Instant::now();
             let reply = push::push(
                 &state,
@@ -58,6 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 PushRequest {
                     device_id: device,
                     ops,
+                    protocolo: Some(PROTOCOL),
                 },
             )
             .await?;
@@ -117,9 +125,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn setup(
-    db: &Database,
-) -> Result<(CurrentUser, Uuid, Vec<(Uuid, i64)>), Box<dyn std::error::Error>> {
+type Setup = (CurrentUser, Uuid, Vec<(Uuid, i64)>, KeySigner);
+
+async fn setup(db: &Database) -> Result<Setup, Box<dyn std::error::Error>> {
     let now = "2026-11-28T00:00:00.000Z";
     let mut tx = db.begin_write().await?;
     let store = StoreRef {
@@ -143,6 +151,16 @@ async fn setup(
     )
     .await?;
     let device = devices::register(&mut tx, store.id, "Caja", id, now).await?;
+    let signer = KeySigner::from_secret(Uuid::now_v7(), rand::random());
+    keys::register(
+        &mut tx,
+        signer.key_id,
+        device.id,
+        id,
+        &signer.public_key(),
+        now,
+    )
+    .await?;
     // Customers that 5 % of the ops edit from a stale version (after a server-side change).
     let mut targets = Vec::new();
     for n in 0..50 {
@@ -183,7 +201,7 @@ async fn setup(
         },
         token_hash: String::new(),
     };
-    Ok((user, device.id, targets))
+    Ok((user, device.id, targets, signer))
 }
 
 /// `n` ops: 95 % customer creates, 5 % edits of a shared customer from version 1 — after the
@@ -192,6 +210,7 @@ fn ops(
     user: &CurrentUser,
     device: Uuid,
     targets: &[(Uuid, i64)],
+    signer: &KeySigner,
     seq: &mut u64,
     n: usize,
 ) -> Vec<Op> {
@@ -218,7 +237,7 @@ fn ops(
                 Value::Object(map) => map.into_iter().collect(),
                 _ => BTreeMap::new(),
             };
-            Op::seal(OpBody {
+            let body = OpBody {
                 op_id: Uuid::now_v7(),
                 device_id: device,
                 author_id: user.id(),
@@ -234,7 +253,11 @@ fn ops(
                     node: "bench".into(),
                 },
                 priority: 50,
-            })
+                v: PROTOCOL,
+                key_id: Some(signer.key_id),
+            };
+            let signature = base64url(&signer.sign_bytes(&signing_message(&body)));
+            Op::seal_signed(body, signature)
         })
         .collect()
 }

@@ -50,6 +50,7 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
         absolute_timeout: Duration::from_secs(args.session_max_hours * 3600),
         secure_cookies: args.secure_cookies,
         trusted_proxies: args.trusted_proxies,
+        clock_margin: Duration::from_secs(args.clock_margin_secs),
     };
     let state = AppState::new(db, args.dist).with_auth(auth);
     server::run(listener, state, shutdown_signal()).await?;

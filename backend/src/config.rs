@@ -52,6 +52,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PRONTO_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::auth::client_ip::parse_trusted)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// Seconds a device's clock may run ahead of the server's before its ops' stamps are
+    /// clamped and the device is flagged "reloj adelantado".
+    #[arg(long, env = "PRONTO_CLOCK_MARGIN_SECS", default_value_t = 120)]
+    pub clock_margin_secs: u64,
+
     /// Minutes a session may sit unused before it ends.
     #[arg(long, env = "PRONTO_SESSION_IDLE_MINUTES", default_value_t = 8 * 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle_minutes: u64,

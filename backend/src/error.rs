@@ -43,6 +43,14 @@ pub enum AppError {
     #[error("payload too large")]
     PayloadTooLarge,
 
+    /// 413: a push with more ops than one batch may carry; the client splits it.
+    #[error("too many ops in one push (limit {0})")]
+    TooManyOps(usize),
+
+    /// 426: the app speaks an older sync protocol; it keeps its outbox and updates.
+    #[error("client protocol too old")]
+    UpgradeRequired,
+
     /// 415: the body is not `application/json`.
     #[error("unsupported media type")]
     UnsupportedMediaType,
@@ -98,7 +106,8 @@ impl AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge | Self::TooManyOps(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -126,6 +135,14 @@ impl AppError {
             Self::PayloadTooLarge => {
                 ErrorBody::new("payload_too_large", "La solicitud es demasiado grande.")
             }
+            Self::TooManyOps(limit) => ErrorBody::new(
+                "too_many_ops",
+                format!("Se enviaron demasiadas operaciones juntas (máximo {limit})."),
+            ),
+            Self::UpgradeRequired => ErrorBody::new(
+                "upgrade_required",
+                "Esta versión de la aplicación ya no puede sincronizar: actualízala. Las ventas guardadas se conservan.",
+            ),
             Self::UnsupportedMediaType => ErrorBody::new(
                 "unsupported_media_type",
                 "La solicitud debe enviarse como application/json.",

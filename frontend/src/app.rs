@@ -15,6 +15,7 @@ use crate::{
     },
     connection::Connection,
     device::ThisDevice,
+    keyring::Keyring,
     pages::{
         audit_queue::{Audit, Queue},
         catalog::Catalog,
@@ -46,10 +47,12 @@ pub fn App() -> impl IntoView {
     provide_context(connection);
     let pwa = Pwa::start();
     provide_context(pwa);
-    let session = Session::start();
-    provide_context(session);
     let device = ThisDevice::load();
     provide_context(device);
+    let keyring = Keyring::start();
+    provide_context(keyring);
+    let session = Session::start(keyring, device);
+    provide_context(session);
     let sync = Sync::start(connection, device, session);
     provide_context(sync.status);
     provide_context(sync);

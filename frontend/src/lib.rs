@@ -13,6 +13,7 @@ pub mod app;
 pub mod components;
 pub mod connection;
 pub mod device;
+pub mod keyring;
 pub mod live_search;
 pub mod local_db;
 pub mod local_store;
@@ -26,6 +27,7 @@ pub mod storage;
 pub mod sync_service;
 pub mod sync_transport;
 pub mod web_lock;
+pub mod webcrypto;
 
 /// Installs the panic hook, then mounts the app on `<body>`.
 pub fn start() {

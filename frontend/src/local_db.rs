@@ -109,11 +109,15 @@ async fn event(target: &EventTarget, ok: &str, fail: &[&str]) -> Result<(), Stri
         .map_err(|e| e.as_string().unwrap_or_default())
 }
 
+/// A database's schema steps from one version to another (see [`upgrade`]).
+pub type Upgrade = fn(&IdbDatabase, &IdbTransaction, u32, u32) -> Result<(), JsValue>;
+
 /// An open database that reopens itself; cheap to clone (every clone shares the connection).
 #[derive(Clone)]
 pub struct LocalDb {
     name: Rc<str>,
     version: u32,
+    upgrade: Upgrade,
     connection: Rc<RefCell<Option<IdbDatabase>>>,
 }
 
@@ -125,9 +129,15 @@ impl LocalDb {
 
     /// Opens at an older schema version: for upgrade tests.
     pub async fn open_at(name: &str, version: u32) -> Result<Self, DbError> {
+        Self::open_with(name, version, upgrade).await
+    }
+
+    /// Opens another database of the app with its own schema steps.
+    pub async fn open_with(name: &str, version: u32, upgrade: Upgrade) -> Result<Self, DbError> {
         let db = Self {
             name: name.into(),
             version,
+            upgrade,
             connection: Rc::new(RefCell::new(None)),
         };
         db.connection().await?;
@@ -154,7 +164,7 @@ impl LocalDb {
         if let Some(db) = self.connection.borrow().as_ref() {
             return Ok(db.clone());
         }
-        let db = connect(&self.name, self.version).await?;
+        let db = connect(&self.name, self.version, self.upgrade).await?;
         // The browser closed it (storage cleared, disk trouble): forget it, reopen on next use.
         let slot = Rc::clone(&self.connection);
         let on_close = Closure::<dyn FnMut()>::new(move || {
@@ -262,7 +272,7 @@ fn factory() -> Result<web_sys::IdbFactory, DbError> {
         .ok_or_else(|| DbError::new("NotSupportedError", "este navegador no tiene IndexedDB"))
 }
 
-async fn connect(name: &str, version: u32) -> Result<IdbDatabase, DbError> {
+async fn connect(name: &str, version: u32, upgrade: Upgrade) -> Result<IdbDatabase, DbError> {
     let request: IdbOpenDbRequest = factory()?.open_with_u32(name, version)?;
     let upgrading = request.clone();
     let failure: Rc<RefCell<Option<DbError>>> = Rc::default();

@@ -82,6 +82,8 @@ mod tests {
             fields: serde_json::from_value(fields).unwrap_or_default(),
             hlc: Hlc::zero("d"),
             priority: 50,
+            v: 2,
+            key_id: None,
         })
     }
 

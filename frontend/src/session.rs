@@ -6,10 +6,15 @@
 //! Signing out while offline is remembered and sent to the server when it answers again.
 
 use leptos::{prelude::*, task::spawn_local};
-use pronto_shared::api::auth::{LoginRequest, Profile};
+use pronto_shared::{
+    api::auth::{LoginRequest, Profile},
+    ErrorBody,
+};
 
 use crate::{
     api::{self, ApiError},
+    device::ThisDevice,
+    keyring::Keyring,
     storage,
 };
 
@@ -24,20 +29,36 @@ pub enum SessionState {
     SignedOut,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Session {
     pub state: RwSignal<SessionState>,
+    /// The person's signing key on this device (unlocked by their password at sign-in).
+    pub keyring: Keyring,
+    device: ThisDevice,
 }
 
 impl Session {
+    /// A session in a given state, not confirmed with the server (component tests).
+    pub fn fixed(state: SessionState) -> Self {
+        Self {
+            state: RwSignal::new(state),
+            keyring: Keyring::start(),
+            device: ThisDevice::load(),
+        }
+    }
+
     /// Starts from the cached profile and confirms it with the server.
-    pub fn start() -> Self {
+    pub fn start(keyring: Keyring, device: ThisDevice) -> Self {
         let cached = load_profile();
         let state = RwSignal::new(match &cached {
             Some(profile) => SessionState::SignedIn(profile.clone()),
             None => SessionState::Checking,
         });
-        let session = Self { state };
+        let session = Self {
+            state,
+            keyring,
+            device,
+        };
         spawn_local(async move { session.confirm().await });
         session
     }
@@ -70,6 +91,7 @@ impl Session {
             }
             Err(ApiError::Server { status: 401, .. }) => {
                 forget_profile();
+                self.keyring.sign_out().await;
                 self.state.set(SessionState::SignedOut);
             }
             // Offline or server down: keep the cached profile, if there is one.
@@ -81,15 +103,38 @@ impl Session {
         }
     }
 
+    /// Signs in with the server and unlocks (or makes) the person's signing key for this
+    /// device. Without a network, a person who signed in here before gets in if their password
+    /// unwraps their key (the server's session, if it ended, is renewed at the next online
+    /// sign-in; ops wait in the outbox meanwhile).
     pub async fn sign_in(self, usuario: String, contrasena: String) -> Result<(), ApiError> {
-        let profile: Profile = api::post(
-            "/api/auth/login",
-            &LoginRequest {
-                usuario,
-                contrasena,
-            },
-        )
-        .await?;
+        let device = self.device.device.get_untracked();
+        let request = LoginRequest {
+            usuario: usuario.clone(),
+            contrasena: contrasena.clone(),
+        };
+        let profile = match api::post::<_, Profile>("/api/auth/login", &request).await {
+            Ok(profile) => {
+                if let Err(message) = self.keyring.sign_in(&profile, &contrasena, device).await {
+                    // A session that cannot sign could only queue ops the server refuses.
+                    let _ = api::post_empty("/api/auth/logout").await;
+                    return Err(ApiError::Server {
+                        status: 500,
+                        body: ErrorBody::new("llave", message),
+                    });
+                }
+                profile
+            }
+            Err(ApiError::Network) => self
+                .keyring
+                .sign_in_offline(&usuario, &contrasena, device)
+                .await
+                .map_err(|message| ApiError::Server {
+                    status: 401,
+                    body: ErrorBody::new("sin_conexion", message),
+                })?,
+            Err(err) => return Err(err),
+        };
         storage::remove(PENDING_LOGOUT_KEY);
         save_profile(&profile);
         self.state.set(SessionState::SignedIn(profile));
@@ -100,6 +145,7 @@ impl Session {
         forget_profile();
         self.state.set(SessionState::SignedOut);
         spawn_local(async move {
+            self.keyring.sign_out().await;
             if api::post_empty("/api/auth/logout").await == Err(ApiError::Network) {
                 storage::set(PENDING_LOGOUT_KEY, "1");
             }

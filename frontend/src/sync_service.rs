@@ -27,9 +27,12 @@ use send_wrapper::SendWrapper;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
+use uuid::Uuid;
+
 use crate::{
-    connection::Connection, device::ThisDevice, local_db::DB_NAME, local_store::LocalStore,
-    poke::Pokes, session::Session, storage, sync_transport::FetchTransport, web_lock,
+    connection::Connection, device::ThisDevice, keyring::Keyring, local_db::DB_NAME,
+    local_store::LocalStore, poke::Pokes, session::Session, storage,
+    sync_transport::FetchTransport, web_lock,
 };
 
 /// How often the pushing tab pulls when nothing is pending (and no realtime poke exists yet).
@@ -82,6 +85,8 @@ pub struct SyncStatus {
     pub ready: RwSignal<bool>,
     /// The server's socket is open in the pushing tab: changes arrive as they happen.
     pub live: RwSignal<bool>,
+    /// The server found this device's clock this many milliseconds ahead of its own.
+    pub clock_ahead_ms: RwSignal<Option<u64>>,
 }
 
 /// The local store and this tab's recording engine, behind the context's `Send` requirement
@@ -89,6 +94,7 @@ pub struct SyncStatus {
 #[derive(Clone)]
 pub struct Sync {
     pub status: SyncStatus,
+    keyring: Keyring,
     inner: SendWrapper<Rc<Inner>>,
 }
 
@@ -115,9 +121,11 @@ impl Sync {
             problem: RwSignal::new(None),
             ready: RwSignal::new(false),
             live: RwSignal::new(false),
+            clock_ahead_ms: RwSignal::new(None),
         };
         let sync = Self {
             status,
+            keyring: session.keyring,
             inner: SendWrapper::new(Rc::new(Inner {
                 store: RefCell::new(None),
                 recorder: RefCell::new(None),
@@ -150,7 +158,8 @@ impl Sync {
         self.inner.store.borrow().clone()
     }
 
-    /// Writes `change` as an op by `author` into the outbox; resolves once it is durable.
+    /// Writes `change` as an op by `author`, signed with their key for this device, into the
+    /// outbox; resolves once it is durable.
     pub async fn record(
         &self,
         change: LocalChange,
@@ -160,6 +169,10 @@ impl Sync {
         let store = self
             .store()
             .ok_or_else(|| "El almacenamiento del dispositivo no está listo.".to_owned())?;
+        let signer = self.keyring.signer(author.id, device.id).await.ok_or_else(|| {
+            "Tu sesión no tiene llave de firma en este dispositivo: cierra sesión y vuelve a entrar."
+                .to_owned()
+        })?;
         let identity = Identity {
             device_id: device.id,
             author_id: author.id,
@@ -168,19 +181,24 @@ impl Sync {
         let cached = self.inner.recorder.borrow_mut().take();
         let mut engine = match cached {
             Some(engine) if engine.identity == identity => engine,
-            _ => SyncEngine::open(
-                store,
-                FetchTransport {
-                    device_id: device.id,
-                },
-                identity,
-                now_ms() as u64,
-            )
-            .await
-            .map_err(|e| e.0)?,
+            _ => {
+                let mut engine = SyncEngine::open(
+                    store,
+                    FetchTransport {
+                        device_id: device.id,
+                    },
+                    identity,
+                    now_ms() as u64,
+                )
+                .await
+                .map_err(|e| e.0)?;
+                // Random ids: two tabs of one device may open engines in the same millisecond.
+                engine.op_ids = Box::new(Uuid::now_v7);
+                engine
+            }
         };
         let op = engine
-            .record(change, now_ms() as u64)
+            .record(change, now_ms() as u64, &signer)
             .await
             .map_err(|e| e.0)?;
         *self.inner.recorder.borrow_mut() = Some(engine);
@@ -311,6 +329,9 @@ async fn push_loop(
         status.progress.set(None);
         match outcome {
             Ok(report) => {
+                if report.pushed > 0 {
+                    status.clock_ahead_ms.set(report.clock_ahead_ms);
+                }
                 if let Some(held) = report.held_for_manager {
                     storage::set(HELD_KEY, &held.to_string());
                     status.held_for_manager.set(held as usize);
@@ -324,6 +345,10 @@ async fn push_loop(
                             ),
                             Some(TransportError::Status(403)) => Some(
                                 "Este dispositivo no está autorizado para la tienda de quien inició sesión."
+                                    .into(),
+                            ),
+                            Some(TransportError::Status(426)) => Some(
+                                "Hay una versión nueva de la aplicación: actualízala para seguir enviando. Lo guardado se conserva."
                                     .into(),
                             ),
                             Some(TransportError::Status(code)) => {

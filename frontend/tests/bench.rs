@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use pronto_frontend::{
+    keyring::WebSigner,
     local_db::{LocalDb, DB_NAME},
     local_store::LocalStore,
 };
@@ -19,6 +20,11 @@ use uuid::Uuid;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// A WebCrypto Ed25519 key, as a signed-in person's (registered nowhere: no server here).
+async fn signer() -> WebSigner {
+    WebSigner::unregistered().await.expect("WebCrypto Ed25519")
+}
 
 fn now() -> f64 {
     web_sys::window()
@@ -84,15 +90,16 @@ async fn bench_enqueue_latency_of_one_sale_op() {
     let mut engine = SyncEngine::open(store.clone(), Offline, identity, 1)
         .await
         .expect("engine");
+    let key = signer().await;
     // Warm up: the first transactions open files.
     for _ in 0..50 {
-        engine.record(sale(), 1).await.expect("record");
+        engine.record(sale(), 1, &key).await.expect("record");
     }
     let mut times = Vec::new();
     for n in 0..2_000 {
         let change = sale();
         let started = now();
-        engine.record(change, n).await.expect("record");
+        engine.record(change, n, &key).await.expect("record");
         times.push(now() - started);
     }
     times.sort_by(f64::total_cmp);

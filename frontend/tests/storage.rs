@@ -5,6 +5,7 @@ use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
 
 use gloo_timers::future::TimeoutFuture;
 use pronto_frontend::{
+    keyring::WebSigner,
     local_db::{stores, LocalDb, DB_NAME},
     local_store::LocalStore,
     web_lock,
@@ -20,6 +21,11 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// A WebCrypto Ed25519 key, as a signed-in person's (registered nowhere: no server here).
+async fn signer() -> WebSigner {
+    WebSigner::unregistered().await.expect("WebCrypto Ed25519")
+}
 
 /// A database of its own per test, so tests never see each other's data.
 fn db_name(test: &str) -> String {
@@ -62,6 +68,7 @@ impl Transport for Accepting {
             });
         }
         Ok(PushReply {
+            clock_ahead_ms: None,
             results,
             server_hlc: pronto_shared::sync::Hlc::zero("server"),
         })
@@ -85,9 +92,15 @@ async fn the_outbox_survives_closing_and_reopening_the_database() {
     let mut engine = SyncEngine::open(store.clone(), Accepting::default(), who, 1)
         .await
         .expect("engine");
+    let key = signer().await;
     let mut recorded = Vec::new();
     for n in 0..3 {
-        recorded.push(engine.record(sale(n), 1_000 + n).await.expect("record"));
+        recorded.push(
+            engine
+                .record(sale(n), 1_000 + n, &key)
+                .await
+                .expect("record"),
+        );
     }
     store.db.close();
     drop(engine);
@@ -108,10 +121,14 @@ async fn a_lost_connection_is_reopened_and_the_write_goes_through() {
     let mut engine = SyncEngine::open(store.clone(), Accepting::default(), identity(), 1)
         .await
         .expect("engine");
-    engine.record(sale(0), 1).await.expect("record");
+    let key = signer().await;
+    engine.record(sale(0), 1, &key).await.expect("record");
     // What the browser does when it drops the connection: the next write must reopen it.
     store.db.close();
-    engine.record(sale(1), 2).await.expect("record after close");
+    engine
+        .record(sale(1), 2, &key)
+        .await
+        .expect("record after close");
     assert_eq!(store.outbox_len().await.expect("count"), 2);
     store.db.close();
     LocalDb::delete(&name).await.expect("delete");
@@ -126,7 +143,8 @@ async fn a_schema_upgrade_keeps_the_outbox_and_indexes_the_cached_products() {
     let mut engine = SyncEngine::open(old.clone(), Accepting::default(), identity(), 1)
         .await
         .expect("engine");
-    let queued = engine.record(sale(7), 5).await.expect("record");
+    let key = signer().await;
+    let queued = engine.record(sale(7), 5, &key).await.expect("record");
     let product = Uuid::now_v7();
     old.put_cached(
         PRODUCTO,
@@ -171,8 +189,9 @@ async fn ten_thousand_ops_enqueue_and_drain_through_a_test_transport_in_seq_orde
     let mut engine = SyncEngine::open(store.clone(), transport.clone(), identity(), 1)
         .await
         .expect("engine");
+    let key = signer().await;
     for n in 0..10_000 {
-        engine.record(sale(n), n).await.expect("record");
+        engine.record(sale(n), n, &key).await.expect("record");
     }
     assert_eq!(store.outbox_len().await.expect("count"), 10_000);
     let report = engine.sync(20_000).await.expect("sync");

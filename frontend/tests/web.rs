@@ -109,9 +109,7 @@ async fn names_with_html_are_rendered_as_text_never_as_markup() {
     document.body().unwrap().append_child(&host).unwrap();
     let shown = profile.clone();
     let handle = leptos::mount::mount_to(host.clone().unchecked_into(), move || {
-        provide_context(Session {
-            state: RwSignal::new(SessionState::SignedIn(shown.clone())),
-        });
+        provide_context(Session::fixed(SessionState::SignedIn(shown.clone())));
         view! { <UserBadge profile=shown.clone() /> }
     });
 

@@ -5,7 +5,9 @@
 //!     cargo run --release -p pronto-shared --example sync_backlog -- DEVICE AUTHOR PRODUCTS.json COUNT > ops.json
 //!
 //! PRODUCTS.json: `[{"id": "…", "precio": 129900}, …]`; every sale is one pair of one of them,
-//! paid in cash, exact.
+//! paid in cash, exact. The ops are signed by a fresh key; the output is
+//! `{"key_id", "public_key", "ops"}`, and the key must be registered for (DEVICE, AUTHOR)
+//! (`POST /api/devices/DEVICE/claves` in AUTHOR's session) before the ops are pushed.
 
 use std::{
     collections::BTreeMap,
@@ -18,6 +20,7 @@ use pronto_shared::sync::{
     config::VENTA,
     engine::{Identity, LocalChange, SyncEngine, Transport, TransportError},
     memory::MemoryStorage,
+    signing::KeySigner,
     OpKind, PullReply, PushReply, PushRequest,
 };
 use serde_json::{json, Value};
@@ -68,6 +71,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ))
     .map_err(|e| e.0)?;
     let base = identity.device_id.as_u128();
+    let secret: [u8; 32] = (base ^ identity.author_id.as_u128())
+        .to_le_bytes()
+        .repeat(2)[..32]
+        .try_into()?;
+    let signer = KeySigner::from_secret(Uuid::from_u128(base.rotate_left(7)), secret);
     for n in 0..count {
         let product = &products[(n as usize) % products.len()];
         let price = product["precio"].as_i64().ok_or("precio")?;
@@ -89,9 +97,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             fields: map.into_iter().collect::<BTreeMap<_, _>>(),
             priority: 100,
         };
-        ready(engine.record(change, 1_764_300_000_000 + n)).map_err(|e| e.0)?;
+        ready(engine.record(change, 1_764_300_000_000 + n, &signer)).map_err(|e| e.0)?;
     }
     let ops: Vec<_> = engine.storage.outbox.values().collect();
-    println!("{}", serde_json::to_string(&ops)?);
+    let out = json!({"key_id": signer.key_id, "public_key": signer.public_key(), "ops": ops});
+    println!("{}", serde_json::to_string(&out)?);
     Ok(())
 }

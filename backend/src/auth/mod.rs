@@ -23,6 +23,15 @@ pub struct AuthConfig {
     pub secure_cookies: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the client (see `client_ip`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How far ahead of the server's clock a device's op stamp may be before it is clamped
+    /// and the device flagged "reloj adelantado" (DESIGN §8).
+    pub clock_margin: Duration,
+}
+
+impl AuthConfig {
+    pub fn clock_margin_ms(&self) -> u64 {
+        u64::try_from(self.clock_margin.as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 impl Default for AuthConfig {
@@ -32,6 +41,7 @@ impl Default for AuthConfig {
             absolute_timeout: Duration::from_secs(24 * 3600),
             secure_cookies: false,
             trusted_proxies: Vec::new(),
+            clock_margin: Duration::from_secs(120),
         }
     }
 }

@@ -20,10 +20,14 @@ fn from_row(row: &AnyRow) -> Result<Device, AppError> {
         creado: row.try_get("created_at")?,
         visto: row.try_get("last_seen_at")?,
         conectado: row.try_get::<i64, _>("sockets")? > 0,
+        activo: row.try_get::<i64, _>("active")? != 0,
+        reloj_adelantado_ms: row.try_get("clock_ahead_ms")?,
     })
 }
 
-const COLUMNS: &str = "id, store_id, code, name, registered_by, created_at, last_seen_at, sockets";
+const COLUMNS: &str =
+    "id, store_id, code, name, registered_by, created_at, last_seen_at, sockets, \
+                       active, clock_ahead_ms";
 
 /// A socket of the device opened (`true`) or closed (`false`) now.
 pub async fn socket(
@@ -128,4 +132,22 @@ pub async fn list(
         }
     };
     rows.iter().map(from_row).collect()
+}
+
+/// Whether the device is in service (a deactivated one keeps its row and history).
+pub async fn is_active(conn: &mut AnyConnection, id: Uuid) -> Result<bool, AppError> {
+    let active: Option<i64> = sqlx::query_scalar("SELECT active FROM devices WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(active == Some(1))
+}
+
+pub async fn set_active(conn: &mut AnyConnection, id: Uuid, active: bool) -> Result<(), AppError> {
+    sqlx::query("UPDATE devices SET active = $1 WHERE id = $2")
+        .bind(i64::from(active))
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod customers;
 pub mod devices;
 pub mod field_versions;
+pub mod keys;
 pub mod products;
 pub mod sales;
 pub mod stock;

@@ -69,3 +69,11 @@ pub async fn set_active(conn: &mut AnyConnection, id: Uuid, active: bool) -> Res
         .await?;
     Ok(())
 }
+
+pub async fn exists(conn: &mut AnyConnection, id: Uuid) -> Result<bool, AppError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}

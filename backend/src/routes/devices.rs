@@ -1,8 +1,15 @@
 //! `/api/devices`: a manager or admin registers this browser as a device of their store.
 
-use axum::{extract::State, http::StatusCode, routing::get, Json, Router};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    routing::{get, post},
+    Json, Router,
+};
 use pronto_shared::{
-    api::devices::{Device, DeviceInput},
+    api::devices::{Device, DeviceInput, KeyInput, RegisteredKey},
+    domain::FieldErrors,
+    sync::signing,
     Action, Role,
 };
 use serde::Deserialize;
@@ -11,16 +18,102 @@ use uuid::Uuid;
 use crate::{
     auth::CurrentUser,
     extract::{AppJson, AppQuery},
-    model::{devices, stores},
+    model::{
+        devices,
+        keys::{self, Owner, Registered},
+        stores,
+    },
     sync::audit::{self, Entry},
     AppError, AppState,
 };
 
-/// The audit log's model name for device registrations.
+/// The audit log's model names for device registrations and their signing keys.
 const DEVICES: &str = "dispositivos.Dispositivo";
+const KEYS: &str = "dispositivos.Clave";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/devices", get(list).post(register))
+    Router::new()
+        .route("/devices", get(list).post(register))
+        .route("/devices/{id}/claves", post(register_key))
+        .route("/devices/{id}/desactivar", post(deactivate))
+}
+
+/// The signed-in person registers their signing key for a device of their store (an admin:
+/// any store). Audited; registering the same key again is a no-op answered 200.
+async fn register_key(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(device_id): Path<Uuid>,
+    AppJson(body): AppJson<KeyInput>,
+) -> Result<(StatusCode, Json<RegisteredKey>), AppError> {
+    body.validate()?;
+    if signing::parse_public_key(&body.publica).is_none() {
+        let mut fields = FieldErrors::new();
+        fields.add(
+            "publica",
+            "La clave pública no es una clave Ed25519 válida.",
+        );
+        return Err(fields.into());
+    }
+    let mut tx = state.db.begin_write().await?;
+    let device = devices::get(&mut tx, device_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("dispositivo {device_id}")))?;
+    if device.tienda_id != user.store_id() && user.profile.rol != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    if !devices::is_active(&mut tx, device_id).await? {
+        return Err(AppError::Conflict(
+            "El dispositivo está dado de baja.".into(),
+        ));
+    }
+    let at = state.clock.now_rfc3339();
+    let key = RegisteredKey {
+        clave_id: body.clave_id,
+        dispositivo_id: device_id,
+        usuario_id: user.id(),
+    };
+    let registered = keys::register(
+        &mut tx,
+        body.clave_id,
+        device_id,
+        user.id(),
+        &body.publica,
+        &at,
+    )
+    .await?;
+    if registered == Registered::Again {
+        return Ok((StatusCode::OK, Json(key)));
+    }
+    let mut entry = Entry::rest(&user, &at, KEYS, body.clave_id, None::<&()>, Some(&key));
+    entry.device_id = Some(device_id.to_string());
+    audit::append(&mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(key)))
+}
+
+/// A manager (of its store) or an admin deactivates a device: its keys are revoked, so
+/// nothing signed there from now on is accepted (facts signed before still land, flagged).
+async fn deactivate(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(device_id): Path<Uuid>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let device = devices::get(&mut tx, device_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("dispositivo {device_id}")))?;
+    user.require(Action::ManageDevices(device.tienda_id))?;
+    devices::set_active(&mut tx, device_id, false).await?;
+    let at = state.clock.now_rfc3339();
+    let revoked =
+        keys::revoke(&mut tx, Owner::Device(device_id), &at, state.clock.now_ms()).await?;
+    let after = serde_json::json!({"activo": false, "claves_revocadas": revoked});
+    let mut entry = Entry::rest(&user, &at, DEVICES, device_id, None::<&()>, Some(&after));
+    entry.device_id = Some(device_id.to_string());
+    audit::append(&mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok(Json(after))
 }
 
 async fn register(

@@ -10,6 +10,7 @@ mod sincronizacion;
 mod stock;
 mod stores;
 mod sync;
+mod users;
 
 use axum::{extract::DefaultBodyLimit, http::Uri, Router};
 
@@ -33,6 +34,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(sales::router())
         .merge(sync::router())
         .merge(sincronizacion::router())
+        .merge(users::router())
         .fallback(unknown_api_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

@@ -8,7 +8,7 @@ use axum::{
 };
 use pronto_shared::{
     api::conflicts::{ConflictQuery, ConflictView, ResolveInput},
-    sync::{config, events::Event, ModelConfig, Op, OpResult},
+    sync::{config, events::Event, hlc, ModelConfig, Op, OpBody, OpResult},
     Action, Role,
 };
 use serde::{Deserialize, Serialize};
@@ -128,6 +128,8 @@ struct QueuedOp {
     estado: String,
     resultado: Value,
     recibida: String,
+    /// Why the manager should look at it (`autor_revocado`, `reloj_adelantado`, `sin_firma`).
+    marca: Option<String>,
 }
 
 type QueueRow = (
@@ -141,6 +143,7 @@ type QueueRow = (
     String,
     String,
     String,
+    Option<String>,
 );
 
 async fn queue(
@@ -150,7 +153,7 @@ async fn queue(
 ) -> Result<Json<Vec<QueuedOp>>, AppError> {
     let store = scope(&user, q.tienda_id)?;
     let mut sql = String::from(
-        "SELECT op_id, device_id, seq, store_id, model, entity_id, kind, status, result, received_at FROM sync_ops WHERE 1 = 1",
+        "SELECT op_id, device_id, seq, store_id, model, entity_id, kind, status, result, received_at, flag FROM sync_ops WHERE 1 = 1",
     );
     let mut binds = Vec::new();
     for (clause, value) in [
@@ -176,7 +179,7 @@ async fn queue(
     let ops = rows
         .into_iter()
         .map(
-            |(op, device, seq, store, model, entity, kind, status, result, at)| {
+            |(op, device, seq, store, model, entity, kind, status, result, at, flag)| {
                 Ok(QueuedOp {
                     op_id: db::uuid(&op)?,
                     dispositivo_id: db::uuid(&device)?,
@@ -188,6 +191,7 @@ async fn queue(
                     estado: status,
                     resultado: serde_json::from_str(&result).unwrap_or(Value::Null),
                     recibida: at,
+                    marca: flag,
                 })
             },
         )
@@ -198,16 +202,18 @@ async fn queue(
 async fn stored_op(
     conn: &mut sqlx::AnyConnection,
     op_id: Uuid,
-) -> Result<(Op, String, DeviceCtx), AppError> {
-    let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT op, status, device_id FROM sync_ops WHERE op_id = $1")
+) -> Result<(Op, String, OpResult, DeviceCtx), AppError> {
+    let row: Option<(String, String, String, String)> =
+        sqlx::query_as("SELECT op, status, result, device_id FROM sync_ops WHERE op_id = $1")
             .bind(op_id.to_string())
             .fetch_optional(&mut *conn)
             .await?;
-    let (op, status, device) =
+    let (op, status, result, device) =
         row.ok_or_else(|| AppError::NotFound(format!("operación {op_id}")))?;
     let op: Op =
         serde_json::from_str(&op).map_err(|e| AppError::Internal(format!("stored op: {e}")))?;
+    let result: OpResult = serde_json::from_str(&result)
+        .map_err(|e| AppError::Internal(format!("stored result: {e}")))?;
     let (store, code, last_seq): (String, String, i64) =
         sqlx::query_as("SELECT store_id, code, last_seq FROM devices WHERE id = $1")
             .bind(&device)
@@ -219,49 +225,72 @@ async fn stored_op(
         store_id: db::uuid(&store)?,
         last_seq,
     };
-    Ok((op, status, ctx))
+    Ok((op, status, result, ctx))
 }
 
-/// Admin: apply a refused op again (e.g. after restoring its author's access).
+/// Whether a stored op may be retried or discarded by this person: a refused op by an admin;
+/// an op held for a manager (unsigned, of an earlier release) by whoever supervises its
+/// store's sync.
+fn may_settle(
+    user: &CurrentUser,
+    status: &str,
+    result: &OpResult,
+    device: &DeviceCtx,
+) -> Result<(), AppError> {
+    match (status, result) {
+        ("rejected", _) => user.require(Action::ConfigureSync),
+        ("pending", OpResult::Held { .. }) => user.require(Action::SuperviseSync(device.store_id)),
+        _ => Err(AppError::Conflict(
+            "Solo se reintentan o descartan operaciones rechazadas o en espera del gerente.".into(),
+        )),
+    }
+}
+
+/// Apply a stored op again: an admin retries a refused one (e.g. after restoring its author's
+/// access), a manager accepts one held for them. Its signature is checked again.
 async fn retry(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(op_id): Path<Uuid>,
 ) -> Result<Json<OpResult>, AppError> {
-    user.require(Action::ConfigureSync)?;
+    let op = {
+        let mut conn = state.db.pool().acquire().await?;
+        stored_op(&mut conn, op_id).await?.0
+    };
+    let grant = push::retry_grant(&state, &op).await?;
     let mut tx = state.db.begin_write().await?;
-    let (op, status, device) = stored_op(&mut tx, op_id).await?;
-    if status != "rejected" {
-        return Err(AppError::Conflict(
-            "Solo se reintentan operaciones rechazadas.".into(),
-        ));
-    }
-    let result = push::retry(
-        &mut tx,
-        &op,
-        device,
-        &state.clock.now_rfc3339(),
-        &state.clock.today(),
-    )
-    .await?;
+    let (op, status, result, device) = stored_op(&mut tx, op_id).await?;
+    may_settle(&user, &status, &result, &device)?;
+    let grant = match grant {
+        Ok(grant) => grant,
+        Err(refused) => return Ok(Json(refused)),
+    };
+    let now = u64::try_from(state.clock.now_ms()).unwrap_or(0);
+    let (hlc, _) = hlc::bound(&op.body.hlc, now, state.auth.clock_margin_ms());
+    let effective = OpBody {
+        hlc,
+        ..op.body.clone()
+    };
+    let (at, day) = (state.clock.now_rfc3339(), state.clock.today());
+    let result = push::retry(&mut tx, &op, &effective, grant, device, (&at, &day)).await?;
     tx.commit().await?;
+    state
+        .events
+        .publish(Event::Cambios { tienda_id: None })
+        .await;
     Ok(Json(result))
 }
 
-/// Admin: give up on a refused op for good (it stays in the log, marked discarded).
+/// Give up on a refused (admin) or held (manager) op for good: it stays in the log, marked
+/// discarded.
 async fn discard(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(op_id): Path<Uuid>,
 ) -> Result<Json<Value>, AppError> {
-    user.require(Action::ConfigureSync)?;
     let mut tx = state.db.begin_write().await?;
-    let (op, status, device) = stored_op(&mut tx, op_id).await?;
-    if status != "rejected" {
-        return Err(AppError::Conflict(
-            "Solo se descartan operaciones rechazadas.".into(),
-        ));
-    }
+    let (op, status, result, device) = stored_op(&mut tx, op_id).await?;
+    may_settle(&user, &status, &result, &device)?;
     sqlx::query("UPDATE sync_ops SET status = 'discarded' WHERE op_id = $1")
         .bind(op_id.to_string())
         .execute(&mut *tx)

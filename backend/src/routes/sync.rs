@@ -92,7 +92,7 @@ fn events_of(
                 rejected += 1;
                 false
             }
-            OpResult::Duplicate { .. } => false,
+            OpResult::Duplicate { .. } | OpResult::Held { .. } => false,
         };
         if changed {
             applied += 1;

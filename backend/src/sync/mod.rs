@@ -10,3 +10,4 @@ pub mod pull;
 pub mod push;
 pub mod resolve;
 pub mod sessions;
+pub mod signatures;

@@ -145,16 +145,16 @@ async fn load_entities(
     Ok(loaded)
 }
 
-/// How many ops of `device` (of `store`) wait for a manager: conflicts still `pending`. The
-/// `(status, store_id)` index keeps this to the store's few pending conflicts.
+/// How many ops of `device` (of `store`) wait for a manager: `pending` ops, which are the
+/// conflicts not settled yet and the unsigned ops of an earlier release held for a manager.
+/// The `(status, store_id)` index keeps this to the store's few pending ops.
 pub async fn held_for_manager(
     conn: &mut AnyConnection,
     store: Uuid,
     device: Uuid,
 ) -> Result<u32, AppError> {
     let held: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sync_conflicts c JOIN sync_ops o ON o.op_id = c.op_id \
-         WHERE c.status = 'pending' AND c.store_id = $1 AND o.device_id = $2",
+        "SELECT COUNT(*) FROM sync_ops WHERE status = 'pending' AND store_id = $1 AND device_id = $2",
     )
     .bind(store.to_string())
     .bind(device.to_string())

@@ -12,6 +12,10 @@
 //!
 //! Ops are taken in seq order for the gap check and applied in (priority, seq) order, which
 //! keeps the ops of one entity (same model, same priority) in their original order.
+//!
+//! Before any of that, outside the write transaction, every op's signature is checked
+//! (`signatures.rs`): an op is only as trusted as its author's signature. Its clock is
+//! bounded by the server's (`hlc::bound`) before it is used for ordering.
 
 use std::collections::HashMap;
 
@@ -19,7 +23,9 @@ use pronto_shared::{
     sync::{
         config::{CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
         conflict::{ConflictRecord, Outcome},
-        order, ModelConfig, Op, OpKind, OpResult, PushReply, PushRequest,
+        hlc, order,
+        protocol::MAX_PUSH_OPS,
+        ModelConfig, Op, OpBody, OpKind, OpResult, PushReply, PushRequest,
     },
     Principal, Role,
 };
@@ -31,6 +37,7 @@ use super::{
     config_store,
     entities::{self, Applied},
     movements, sessions,
+    signatures::{self, Verdict},
 };
 use crate::{
     auth::CurrentUser,
@@ -49,6 +56,14 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    pub fn new(status: u16, code: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            reason: reason.into(),
+        }
+    }
+
     pub fn invalid(reason: impl Into<String>) -> Self {
         Self {
             status: 422,
@@ -91,7 +106,7 @@ pub struct Batch {
     answers: Rows,
     conflicts: Rows,
     configs: HashMap<String, Option<ModelConfig>>,
-    authors: HashMap<Uuid, Option<Principal>>,
+    authors: HashMap<Uuid, Option<Author>>,
     /// Change positions reserved for the batch's writes.
     seqs: db::ChangeSeqs,
     /// The batch's sales, written together at close.
@@ -147,7 +162,7 @@ impl Batch {
         &mut self,
         conn: &mut AnyConnection,
         id: Uuid,
-    ) -> Result<Option<Principal>, AppError> {
+    ) -> Result<Option<Author>, AppError> {
         if let Some(cached) = self.authors.get(&id) {
             return Ok(*cached);
         }
@@ -171,6 +186,7 @@ const ANSWER_COLUMNS: &[&str] = &[
     "result",
     "op",
     "received_at",
+    "flag",
 ];
 
 const CONFLICT_COLUMNS: &[&str] = &[
@@ -210,12 +226,46 @@ pub async fn device_for(
     })
 }
 
+/// What admission grants an op beyond "apply it".
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Grant {
+    /// The author's key was revoked at this server time (milliseconds).
+    pub revoked_ms: Option<i64>,
+    /// An unsigned op of the first release, applied because its author pushed it.
+    pub unsigned: bool,
+}
+
+/// Why an applied op is flagged for the manager (stored in `sync_ops.flag`, comma-separated).
+#[derive(Debug, Default)]
+pub struct Flags(Vec<&'static str>);
+
+impl Flags {
+    pub fn add(&mut self, flag: &'static str) {
+        if !self.0.contains(&flag) {
+            self.0.push(flag);
+        }
+    }
+
+    fn stored(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| self.0.join(","))
+    }
+}
+
 /// Applies the batch and answers one result per op, in the order sent.
 pub async fn push(
     state: &AppState,
     user: &CurrentUser,
     request: PushRequest,
 ) -> Result<PushReply, AppError> {
+    if request.protocolo.is_none() {
+        return Err(AppError::UpgradeRequired);
+    }
+    if request.ops.len() > MAX_PUSH_OPS {
+        return Err(AppError::TooManyOps(MAX_PUSH_OPS));
+    }
+    let verdicts = signatures::check(state, &request.ops).await?;
+    let now_ms = u64::try_from(state.clock.now_ms()).unwrap_or(0);
+    let margin_ms = state.auth.clock_margin_ms();
     let mut tx = state.db.begin_write().await?;
     let device = device_for(&mut tx, user, request.device_id).await?;
     let mut batch = Batch::open(
@@ -227,59 +277,107 @@ pub async fn push(
     .await?;
 
     let mut results: Vec<Option<OpResult>> = vec![None; request.ops.len()];
-    let mut accepted: Vec<(usize, i32)> = Vec::new();
+    let mut accepted: Vec<(usize, i32, Grant)> = Vec::new();
     let mut order: Vec<usize> = (0..request.ops.len()).collect();
     order.sort_by_key(|&i| request.ops[i].body.seq);
     let mut next_seq = batch.device.last_seq + 1;
     let known = stored_answers(&mut tx, &request.ops).await?;
+    // An op id sent twice in one batch: the second copy answers like a replay of the first
+    // (or is refused if its payload differs); it is never applied twice nor an error.
+    let mut firsts: HashMap<Uuid, (usize, String)> = HashMap::new();
+    let mut echoes: Vec<(usize, usize)> = Vec::new();
     for i in order {
         let op = &request.ops[i];
-        match admit(&known, op, &batch.device, &mut next_seq)? {
+        if let Some((first, hash)) = firsts.get(&op.body.op_id) {
+            if *hash == op.payload_hash() {
+                echoes.push((i, *first));
+            } else {
+                let result = reused(op.body.op_id);
+                audit_rejection(op, &result, user, &mut batch)?;
+                results[i] = Some(result);
+            }
+            continue;
+        }
+        firsts.insert(op.body.op_id, (i, op.payload_hash()));
+        match admit(&known, op, &verdicts[i], user, &batch.device, &mut next_seq)? {
             Admission::Answer(result) => {
                 if matches!(result, OpResult::Rejected { .. }) {
                     audit_rejection(op, &result, user, &mut batch)?;
                 }
                 results[i] = Some(result);
             }
-            Admission::Apply => {
+            Admission::Hold(reason) => {
+                results[i] = Some(hold(op, reason, &mut batch)?);
+                batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
+            }
+            Admission::Apply(grant) => {
                 let priority = batch
                     .config(&mut tx, &op.body.model)
                     .await?
                     .map_or(0, |c| c.prioridad);
-                accepted.push((i, priority));
+                accepted.push((i, priority, grant));
             }
         }
     }
     // Highest priority first, never ahead of an op it depends on (shared `apply_order`).
     let ranked: Vec<_> = accepted
         .iter()
-        .map(|&(i, priority)| (&request.ops[i].body, priority))
+        .map(|&(i, priority, _)| (&request.ops[i].body, priority))
         .collect();
-    let accepted: Vec<(usize, i32)> = order::apply_order(&ranked)
+    let accepted: Vec<(usize, i32, Grant)> = order::apply_order(&ranked)
         .into_iter()
         .map(|k| accepted[k])
         .collect();
     let positions: i64 = accepted
         .iter()
-        .map(|&(i, _)| positions(&request.ops[i]))
+        .map(|&(i, _, _)| positions(&request.ops[i]))
         .sum();
     batch.seqs = db::ChangeSeqs::reserve(&mut tx, positions).await?;
-    let (products, sale_ids) = sold(accepted.iter().map(|&(i, _)| &request.ops[i]));
+    let (products, sale_ids) = sold(accepted.iter().map(|&(i, _, _)| &request.ops[i]));
     batch.sales.prefetch(&mut tx, &products, &sale_ids).await?;
-    for (i, _) in accepted {
+    let mut clock_ahead = 0_u64;
+    for (i, _, grant) in accepted {
         let op = &request.ops[i];
-        state.observe_hlc(&op.body.hlc);
-        let result = apply_one(&mut tx, op, &mut batch).await?;
+        let (bounded, ahead) = hlc::bound(&op.body.hlc, now_ms, margin_ms);
+        clock_ahead = clock_ahead.max(ahead);
+        let mut flags = Flags::default();
+        let clamped;
+        let effective = if ahead > 0 {
+            flags.add("reloj_adelantado");
+            clamped = OpBody {
+                hlc: bounded,
+                ..op.body.clone()
+            };
+            &clamped
+        } else {
+            &op.body
+        };
+        state.observe_hlc(&effective.hlc);
+        let result = apply_one(&mut tx, op, effective, grant, flags, &mut batch).await?;
         results[i] = Some(result);
         batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
     }
+    for (i, first) in echoes {
+        let op_id = request.ops[i].body.op_id;
+        results[i] = results[first].clone().map(|first| match first {
+            OpResult::Duplicate { .. } => first,
+            first => OpResult::Duplicate {
+                op_id,
+                first: Box::new(first),
+            },
+        });
+    }
     let at = batch.at.clone();
     let device = batch.close(&mut tx).await?;
-    sqlx::query("UPDATE devices SET last_seq = $1 WHERE id = $2")
-        .bind(device.last_seq)
-        .bind(device.id.to_string())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE devices SET last_seq = $1, clock_ahead_ms = $2, clock_checked_at = $3 WHERE id = $4",
+    )
+    .bind(device.last_seq)
+    .bind(i64::try_from(clock_ahead).unwrap_or(i64::MAX))
+    .bind(&at)
+    .bind(device.id.to_string())
+    .execute(&mut *tx)
+    .await?;
     let results: Vec<OpResult> = results
         .into_iter()
         .zip(&request.ops)
@@ -305,7 +403,39 @@ pub async fn push(
     Ok(PushReply {
         results,
         server_hlc: state.next_hlc(),
+        clock_ahead_ms: (clock_ahead > 0).then_some(clock_ahead),
     })
+}
+
+fn reused(op_id: Uuid) -> OpResult {
+    OpResult::rejected(
+        op_id,
+        409,
+        "op_id_reused",
+        "Ya llegó otra operación con este id y contenido distinto.",
+    )
+}
+
+/// Stores an op for a manager to accept or discard (`pending`, answered `held`), audited.
+fn hold(op: &Op, reason: &'static str, batch: &mut Batch) -> Result<OpResult, AppError> {
+    let result = OpResult::Held {
+        op_id: op.body.op_id,
+        reason: reason.to_owned(),
+    };
+    store_answer(op, &result, "pending", None, batch)?;
+    let entry = Entry {
+        at: batch.at.clone(),
+        user_id: Some(op.body.author_id.to_string()),
+        device_id: Some(batch.device.id.to_string()),
+        op_id: Some(op.body.op_id.to_string()),
+        model: op.body.model.clone(),
+        entity_id: op.body.entity_id.to_string(),
+        result: "held".into(),
+        before: None,
+        after: Some(serde_json::json!({"motivo": reason})),
+    };
+    batch.chain.append(&entry);
+    Ok(result)
 }
 
 /// The stored answers of the batch's op ids that were seen before, in one query.
@@ -334,13 +464,18 @@ async fn stored_answers(
 enum Admission {
     /// Decided without applying (duplicate or refused before storage).
     Answer(OpResult),
-    Apply,
+    /// Kept for a manager (stored, not applied).
+    Hold(&'static str),
+    Apply(Grant),
 }
 
 /// `known`: the stored (payload hash, answer) of every op id of the batch seen before.
+/// `verdict`: what the op's signature proves (checked before the transaction).
 fn admit(
     known: &HashMap<Uuid, (String, String)>,
     op: &Op,
+    verdict: &Verdict,
+    pusher: &CurrentUser,
     device: &DeviceCtx,
     next_seq: &mut i64,
 ) -> Result<Admission, AppError> {
@@ -361,15 +496,33 @@ fn admit(
             "La operación es de otro dispositivo.",
         )));
     }
+    let (grant, hold) = match verdict {
+        Verdict::Refused { code, reason } => {
+            return Ok(Admission::Answer(OpResult::rejected(
+                id, 403, code, *reason,
+            )))
+        }
+        Verdict::Signed(key) => (
+            Grant {
+                revoked_ms: key.revoked_ms,
+                unsigned: false,
+            },
+            false,
+        ),
+        // The first release's ops carry no signature: only their author can vouch for them
+        // (the session pushing them is theirs); anyone else's push holds them for a manager.
+        Verdict::Unsigned => (
+            Grant {
+                revoked_ms: None,
+                unsigned: true,
+            },
+            op.body.author_id != pusher.id(),
+        ),
+    };
     let stored = known.get(&id);
     if let Some((hash, result)) = stored {
         if *hash != op.payload_hash() {
-            return Ok(Admission::Answer(OpResult::rejected(
-                id,
-                409,
-                "op_id_reused",
-                "Ya llegó otra operación con este id y contenido distinto.",
-            )));
+            return Ok(Admission::Answer(reused(id)));
         }
         let first: OpResult = serde_json::from_str(result)
             .map_err(|e| AppError::Internal(format!("stored result: {e}")))?;
@@ -396,20 +549,42 @@ fn admit(
         )));
     }
     *next_seq += 1;
-    Ok(Admission::Apply)
+    if hold {
+        return Ok(Admission::Hold(
+            "Operación sin firma de una versión anterior, enviada por otra persona: un gerente debe aceptarla o descartarla.",
+        ));
+    }
+    Ok(Admission::Apply(grant))
 }
 
-/// Applies one admitted op in a savepoint and stores its answer.
+/// Applies one admitted op in a savepoint and stores its answer. `op` is the op as sent (what
+/// is stored, so a replay matches it); `effective` is its body as applied (clock bounded).
 async fn apply_one(
     conn: &mut AnyConnection,
     op: &Op,
+    effective: &OpBody,
+    grant: Grant,
+    mut flags: Flags,
     batch: &mut Batch,
 ) -> Result<OpResult, AppError> {
-    let (result, status, applied) = execute(conn, op, batch).await?;
+    let (result, status, applied) = execute(conn, effective, grant, &mut flags, batch).await?;
+    store_answer(op, &result, status, flags.stored(), batch)?;
+    finish(&op.body, batch, &result, status, applied)?;
+    Ok(result)
+}
+
+/// Adds the op's answer to the batch's `sync_ops` rows.
+fn store_answer(
+    op: &Op,
+    result: &OpResult,
+    status: &str,
+    flag: Option<String>,
+    batch: &mut Batch,
+) -> Result<(), AppError> {
     let (device, at) = (&batch.device, batch.at.clone());
     let body = &op.body;
     let result_json =
-        serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
+        serde_json::to_string(result).map_err(|e| AppError::Internal(e.to_string()))?;
     let op_json = serde_json::to_string(op).map_err(|e| AppError::Internal(e.to_string()))?;
     batch.answers.push(vec![
         Cell::from(body.op_id.to_string()),
@@ -421,38 +596,69 @@ async fn apply_one(
         Cell::from(body.model.as_str()),
         Cell::from(body.entity_id.to_string()),
         Cell::from(kind_str(body.kind)),
-        Cell::from(status),
+        Cell::from(status.to_owned()),
         Cell::from(result_json),
         Cell::from(op_json),
         Cell::from(at.as_str()),
+        Cell::from(flag),
     ]);
-    finish(op, batch, &result, status, applied)?;
-    Ok(result)
+    Ok(())
 }
 
-/// Applies an op again that was refused before (an admin's retry, e.g. after restoring the
-/// author's access): the stored answer is replaced by the new one.
+/// Applies an op again that was refused or held before (an admin's retry, e.g. after
+/// restoring the author's access; a manager accepting an unsigned op of an earlier release):
+/// the stored answer is replaced by the new one. The signature is checked again
+/// ([`retry_grant`]); `effective` is the op's body with its clock bounded as of now.
 pub async fn retry(
     conn: &mut AnyConnection,
     op: &Op,
+    effective: &OpBody,
+    grant: Grant,
     device: DeviceCtx,
-    at: &str,
-    day: &str,
+    (at, day): (&str, &str),
 ) -> Result<OpResult, AppError> {
     let mut batch = Batch::open(conn, device, at.to_owned(), day.to_owned()).await?;
     batch.seqs = db::ChangeSeqs::reserve(conn, positions(op)).await?;
-    let (result, status, applied) = execute(conn, op, &mut batch).await?;
+    let mut flags = Flags::default();
+    if effective.hlc != op.body.hlc {
+        flags.add("reloj_adelantado");
+    }
+    let (result, status, applied) = execute(conn, effective, grant, &mut flags, &mut batch).await?;
     let result_json =
         serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
-    sqlx::query("UPDATE sync_ops SET status = $1, result = $2 WHERE op_id = $3")
+    sqlx::query("UPDATE sync_ops SET status = $1, result = $2, flag = $3 WHERE op_id = $4")
         .bind(status)
         .bind(result_json)
+        .bind(flags.stored())
         .bind(op.body.op_id.to_string())
         .execute(&mut *conn)
         .await?;
-    finish(op, &mut batch, &result, status, applied)?;
+    finish(&op.body, &mut batch, &result, status, applied)?;
     batch.close(conn).await?;
     Ok(result)
+}
+
+/// What a retried op may do: its signature is verified again (a forged op stays refused,
+/// whoever retries it); an unsigned op of the first release is vouched for by the manager
+/// who accepts it.
+pub async fn retry_grant(state: &AppState, op: &Op) -> Result<Result<Grant, OpResult>, AppError> {
+    let verdict = signatures::check(state, std::slice::from_ref(op))
+        .await?
+        .pop()
+        .unwrap_or(Verdict::Unsigned);
+    Ok(match verdict {
+        Verdict::Signed(key) => Ok(Grant {
+            revoked_ms: key.revoked_ms,
+            unsigned: false,
+        }),
+        Verdict::Unsigned => Ok(Grant {
+            revoked_ms: None,
+            unsigned: true,
+        }),
+        Verdict::Refused { code, reason } => {
+            Err(OpResult::rejected(op.body.op_id, 403, code, reason))
+        }
+    })
 }
 
 /// Change positions an op may take, reserved for the whole batch up front: one for a record
@@ -495,19 +701,21 @@ fn sold<'a>(ops: impl Iterator<Item = &'a Op>) -> (Vec<Uuid>, Vec<Uuid>) {
 /// and stock deltas may be refused after a write (a merged record failing validation).
 async fn execute(
     conn: &mut AnyConnection,
-    op: &Op,
+    op: &OpBody,
+    grant: Grant,
+    flags: &mut Flags,
     batch: &mut Batch,
 ) -> Result<(OpResult, &'static str, Option<Applied>), AppError> {
-    if op.body.model == EXISTENCIA {
+    if op.model == EXISTENCIA {
         // The batch's sales take their stock at close; a stock op reads the quantity, so
         // theirs goes first — outside the savepoint, which a refusal would roll back.
         batch.sales.flush_stock(conn).await?;
     }
-    let outcome = if matches!(op.body.kind, OpKind::Create | OpKind::Sale | OpKind::Return) {
-        dispatch(conn, op, batch).await?
+    let outcome = if matches!(op.kind, OpKind::Create | OpKind::Sale | OpKind::Return) {
+        dispatch(conn, op, grant, flags, batch).await?
     } else {
         let mut sp = conn.begin().await?;
-        let outcome = dispatch(&mut sp, op, batch).await?;
+        let outcome = dispatch(&mut sp, op, grant, flags, batch).await?;
         if outcome.is_ok() {
             sp.commit().await?;
         } else {
@@ -515,7 +723,7 @@ async fn execute(
         }
         outcome
     };
-    Ok(answer(op.body.op_id, outcome))
+    Ok(answer(op.op_id, outcome))
 }
 
 /// The op's answer, its status in `sync_ops`, and what it did.
@@ -551,15 +759,14 @@ fn answer(
 
 /// Records the conflict (if any) and chains the audit entry.
 fn finish(
-    op: &Op,
+    body: &OpBody,
     batch: &mut Batch,
     result: &OpResult,
     status: &str,
     applied: Option<Applied>,
 ) -> Result<(), AppError> {
-    let body = &op.body;
     if let Some(conflict) = applied.as_ref().and_then(|a| a.conflict.as_ref()) {
-        record_conflict(batch, op, conflict)?;
+        record_conflict(batch, body, conflict)?;
     }
     let (before, after) = applied.map_or((None, None), |a| (a.before, a.after));
     let entry = Entry {
@@ -582,7 +789,9 @@ fn finish(
 
 async fn dispatch(
     conn: &mut AnyConnection,
-    op: &Op,
+    body: &OpBody,
+    grant: Grant,
+    flags: &mut Flags,
     batch: &mut Batch,
 ) -> Result<Result<Applied, Refusal>, AppError> {
     let (at, day) = (batch.at.clone(), batch.day.clone());
@@ -591,7 +800,6 @@ async fn dispatch(
         batch.device.code.clone(),
         batch.device.store_id,
     );
-    let body = &op.body;
     let Some(config) = batch.config(conn, &body.model).await? else {
         return Ok(Err(Refusal::invalid(format!(
             "El modelo {} no se sincroniza.",
@@ -603,11 +811,42 @@ async fn dispatch(
             "El campo {field} no se sincroniza."
         ))));
     }
-    let Some(author) = batch.author(conn, body.author_id).await? else {
+    let Some(Author {
+        principal: author,
+        active,
+    }) = batch.author(conn, body.author_id).await?
+    else {
         return Ok(Err(Refusal::forbidden(
-            "El autor de la operación no existe o está dado de baja.",
+            "El autor de la operación no existe.",
         )));
     };
+    if grant.unsigned {
+        flags.add("sin_firma");
+    }
+    // Revocation is not retroactive for facts (DESIGN §8): a sale, return or stock move signed
+    // before its author's key was revoked is recorded — the shoes left while the till was
+    // offline — and flagged; edits, and anything signed after, are refused. An inactive author
+    // without a revocation time (deactivated outside the API) is refused outright.
+    let revoked = match (grant.revoked_ms, active) {
+        (Some(ms), _) => Some(ms),
+        (None, false) => Some(i64::MIN),
+        (None, true) => None,
+    };
+    if let Some(revoked_ms) = revoked {
+        let fact = matches!(
+            body.kind,
+            OpKind::Sale | OpKind::Return | OpKind::StockDelta
+        );
+        let signed_before = i64::try_from(body.hlc.wall_ms).unwrap_or(i64::MAX) < revoked_ms;
+        if !(fact && signed_before && !grant.unsigned) {
+            return Ok(Err(Refusal::new(
+                403,
+                "revocada",
+                "El autor o el dispositivo fue dado de baja: la operación ya no se acepta.",
+            )));
+        }
+        flags.add("autor_revocado");
+    }
     if author.store_id != store_id && author.role != Role::Admin {
         return Ok(Err(Refusal::forbidden(
             "El autor no pertenece a la tienda del dispositivo.",
@@ -664,8 +903,15 @@ async fn dispatch(
     }
 }
 
-/// The author's rights now (not when the op was made): an active account's role and store.
-async fn author(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Principal>, AppError> {
+/// An op's author as the server knows them now.
+#[derive(Debug, Clone, Copy)]
+struct Author {
+    /// Role and store now (not when the op was made).
+    principal: Principal,
+    active: bool,
+}
+
+async fn author(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Author>, AppError> {
     let row: Option<(String, String, i64)> =
         sqlx::query_as("SELECT role, store_id, active FROM users WHERE id = $1")
             .bind(id.to_string())
@@ -674,18 +920,22 @@ async fn author(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Principal>,
     let Some((role, store, active)) = row else {
         return Ok(None);
     };
-    if active == 0 {
-        return Ok(None);
-    }
     let role =
         Role::parse(&role).ok_or_else(|| AppError::Internal(format!("stored role {role:?}")))?;
-    Ok(Some(Principal {
-        role,
-        store_id: db::uuid(&store)?,
+    Ok(Some(Author {
+        principal: Principal {
+            role,
+            store_id: db::uuid(&store)?,
+        },
+        active: active != 0,
     }))
 }
 
-fn record_conflict(batch: &mut Batch, op: &Op, conflict: &ConflictRecord) -> Result<(), AppError> {
+fn record_conflict(
+    batch: &mut Batch,
+    op: &OpBody,
+    conflict: &ConflictRecord,
+) -> Result<(), AppError> {
     let status = if conflict.outcome == Outcome::Pending {
         "pending"
     } else {
@@ -694,9 +944,9 @@ fn record_conflict(batch: &mut Batch, op: &Op, conflict: &ConflictRecord) -> Res
     let record = serde_json::to_string(conflict).map_err(|e| AppError::Internal(e.to_string()))?;
     batch.conflicts.push(vec![
         Cell::from(Uuid::now_v7().to_string()),
-        Cell::from(op.body.op_id.to_string()),
-        Cell::from(op.body.model.as_str()),
-        Cell::from(op.body.entity_id.to_string()),
+        Cell::from(op.op_id.to_string()),
+        Cell::from(op.model.as_str()),
+        Cell::from(op.entity_id.to_string()),
         Cell::from(batch.device.store_id.to_string()),
         Cell::from(record),
         Cell::from(status),
@@ -715,10 +965,12 @@ fn audit_rejection(
     let OpResult::Rejected { code, reason, .. } = result else {
         return Ok(());
     };
+    // Under the device that sent it (not the one the op claims): a refusal belongs to the
+    // store whose device pushed it.
     let entry = Entry {
         at: batch.at.clone(),
         user_id: Some(user.id().to_string()),
-        device_id: Some(op.body.device_id.to_string()),
+        device_id: Some(batch.device.id.to_string()),
         op_id: Some(op.body.op_id.to_string()),
         model: op.body.model.clone(),
         entity_id: op.body.entity_id.to_string(),

@@ -7,6 +7,9 @@ use pronto_backend::{sync::audit, sync::config_store};
 use pronto_shared::sync::{
     config::{CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
     conflict::Outcome,
+    engine::base64url,
+    op::{signing_message, PROTOCOL},
+    signing::KeySigner,
     Hlc, Op, OpBody, OpKind, OpResult, PullReply, PushReply, Strategy,
 };
 use serde_json::{json, Value};
@@ -22,6 +25,39 @@ pub struct Device {
     pub client: reqwest::Client,
     pub author: Uuid,
     pub seq: u64,
+    /// The author's signing key on this device, registered in their session.
+    pub key: KeySigner,
+}
+
+/// A fresh key (random secret), not yet registered.
+pub fn new_key() -> KeySigner {
+    let secret: [u8; 32] = rand::random();
+    KeySigner::from_secret(Uuid::now_v7(), secret)
+}
+
+/// Registers `key` for the signed-in person of `client` on `device`; returns the status.
+pub async fn register_key(
+    app: &TestApp,
+    client: &reqwest::Client,
+    device: Uuid,
+    key: &KeySigner,
+) -> u16 {
+    client
+        .post(app.url(&format!("/api/devices/{device}/claves")))
+        .json(&json!({"clave_id": key.key_id, "publica": key.public_key()}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Seals `body` signed by `key` (whoever that is: tests forge with it too).
+pub fn signed(mut body: OpBody, key: &KeySigner) -> Op {
+    body.v = PROTOCOL;
+    body.key_id = Some(key.key_id);
+    let signature = base64url(&key.sign_bytes(&signing_message(&body)));
+    Op::seal_signed(body, signature)
 }
 
 pub async fn device(app: &TestApp, manager: &str, user: &str) -> Device {
@@ -44,11 +80,15 @@ pub async fn device(app: &TestApp, manager: &str, user: &str) -> Device {
         .json()
         .await
         .unwrap();
+    let id = Uuid::parse_str(created["id"].as_str().unwrap()).unwrap();
+    let key = new_key();
+    assert_eq!(register_key(app, &client, id, &key).await, 201);
     Device {
-        id: Uuid::parse_str(created["id"].as_str().unwrap()).unwrap(),
+        id,
         client,
         author: Uuid::parse_str(me["id"].as_str().unwrap()).unwrap(),
         seq: 0,
+        key,
     }
 }
 
@@ -62,12 +102,26 @@ impl Device {
         fields: Value,
         wall: u64,
     ) -> Op {
+        let body = self.body(model, entity, kind, base, fields, wall);
+        signed(body, &self.key)
+    }
+
+    /// The next op's body, unsigned.
+    pub fn body(
+        &mut self,
+        model: &str,
+        entity: Uuid,
+        kind: OpKind,
+        base: Option<i64>,
+        fields: Value,
+        wall: u64,
+    ) -> OpBody {
         self.seq += 1;
         let fields: BTreeMap<String, Value> = match fields {
             Value::Object(map) => map.into_iter().collect(),
             _ => BTreeMap::new(),
         };
-        Op::seal(OpBody {
+        OpBody {
             op_id: Uuid::now_v7(),
             device_id: self.id,
             author_id: self.author,
@@ -83,13 +137,15 @@ impl Device {
                 node: self.id.to_string(),
             },
             priority: 0,
-        })
+            v: 1,
+            key_id: None,
+        }
     }
 
     pub async fn push(&self, app: &TestApp, ops: &[Op]) -> reqwest::Response {
         self.client
             .post(app.url("/api/sync/push"))
-            .json(&json!({"device_id": self.id, "ops": ops}))
+            .json(&json!({"device_id": self.id, "ops": ops, "protocolo": PROTOCOL}))
             .send()
             .await
             .unwrap()
@@ -243,7 +299,7 @@ async fn reused_op_ids_and_seq_gaps_are_refused_without_being_stored() {
 
     let mut forged = first.clone();
     forged.body.fields.insert("nombre".into(), json!("B"));
-    let forged = Op::seal(forged.body);
+    let forged = signed(forged.body, &d.key);
     d.seq += 1; // skip seq 2: the next op is "from the future"
     let future = d.op(
         PRODUCTO,
@@ -365,7 +421,7 @@ async fn an_op_whose_author_is_of_another_store_is_refused_with_403_and_audited(
     let b = client_for(&app, "gerente_b").await;
     let response = b
         .post(app.url("/api/sync/push"))
-        .json(&json!({"device_id": d.id, "ops": []}))
+        .json(&json!({"device_id": d.id, "ops": [], "protocolo": PROTOCOL}))
         .send()
         .await
         .unwrap();
@@ -373,7 +429,7 @@ async fn an_op_whose_author_is_of_another_store_is_refused_with_403_and_audited(
 }
 
 #[tokio::test]
-async fn a_cashier_whose_access_was_revoked_while_offline_is_refused_at_apply_time() {
+async fn an_author_deactivated_outside_the_api_without_a_revocation_time_is_refused() {
     let app = spawn_app().await;
     let world = seed(&app.db).await;
     let mut d = device(&app, "gerente_a", "cajero_a").await;
@@ -396,6 +452,7 @@ async fn a_cashier_whose_access_was_revoked_while_offline_is_refused_at_apply_ti
         client: client_for(&app, "gerente_a").await,
         author: d.author,
         seq: d.seq,
+        key: d.key.clone(),
     };
 
     let results = gerente.push_ok(&app, &[queued]).await;
@@ -599,8 +656,8 @@ async fn the_audit_chain_verifies_and_names_the_first_edited_or_deleted_entry() 
     let clean = audit::verify(&mut conn).await.unwrap();
     assert!(clean.ok, "{clean:?}");
     assert_eq!(
-        clean.entries, 5,
-        "the device's registration and the batch's four ops"
+        clean.entries, 6,
+        "the device's and its key's registrations and the batch's four ops"
     );
 
     sqlx::query("UPDATE audit_log SET result = 'rejected' WHERE id = 2")

@@ -1,11 +1,12 @@
 //! The simulated chain: stores, people, devices, and the random day they live through.
 
-use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
+use std::{cell::RefCell, collections::BTreeMap, rc::Rc, sync::Arc};
 
 use pronto_backend::{
     auth::CurrentUser,
+    clock::ManualClock,
     db::{self, Database},
-    model::{customers, devices, products, stock, stores, users, WriteAt},
+    model::{customers, devices, keys, products, stock, stores, users, WriteAt},
     sync::config_store,
     AppState,
 };
@@ -20,6 +21,7 @@ use pronto_shared::{
         config::{self, CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
         engine::{Identity, LocalChange, SyncEngine},
         memory::MemoryStorage,
+        signing::KeySigner,
         Hlc, OpKind, Strategy,
     },
     Role,
@@ -38,12 +40,20 @@ pub enum Size {
 }
 
 pub const INITIAL_STOCK: i64 = 20;
+/// The world's clock at the start of every seed (2026-11-18): the server's clock is the
+/// simulation's, so a seed never depends on when it runs.
+const START_MS: u64 = 1_795_000_000_000;
 
 pub struct SimDevice {
     pub id: Uuid,
     pub store: Uuid,
     pub role: Role,
     pub engine: Option<SyncEngine<MemoryStorage, SimTransport>>,
+    /// The author's signing key on this device, registered with the server at set-up.
+    pub signer: KeySigner,
+    /// How far this device's clock is off the world's (−1 h … +1 day on some devices): the
+    /// server must bound what runs ahead and still converge.
+    pub skew_ms: i64,
     pub online: Rc<RefCell<bool>>,
     pub offline_until: u64,
     pub restarts: u64,
@@ -64,6 +74,8 @@ pub struct Sim {
     pub products: Vec<Uuid>,
     pub strategies: (Strategy, Strategy),
     pub now_ms: u64,
+    /// The server's clock, moved with `now_ms`.
+    pub clock: Arc<ManualClock>,
     steps: usize,
     ops: u64,
     _dir: tempfile::TempDir,
@@ -136,7 +148,8 @@ impl Sim {
             .await
             .expect("db");
         db.migrate().await.expect("migrate");
-        let state = AppState::new(db.clone(), dir.path().join("dist"));
+        let clock = Arc::new(ManualClock::new(START_MS as i64));
+        let state = AppState::new(db.clone(), dir.path().join("dist")).with_clock(clock.clone());
         let now = "2026-11-28T00:00:00.000Z";
         let hlc = Hlc::zero("seed");
         let mut tx = db.begin_write().await.expect("tx");
@@ -275,7 +288,25 @@ impl Sim {
             )
             .await
             .expect("device");
-            device_rows.push((device.id, person));
+            let mut secret = [0_u8; 32];
+            rng.fill(&mut secret);
+            let signer = KeySigner::from_secret(uuid(&mut rng), secret);
+            keys::register(
+                &mut tx,
+                signer.key_id,
+                device.id,
+                person.id(),
+                &signer.public_key(),
+                now,
+            )
+            .await
+            .expect("key");
+            let skew_ms = if rng.gen_ratio(1, 3) {
+                rng.gen_range(-3_600_000..=86_400_000)
+            } else {
+                rng.gen_range(-5_000..=5_000)
+            };
+            device_rows.push((device.id, person, signer, skew_ms));
         }
         tx.commit().await.expect("commit");
 
@@ -296,7 +327,7 @@ impl Sim {
             stats: NetStats::default(),
         }));
         let mut devices = Vec::new();
-        for (id, person) in device_rows {
+        for (id, person, signer, skew_ms) in device_rows {
             let online = Rc::new(RefCell::new(true));
             let transport = SimTransport {
                 net: net.clone(),
@@ -316,6 +347,8 @@ impl Sim {
                 store: person.store_id(),
                 role: person.profile.rol,
                 engine: Some(engine),
+                signer,
+                skew_ms,
                 online,
                 offline_until: 0,
                 restarts: 0,
@@ -337,7 +370,8 @@ impl Sim {
             stores: store_refs.iter().map(|s| s.id).collect(),
             products: product_ids,
             strategies,
-            now_ms: 1_795_000_000_000,
+            now_ms: START_MS,
+            clock,
             steps,
             ops: 0,
             _dir: dir,
@@ -354,8 +388,19 @@ impl Sim {
         self.devices[i].engine.as_mut().expect("engine present")
     }
 
+    /// Moves the world's time, and the server's clock with it.
+    fn advance(&mut self, ms: u64) {
+        self.now_ms += ms;
+        self.clock.advance_ms(ms as i64);
+    }
+
+    /// What device `i`'s own clock reads now.
+    fn device_now(&self, i: usize) -> u64 {
+        self.now_ms.saturating_add_signed(self.devices[i].skew_ms)
+    }
+
     async fn sync(&mut self, i: usize) {
-        let now = self.now_ms;
+        let now = self.device_now(i);
         self.engine(i)
             .sync(now)
             .await
@@ -364,7 +409,8 @@ impl Sim {
 
     pub async fn run(&mut self) {
         for _ in 0..self.steps {
-            self.now_ms += self.rng.gen_range(10..2_000);
+            let step = self.rng.gen_range(10..2_000);
+            self.advance(step);
             let i = self.rng.gen_range(0..self.devices.len());
             let now = self.now_ms;
             if self.devices[i].offline_until <= now {
@@ -425,7 +471,8 @@ impl Sim {
             self.delete(i)
         };
         let Some(mut change) = change else { return };
-        let now = self.now_ms;
+        let now = self.device_now(i);
+        let signer = self.devices[i].signer.clone();
         if change.kind == OpKind::Sale && self.rng.gen_ratio(1, 10) {
             // A new customer created at the till and named by the sale right after it: the
             // server must apply the create first although sales are pushed first.
@@ -438,7 +485,10 @@ impl Sim {
                 fields: Self::fields(json!({"nombre": format!("Cliente {}", self.ops)})),
                 priority: 50,
             };
-            self.engine(i).record(create, now).await.expect("record");
+            self.engine(i)
+                .record(create, now, &signer)
+                .await
+                .expect("record");
             self.ops += 1;
             change.fields.insert("cliente_id".into(), json!(customer));
         }
@@ -457,7 +507,10 @@ impl Sim {
                 }
             }
         }
-        self.engine(i).record(change, now).await.expect("record");
+        self.engine(i)
+            .record(change, now, &signer)
+            .await
+            .expect("record");
         self.ops += 1;
     }
 
@@ -603,8 +656,8 @@ impl Sim {
         for _round in 0..30 {
             let mut quiet = true;
             for i in 0..self.devices.len() {
-                self.now_ms += 1_000;
-                let now = self.now_ms;
+                self.advance(1_000);
+                let now = self.device_now(i);
                 let report = self.engine(i).sync(now).await.expect("sync");
                 let pending = self.engine(i).storage.outbox.len();
                 if report.pushed > 0 || report.pulled > 0 || pending > 0 {

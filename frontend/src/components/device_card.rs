@@ -4,11 +4,13 @@
 use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::{api::auth::Profile, Action};
 
-use crate::device::ThisDevice;
+use crate::{device::ThisDevice, keyring::Keyring};
 
 #[component]
 pub fn DeviceCard(profile: Profile) -> impl IntoView {
     let this = expect_context::<ThisDevice>();
+    let keyring = expect_context::<Keyring>();
+    let me = StoredValue::new(profile.clone());
     let can_register = profile
         .principal()
         .can(Action::ManageDevices(profile.tienda.id));
@@ -21,9 +23,16 @@ pub fn DeviceCard(profile: Profile) -> impl IntoView {
         ev.prevent_default();
         pending.set(true);
         error.set(None);
+        let me = me.get_value();
         spawn_local(async move {
-            if let Err(err) = this.register(name.get_untracked()).await {
-                error.set(Some(err.message()));
+            match this.register(name.get_untracked()).await {
+                // The person who registered it signs here from now on: their key for it.
+                Ok(device) => {
+                    if let Err(message) = keyring.device_registered(&me, &device).await {
+                        error.set(Some(message));
+                    }
+                }
+                Err(err) => error.set(Some(err.message())),
             }
             pending.set(false);
         });

@@ -69,6 +69,14 @@ pub fn SyncBar() -> impl IntoView {
                 }}
                 {move || status.live.get().then_some(" · en vivo")}
             </span>
+            {move || status.clock_ahead_ms.get().map(|ahead| view! {
+                <span class="syncbar__clock" role="alert" data-testid="clock-ahead">
+                    {format!(
+                        "Reloj adelantado {} min: corrige la hora del dispositivo",
+                        ahead.div_ceil(60_000),
+                    )}
+                </span>
+            })}
             {move || (status.held_for_manager.get() > 0).then(|| view! {
                 <span class="syncbar__held" data-testid="held-count">
                     {format!("{} en espera del gerente", status.held_for_manager.get())}

@@ -41,4 +41,52 @@ pub struct Device {
     /// too, since a server that died never closed its sockets.
     #[serde(default)]
     pub conectado: bool,
+    /// In service; a deactivated device's keys are revoked.
+    #[serde(default = "yes")]
+    pub activo: bool,
+    /// How far ahead of the server's clock its latest push was stamped, beyond the allowed
+    /// margin ("reloj adelantado"); 0 when its clock is fine.
+    #[serde(default)]
+    pub reloj_adelantado_ms: i64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/devices/{id}/claves`: the signed-in person registers the public half of their
+/// signing key on this device (DESIGN §8). The private half never leaves the device.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyInput {
+    /// Chosen by the device (random); ops name it as `key_id`.
+    pub clave_id: Uuid,
+    /// Raw 32-byte Ed25519 public key, base64url without padding (43 characters).
+    pub publica: String,
+}
+
+impl KeyInput {
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let well_formed = self.publica.len() == 43
+            && self
+                .publica
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            errors.add(
+                "publica",
+                "La clave pública debe ser Ed25519 (32 bytes en base64url).",
+            );
+        }
+        errors.into_result()
+    }
+}
+
+/// A registered key, as the server answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredKey {
+    pub clave_id: Uuid,
+    pub dispositivo_id: Uuid,
+    pub usuario_id: Uuid,
 }

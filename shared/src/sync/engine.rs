@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::{
     hlc::{Hlc, HlcClock},
-    op::{Op, OpBody, OpKind},
+    op::{signing_message, Op, OpBody, OpKind, PROTOCOL},
     protocol::{Change, OpResult, PullReply, PushReply, PushRequest},
 };
 
@@ -88,6 +88,16 @@ pub trait Storage {
     }
 }
 
+/// The author's signing key on this device (DESIGN §8): WebCrypto Ed25519 in the browser, an
+/// in-memory key in native tests. Only the author's session holds one.
+#[allow(async_fn_in_trait)]
+pub trait Signer {
+    /// The id the key was registered under with the server.
+    fn key_id(&self) -> Uuid;
+    /// The raw 64-byte Ed25519 signature of `message`; `Err` with a reason for a person.
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String>;
+}
+
 /// How the device talks to the server.
 #[allow(async_fn_in_trait)]
 pub trait Transport {
@@ -146,6 +156,10 @@ pub struct SyncReport {
     pub duplicates: usize,
     pub conflicts: usize,
     pub dead_lettered: usize,
+    /// Ops the server keeps for a manager to accept or discard.
+    pub held: usize,
+    /// The server found this device's clock this far ahead of its own (beyond its margin).
+    pub clock_ahead_ms: Option<u64>,
     pub pulled: usize,
     /// This device's ops the server holds for a manager (`manual` conflicts not settled), as
     /// of the last pull page; `None` when the pull did not finish.
@@ -212,6 +226,10 @@ pub struct SyncEngine<S, T> {
     clock: HlcClock,
     pub batch_size: usize,
     pub pull_page: i64,
+    /// Where op ids come from: seeded from `open`'s seed by default (a simulation replays
+    /// exactly); the browser sets a cryptographically random source, since two tabs of one
+    /// device may open engines in the same millisecond.
+    pub op_ids: Box<dyn FnMut() -> Uuid + Send>,
 }
 
 impl<S: Storage, T: Transport> SyncEngine<S, T> {
@@ -234,28 +252,50 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             clock,
             batch_size: 100,
             pull_page: 500,
+            op_ids: seeded_ids(seed ^ identity.device_id.as_u64_pair().0),
         })
     }
 
-    /// Turns a local change into a sealed op in the outbox, before anything is sent.
-    pub async fn record(&mut self, change: LocalChange, now_ms: u64) -> Result<Op, StorageError> {
+    /// Turns a local change into an op signed by `signer` (the author's key) and sealed in the
+    /// outbox, before anything is sent. The signature is made first (it may be asynchronous);
+    /// the seq is taken inside the storage's atomic write.
+    pub async fn record<G: Signer>(
+        &mut self,
+        change: LocalChange,
+        now_ms: u64,
+        signer: &G,
+    ) -> Result<Op, StorageError> {
         let hlc = self.clock.tick(now_ms);
         let identity = self.identity;
+        let body = OpBody {
+            op_id: (self.op_ids)(),
+            device_id: identity.device_id,
+            author_id: identity.author_id,
+            seq: 0,
+            model: change.model,
+            entity_id: change.entity_id,
+            kind: change.kind,
+            base_version: change.base_version,
+            fields: change.fields,
+            hlc,
+            priority: change.priority,
+            v: PROTOCOL,
+            key_id: Some(signer.key_id()),
+        };
+        let raw = signer
+            .sign(&signing_message(&body))
+            .await
+            .map_err(|e| StorageError(format!("No se pudo firmar la operación: {e}")))?;
+        let signature = base64url(&raw);
         self.storage
             .enqueue_with(move |seq| {
-                Op::seal(OpBody {
-                    op_id: new_op_id(identity.device_id, seq),
-                    device_id: identity.device_id,
-                    author_id: identity.author_id,
-                    seq,
-                    model: change.model.clone(),
-                    entity_id: change.entity_id,
-                    kind: change.kind,
-                    base_version: change.base_version,
-                    fields: change.fields.clone(),
-                    hlc: hlc.clone(),
-                    priority: change.priority,
-                })
+                Op::seal_signed(
+                    OpBody {
+                        seq,
+                        ..body.clone()
+                    },
+                    signature.clone(),
+                )
             })
             .await
     }
@@ -308,6 +348,7 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             let request = PushRequest {
                 device_id: self.identity.device_id,
                 ops: batch.clone(),
+                protocolo: Some(PROTOCOL),
             };
             let (storage, transport) = (&mut self.storage, &mut self.transport);
             let previous = unsettled.take();
@@ -329,6 +370,9 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             };
             self.clock.observe(&reply.server_hlc, now_ms);
             *observed = true;
+            if reply.clock_ahead_ms.is_some() {
+                report.clock_ahead_ms = reply.clock_ahead_ms;
+            }
             let (done, letters) = tally(&batch, &reply.results, report);
             if done.is_empty() {
                 // Nothing in the batch could be settled (e.g. the server lacks earlier ops):
@@ -391,6 +435,7 @@ fn tally(
             (OpResult::Duplicate { .. }, _) => report.duplicates += 1,
             (_, OpResult::Applied { .. }) => report.applied += 1,
             (_, OpResult::Conflict { .. }) => report.conflicts += 1,
+            (_, OpResult::Held { .. }) => report.held += 1,
             _ => {}
         }
         if let OpResult::Rejected {
@@ -441,15 +486,37 @@ async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     .await
 }
 
-/// Op ids are UUIDv7-shaped but derived from (device, seq), so a device that crashed between
-/// allocating a seq and writing the op cannot mint two different ids for one seq.
-fn new_op_id(device: Uuid, seq: u64) -> Uuid {
-    let digest = super::canonical::sha256_hex(format!("{device}:{seq}").as_bytes());
-    let mut bytes = [0_u8; 16];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&digest[i * 2..i * 2 + 2], 16).unwrap_or(0);
-    }
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
+/// A deterministic op id source (xorshift64*), for native engines and simulations: one seed
+/// gives one sequence of ids, so a simulated world replays exactly.
+pub fn seeded_ids(seed: u64) -> Box<dyn FnMut() -> Uuid + Send> {
+    let mut state = seed | 1;
+    Box::new(move || {
+        let mut next = || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        let (hi, lo) = (next(), next());
+        let mut bytes = [0_u8; 16];
+        bytes[..8].copy_from_slice(&hi.to_be_bytes());
+        bytes[8..].copy_from_slice(&lo.to_be_bytes());
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    })
+}
+
+/// Base64url without padding (the signature's and public keys' wire form).
+pub fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes base64url without padding; `None` if it is not that.
+pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
 }
 
 #[cfg(test)]
@@ -481,9 +548,22 @@ mod tests {
     }
 
     #[test]
-    fn op_ids_are_stable_per_device_and_seq() {
-        let device = Uuid::from_u128(9);
-        assert_eq!(new_op_id(device, 1), new_op_id(device, 1));
-        assert_ne!(new_op_id(device, 1), new_op_id(device, 2));
+    fn seeded_op_ids_replay_per_seed_and_never_repeat_within_one() {
+        let (mut a, mut b, mut c) = (seeded_ids(7), seeded_ids(7), seeded_ids(8));
+        let first: Vec<Uuid> = (0..1000).map(|_| a()).collect();
+        let again: Vec<Uuid> = (0..1000).map(|_| b()).collect();
+        assert_eq!(first, again);
+        assert_ne!(first[0], c());
+        let distinct: std::collections::HashSet<_> = first.iter().collect();
+        assert_eq!(distinct.len(), first.len());
+    }
+
+    #[test]
+    fn base64url_matches_the_standard_alphabet_without_padding() {
+        assert_eq!(base64url(b""), "");
+        assert_eq!(base64url(b"f"), "Zg");
+        assert_eq!(base64url(b"fo"), "Zm8");
+        assert_eq!(base64url(b"foo"), "Zm9v");
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
     }
 }

@@ -57,6 +57,25 @@ impl Hlc {
     }
 }
 
+/// A device's stamp as the server orders it (DESIGN §8, bounded clocks): never more than
+/// `margin_ms` ahead of the server's wall clock. A stamp beyond that is pulled back to
+/// `now + margin` (counter and node kept, so it still orders deterministically); the second
+/// value is how far ahead the device's stamp was (0 within the margin). A clock that is behind
+/// needs nothing: the HLC already orders what it does after what it saw.
+pub fn bound(stamp: &Hlc, now_ms: u64, margin_ms: u64) -> (Hlc, u64) {
+    let limit = now_ms.saturating_add(margin_ms);
+    if stamp.wall_ms <= limit {
+        return (stamp.clone(), 0);
+    }
+    let ahead = stamp.wall_ms - now_ms;
+    let bounded = Hlc {
+        wall_ms: limit,
+        counter: stamp.counter,
+        node: stamp.node.clone(),
+    };
+    (bounded, ahead)
+}
+
 /// A node's clock: the last stamp it issued or saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HlcClock {
@@ -122,6 +141,37 @@ impl HlcClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamp_ahead_of_the_margin_is_pulled_back_and_says_by_how_much() {
+        let now = 1_795_000_000_000;
+        let fine = Hlc {
+            wall_ms: now + 60_000,
+            counter: 3,
+            node: "d".into(),
+        };
+        assert_eq!(bound(&fine, now, 120_000), (fine.clone(), 0));
+        let fast = Hlc {
+            wall_ms: now + 600_000,
+            counter: 3,
+            node: "d".into(),
+        };
+        let (b, ahead) = bound(&fast, now, 120_000);
+        assert_eq!(b.wall_ms, now + 120_000);
+        assert_eq!(ahead, 600_000);
+        let absurd = Hlc {
+            wall_ms: u64::MAX,
+            counter: 0,
+            node: "d".into(),
+        };
+        assert_eq!(bound(&absurd, now, 120_000).0.wall_ms, now + 120_000);
+        let behind = Hlc {
+            wall_ms: now - 3_600_000,
+            counter: 0,
+            node: "d".into(),
+        };
+        assert_eq!(bound(&behind, now, 120_000), (behind.clone(), 0));
+    }
     use proptest::prelude::*;
 
     #[test]

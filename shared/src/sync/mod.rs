@@ -12,6 +12,8 @@ pub mod memory;
 pub mod op;
 pub mod order;
 pub mod protocol;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod signing;
 
 pub use config::{ModelConfig, Strategy};
 pub use conflict::{ConflictRecord, Decision, Outcome, RowState};

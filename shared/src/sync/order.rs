@@ -100,6 +100,8 @@ mod tests {
             fields: serde_json::from_value(fields).unwrap_or_default(),
             hlc: Hlc::zero("d"),
             priority: 0,
+            v: 2,
+            key_id: None,
         }
     }
 

@@ -11,7 +11,15 @@ use super::{conflict::ConflictRecord, hlc::Hlc, op::Op};
 pub struct PushRequest {
     pub device_id: Uuid,
     pub ops: Vec<Op>,
+    /// The app's protocol ([`super::op::PROTOCOL`]). Absent from apps of the first release,
+    /// which the server tells to update (HTTP 426) while they keep their outbox.
+    #[serde(default)]
+    pub protocolo: Option<u32>,
 }
+
+/// Most ops one push may carry; a bigger batch is refused with 413 and the limit, and the
+/// client sends smaller ones.
+pub const MAX_PUSH_OPS: usize = 1_000;
 
 /// What happened to one op. A replayed op gets the stored result of its first time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +43,10 @@ pub enum OpResult {
         code: String,
         reason: String,
     },
+    /// Kept by the server, neither applied nor refused, until a manager accepts or discards
+    /// it (an unsigned op of an earlier release pushed by someone other than its author). The
+    /// device is done with it: it waits on the server, not in the outbox.
+    Held { op_id: Uuid, reason: String },
 }
 
 impl OpResult {
@@ -43,7 +55,8 @@ impl OpResult {
             Self::Applied { op_id, .. }
             | Self::Duplicate { op_id, .. }
             | Self::Conflict { op_id, .. }
-            | Self::Rejected { op_id, .. } => *op_id,
+            | Self::Rejected { op_id, .. }
+            | Self::Held { op_id, .. } => *op_id,
         }
     }
 
@@ -79,6 +92,10 @@ pub struct PushReply {
     pub results: Vec<OpResult>,
     /// The server's clock after the batch, for the device to observe.
     pub server_hlc: Hlc,
+    /// Set when the batch's ops were stamped further ahead of the server's clock than it
+    /// allows: by how many milliseconds (the till warns "reloj adelantado").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_ahead_ms: Option<u64>,
 }
 
 /// One committed change a device may see.
