@@ -12,6 +12,7 @@ mod helpers;
 mod realtime;
 mod sales;
 mod server;
+mod signatures;
 mod sincronizacion;
 mod static_files;
 mod sync;
