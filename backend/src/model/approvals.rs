@@ -87,17 +87,19 @@ pub async fn set_pin(conn: &mut AnyConnection, user: Uuid, pin: String) -> Resul
     Ok(())
 }
 
-/// Where a sale of `store` stands: within the limit, approved by a manager of the store whose
-/// signature checks out (`Some(manager)`), or flagged.
+/// Where a sale of `store` stands: within the limit (and at prices its device could have
+/// known: `shortfall` is how far below them it sold), approved by a manager of the store whose
+/// signature covers the discounts and the shortfall (`Some(manager)`), or flagged.
 pub async fn judge(
     conn: &mut AnyConnection,
     store: Uuid,
     limit: i64,
     sale_id: Uuid,
     sale: &ValidSale,
+    shortfall: i64,
     approval: Option<&Approval>,
 ) -> Result<(ApprovalStatus, Option<Uuid>), AppError> {
-    if !approval::needs_approval(sale, limit) {
+    if !approval::needs_approval_priced(sale, shortfall, limit) {
         return Ok((ApprovalStatus::NoRequerida, None));
     }
     let Some(approval) = approval else {
@@ -121,7 +123,7 @@ pub async fn judge(
         &key_of(&key)?,
         sale_id,
         approval.gerente_id,
-        approval::discount_of(sale),
+        approval::approved_discount(sale, shortfall),
         &approval.firma,
     );
     Ok(if may_approve && signed {

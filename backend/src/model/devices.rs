@@ -82,8 +82,9 @@ pub async fn register(
     let id = Uuid::now_v7();
     let code = format!("C{:02}", count + 1);
     sqlx::query(
-        "INSERT INTO devices (id, store_id, code, name, registered_by, created_at, last_seq) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0)",
+        "INSERT INTO devices (id, store_id, code, name, registered_by, created_at, last_seq, \
+         pulled_seq, price_floor_seq) \
+         SELECT $1, $2, $3, $4, $5, $6, 0, value, value FROM change_counter WHERE id = 1",
     )
     .bind(id.to_string())
     .bind(store_id.to_string())
@@ -146,6 +147,16 @@ pub async fn is_active(conn: &mut AnyConnection, id: Uuid) -> Result<bool, AppEr
 pub async fn set_active(conn: &mut AnyConnection, id: Uuid, active: bool) -> Result<(), AppError> {
     sqlx::query("UPDATE devices SET active = $1 WHERE id = $2")
         .bind(i64::from(active))
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The device's last pull reached change position `cursor`.
+pub async fn pulled(conn: &mut AnyConnection, id: Uuid, cursor: i64) -> Result<(), AppError> {
+    sqlx::query("UPDATE devices SET pulled_seq = $1 WHERE id = $2 AND pulled_seq < $1")
+        .bind(cursor)
         .bind(id.to_string())
         .execute(conn)
         .await?;

@@ -151,6 +151,7 @@ pub async fn insert(
             "Ya existe un producto con ese SKU, código de barras o id.".into(),
         ));
     }
+    record_price(conn, id, p.price.centavos(), w.seq).await?;
     replace_words(conn, id, p).await
 }
 
@@ -211,6 +212,9 @@ pub async fn update(
     .execute(&mut *conn)
     .await
     .map_err(|err| db::on_unique(err, "Ya existe un producto con ese SKU o código de barras."))?;
+    if current.precio != p.price.centavos() {
+        record_price(conn, id, p.price.centavos(), w.seq).await?;
+    }
     replace_words(conn, id, p).await?;
     get(conn, id)
         .await?
@@ -238,6 +242,26 @@ fn changed_fields(current: &Product, p: &ValidProduct) -> Vec<&'static str> {
     diff("imagen", current.imagen == p.image);
     diff("activo", current.activo == p.active);
     changed
+}
+
+/// Keeps the price history the sale rule judges by (`approval::lowest_known`): `price` holds
+/// from change position `seq` on.
+async fn record_price(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    price: i64,
+    seq: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO product_prices (product_id, from_seq, price_centavos) VALUES ($1, $2, $3) \
+         ON CONFLICT (product_id, from_seq) DO UPDATE SET price_centavos = excluded.price_centavos",
+    )
+    .bind(id.to_string())
+    .bind(seq)
+    .bind(price)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 async fn replace_words(

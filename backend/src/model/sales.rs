@@ -2,7 +2,7 @@
 //! written in one transaction; sending the same sale id again returns the first one.
 
 use pronto_shared::api::{
-    approval::{Approval, ApprovalStatus},
+    approval::{self, Approval, ApprovalStatus},
     returns::{ReturnInput, ValidReturn},
     sales::{folio, Payment, PaymentKind, PaymentMethod, Sale, SaleKind, SaleLine, ValidSale},
     stock::StockReason,
@@ -24,6 +24,10 @@ pub struct SaleContext {
     pub store_id: Uuid,
     pub cashier_id: Uuid,
     pub device: Option<(Uuid, String)>,
+    /// The catalog position the device had surely pulled when it made the sale (its prices
+    /// and every later one are prices it could have known); `None` for REST, which sells at
+    /// today's prices.
+    pub price_floor: Option<i64>,
 }
 
 /// Device code used in folios of sales made through the REST API without a device.
@@ -112,6 +116,8 @@ const STOCK_UPSERT: &str = "ON CONFLICT (store_id, product_id) DO UPDATE SET \
 struct SoldProduct {
     sku: String,
     name: String,
+    /// Every price it had: (change position, price), oldest first.
+    prices: Vec<(i64, i64)>,
 }
 
 /// The stock a batch's sales take from one row, added up.
@@ -197,9 +203,12 @@ impl SaleWriter {
             for id in chunk {
                 self.products.insert(*id, None);
             }
+            let mut prices = price_history(conn, chunk).await?;
             for (id, sku, name) in rows {
+                let id = db::uuid(&id)?;
+                let prices = prices.remove(&id).unwrap_or_default();
                 self.products
-                    .insert(db::uuid(&id)?, Some(SoldProduct { sku, name }));
+                    .insert(id, Some(SoldProduct { sku, name, prices }));
             }
         }
         for chunk in sale_ids.chunks(500) {
@@ -230,7 +239,12 @@ impl SaleWriter {
                 .bind(id.to_string())
                 .fetch_optional(&mut *conn)
                 .await?;
-        let product = row.map(|(sku, name)| SoldProduct { sku, name });
+        let mut prices = price_history(conn, &[id]).await?;
+        let product = row.map(|(sku, name)| SoldProduct {
+            sku,
+            name,
+            prices: prices.remove(&id).unwrap_or_default(),
+        });
         self.products.insert(id, product.clone());
         Ok(product)
     }
@@ -437,7 +451,11 @@ impl SaleWriter {
                     limit
                 }
             };
-            approvals::judge(conn, ctx.store_id, limit, id, sale, approval).await?
+            let shortfall = approval::price_shortfall(sale, |product| {
+                let sold = sold.iter().find(|(line, _)| line.product_id == product)?;
+                approval::lowest_known(&sold.1.prices, ctx.price_floor)
+            });
+            approvals::judge(conn, ctx.store_id, limit, id, sale, shortfall, approval).await?
         } else {
             (ApprovalStatus::NoRequerida, None)
         };
@@ -789,4 +807,28 @@ fn from_row(
         },
         autorizo_id: opt_uuid(row.try_get("approved_by")?)?,
     })
+}
+
+/// Every price of these products, oldest first, in one query.
+async fn price_history(
+    conn: &mut AnyConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<(i64, i64)>>, AppError> {
+    let rows: Vec<(String, i64, i64)> = db::in_query(
+        conn,
+        "SELECT product_id, from_seq, price_centavos FROM product_prices WHERE product_id IN",
+        ids,
+    )
+    .await?;
+    let mut history: HashMap<Uuid, Vec<(i64, i64)>> = HashMap::new();
+    for (id, from, price) in rows {
+        history
+            .entry(db::uuid(&id)?)
+            .or_default()
+            .push((from, price));
+    }
+    for prices in history.values_mut() {
+        prices.sort_unstable();
+    }
+    Ok(history)
 }

@@ -86,6 +86,7 @@ async fn create(
     let valid = body.validate()?;
     let payments: Vec<_> = body.pagos.iter().map(|p| (p.metodo, p.monto)).collect();
     let ctx = SaleContext {
+        price_floor: None,
         store_id: store,
         cashier_id: user.id(),
         device: None,

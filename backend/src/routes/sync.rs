@@ -151,6 +151,8 @@ async fn pull_page(
     let mut conn = state.db.pool().acquire().await?;
     let device = push::device_for(&mut conn, &user, params.dispositivo).await?;
     let mut reply = pull::pull(&mut conn, device.store_id, params.cursor, params.limit).await?;
+    // What it could know from now on: the price floor of its next push (`approval`).
+    crate::model::devices::pulled(&mut conn, device.id, reply.cursor).await?;
     if !reply.has_more {
         reply.held_for_manager =
             Some(pull::held_for_manager(&mut conn, device.store_id, device.id).await?);

@@ -24,6 +24,14 @@ use crate::{
     AppError,
 };
 
+/// The device a sale came through: its id and folio code, and the catalog position it had
+/// surely pulled (its price floor, see `approval::lowest_known`).
+pub struct DeviceRef {
+    pub id: Uuid,
+    pub code: String,
+    pub price_floor: i64,
+}
+
 fn body_of<T: serde::de::DeserializeOwned>(op: &OpBody) -> Result<T, Refusal> {
     let map: Map<String, Value> = op.fields.clone().into_iter().collect();
     serde_json::from_value(Value::Object(map))
@@ -97,7 +105,7 @@ pub async fn sale(
     author: &Principal,
     author_id: Uuid,
     store_id: Uuid,
-    device: (Uuid, String),
+    device: DeviceRef,
     at: &str,
     day: &str,
     writer: &mut SaleWriter,
@@ -130,7 +138,8 @@ pub async fn sale(
     let ctx = SaleContext {
         store_id,
         cashier_id: author_id,
-        device: Some(device),
+        device: Some((device.id, device.code)),
+        price_floor: Some(device.price_floor),
     };
     let new = NewSale {
         id: input.id,
@@ -177,7 +186,7 @@ pub async fn sale_return(
     op: &OpBody,
     author: &Principal,
     store_id: Uuid,
-    device: (Uuid, String),
+    device: DeviceRef,
     (at, day): (&str, &str),
     writer: &mut SaleWriter,
     seqs: &mut db::ChangeSeqs,
@@ -199,7 +208,8 @@ pub async fn sale_return(
     let ctx = SaleContext {
         store_id,
         cashier_id: op.author_id,
-        device: Some(device),
+        device: Some((device.id, device.code)),
+        price_floor: Some(device.price_floor),
     };
     let (valid, sale) = match writer.check_return(conn, &input, &ctx).await {
         Ok(Ok(checked)) => checked,

@@ -91,6 +91,8 @@ pub struct DeviceCtx {
     pub code: String,
     pub store_id: Uuid,
     pub last_seq: i64,
+    /// The catalog position it had pulled by its previous push (see `approval::lowest_known`).
+    pub price_floor: i64,
 }
 
 /// What every op of one batch shares: the device, the time, the open end of the audit chain,
@@ -207,12 +209,13 @@ pub async fn device_for(
     user: &CurrentUser,
     device_id: Uuid,
 ) -> Result<DeviceCtx, AppError> {
-    let row: Option<(String, String, i64)> =
-        sqlx::query_as("SELECT store_id, code, last_seq FROM devices WHERE id = $1")
-            .bind(device_id.to_string())
-            .fetch_optional(conn)
-            .await?;
-    let (store, code, last_seq) =
+    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT store_id, code, last_seq, price_floor_seq FROM devices WHERE id = $1",
+    )
+    .bind(device_id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    let (store, code, last_seq, price_floor) =
         row.ok_or_else(|| AppError::NotFound(format!("dispositivo {device_id}")))?;
     let store_id = db::uuid(&store)?;
     if store_id != user.store_id() && user.profile.rol != Role::Admin {
@@ -223,6 +226,7 @@ pub async fn device_for(
         code,
         store_id,
         last_seq,
+        price_floor,
     })
 }
 
@@ -370,7 +374,8 @@ pub async fn push(
     let at = batch.at.clone();
     let device = batch.close(&mut tx).await?;
     sqlx::query(
-        "UPDATE devices SET last_seq = $1, clock_ahead_ms = $2, clock_checked_at = $3 WHERE id = $4",
+        "UPDATE devices SET last_seq = $1, clock_ahead_ms = $2, clock_checked_at = $3, \
+         price_floor_seq = pulled_seq WHERE id = $4",
     )
     .bind(device.last_seq)
     .bind(i64::try_from(clock_ahead).unwrap_or(i64::MAX))
@@ -795,11 +800,12 @@ async fn dispatch(
     batch: &mut Batch,
 ) -> Result<Result<Applied, Refusal>, AppError> {
     let (at, day) = (batch.at.clone(), batch.day.clone());
-    let (device_id, device_code, store_id) = (
-        batch.device.id,
-        batch.device.code.clone(),
-        batch.device.store_id,
-    );
+    let store_id = batch.device.store_id;
+    let device_ref = movements::DeviceRef {
+        id: batch.device.id,
+        code: batch.device.code.clone(),
+        price_floor: batch.device.price_floor,
+    };
     let Some(config) = batch.config(conn, &body.model).await? else {
         return Ok(Err(Refusal::invalid(format!(
             "El modelo {} no se sincroniza.",
@@ -867,7 +873,6 @@ async fn dispatch(
             movements::stock_delta(conn, body, &author, body.author_id, store_id, &at, seqs).await
         }
         (VENTA, OpKind::Sale) => {
-            let device_ref = (device_id, device_code);
             movements::sale(
                 conn,
                 body,
@@ -883,7 +888,6 @@ async fn dispatch(
             .await
         }
         (VENTA, OpKind::Return) => {
-            let device_ref = (device_id, device_code);
             movements::sale_return(
                 conn,
                 body,

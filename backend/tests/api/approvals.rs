@@ -13,12 +13,13 @@ use crate::{
     helpers::{spawn_app, TestApp},
 };
 
-/// A one-pair sale of the first product at $1,000.00 with `discount` off the ticket.
+/// A one-pair sale of the first product at its catalog price ($1,299.00) with `discount` off
+/// the ticket.
 fn discounted(world: &World, id: Uuid, discount: i64, approval: Option<Value>) -> Value {
     let mut sale = json!({
         "id": id,
-        "lineas": [{"producto_id": world.products[0], "cantidad": 1, "precio_unitario": 100_000}],
-        "pagos": [{"metodo": "efectivo", "monto": 100_000}],
+        "lineas": [{"producto_id": world.products[0], "cantidad": 1, "precio_unitario": 129_900}],
+        "pagos": [{"metodo": "efectivo", "monto": 129_900}],
         "descuento": discount,
     });
     if let Some(approval) = approval {
@@ -69,14 +70,14 @@ async fn a_pin_signed_approval_is_recorded_and_a_missing_or_forged_one_flags_the
 
     // 20 % off: above the limit.
     let approved = Uuid::now_v7();
-    let signature = approval::sign(&key, approved, approver.id, 20_000);
+    let signature = approval::sign(&key, approved, approver.id, 25_980);
     let sale = sell(
         &app,
         &cashier,
         &discounted(
             &world,
             approved,
-            20_000,
+            25_980,
             Some(json!({"gerente_id": approver.id, "firma": signature})),
         ),
     )
@@ -92,7 +93,7 @@ async fn a_pin_signed_approval_is_recorded_and_a_missing_or_forged_one_flags_the
         &discounted(
             &world,
             replayed,
-            20_000,
+            25_980,
             Some(json!({"gerente_id": approver.id, "firma": signature})),
         ),
     )
@@ -103,14 +104,14 @@ async fn a_pin_signed_approval_is_recorded_and_a_missing_or_forged_one_flags_the
     let unsigned = sell(
         &app,
         &cashier,
-        &discounted(&world, Uuid::now_v7(), 20_000, None),
+        &discounted(&world, Uuid::now_v7(), 25_980, None),
     )
     .await;
     assert_eq!(unsigned.autorizacion.as_str(), "sin_autorizacion");
     let within = sell(
         &app,
         &cashier,
-        &discounted(&world, Uuid::now_v7(), 10_000, None),
+        &discounted(&world, Uuid::now_v7(), 12_990, None),
     )
     .await;
     assert_eq!(within.autorizacion.as_str(), "no_requerida");

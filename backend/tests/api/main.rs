@@ -9,6 +9,7 @@ mod demo;
 mod fixtures;
 mod health;
 mod helpers;
+mod prices;
 mod realtime;
 mod sales;
 mod server;

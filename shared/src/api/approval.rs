@@ -135,6 +135,50 @@ pub fn discount_of(sale: &ValidSale) -> i64 {
     gross - sale.total.centavos()
 }
 
+/// The lowest price a device could have known for a product (DESIGN §8, prices are the
+/// server's to judge). `history` is every price the product had, as (change position it took
+/// effect at, price), oldest first; `floor` is the catalog position the device had surely
+/// reached when it made the sale (`None`: it knows the current catalog, as a REST client
+/// does). The device could have known the price in effect at `floor` and every later one.
+pub fn lowest_known(history: &[(i64, i64)], floor: Option<i64>) -> Option<i64> {
+    let Some(floor) = floor else {
+        return history.last().map(|&(_, price)| price);
+    };
+    let in_effect = history.iter().rev().find(|&&(from, _)| from <= floor);
+    let later = history.iter().filter(|&&(from, _)| from > floor);
+    in_effect
+        .into_iter()
+        .chain(later)
+        .map(|&(_, price)| price)
+        .min()
+}
+
+/// Centavos by which a sale's lines are priced below the lowest price their device could have
+/// known (`lowest`, per product; `None` when the product has no price history). A till never
+/// lowers a unit price itself — discounts are explicit, per line or per ticket — so this is
+/// an unstated discount.
+pub fn price_shortfall(sale: &ValidSale, lowest: impl Fn(Uuid) -> Option<i64>) -> i64 {
+    sale.lines
+        .iter()
+        .map(|line| {
+            let known = lowest(line.product_id).unwrap_or(0);
+            (known - line.unit_price.centavos()).max(0) * line.quantity.get()
+        })
+        .sum()
+}
+
+/// Whether a sale needs a manager's approval: explicit discounts above `limit_percent`, or
+/// any price below what the device could have known (an unstated discount is never the
+/// cashier's to give).
+pub fn needs_approval_priced(sale: &ValidSale, shortfall: i64, limit_percent: i64) -> bool {
+    shortfall > 0 || needs_approval(sale, limit_percent)
+}
+
+/// What an approval signs: the explicit discounts plus any price shortfall.
+pub fn approved_discount(sale: &ValidSale, shortfall: i64) -> i64 {
+    discount_of(sale) + shortfall
+}
+
 /// argon2id (19 MiB, 2 passes, as passwords) of the PIN with `salt`.
 pub fn derive_key(pin: &str, salt: &[u8]) -> Result<[u8; 32], ValidationError> {
     let params = Params::new(19 * 1024, 2, 1, Some(32))
@@ -243,6 +287,30 @@ mod tests {
         ));
         assert!(!check(&key, sale, Uuid::from_u128(3), 15_001, &signature));
         assert!(!check(&key, sale, manager, 15_001, "zz"));
+    }
+
+    #[test]
+    fn a_device_may_have_known_the_price_at_its_floor_and_every_later_one() {
+        let history = [(10, 150_000), (20, 120_000), (30, 140_000)];
+        assert_eq!(lowest_known(&history, None), Some(140_000), "REST: today's");
+        assert_eq!(lowest_known(&history, Some(25)), Some(120_000));
+        assert_eq!(lowest_known(&history, Some(30)), Some(140_000));
+        assert_eq!(lowest_known(&history, Some(5)), Some(120_000));
+        assert_eq!(lowest_known(&[], Some(5)), None);
+    }
+
+    #[test]
+    fn a_price_below_every_known_price_is_an_unstated_discount_that_needs_approval() {
+        let sale = valid(100_000, 0, 0);
+        let at = |price: i64| move |_: Uuid| Some(price);
+        assert_eq!(price_shortfall(&sale, at(100_000)), 0);
+        assert_eq!(price_shortfall(&sale, at(90_000)), 0, "above a known price");
+        let shortfall = price_shortfall(&sale, at(283_590));
+        assert_eq!(shortfall, 183_590);
+        assert!(needs_approval_priced(&sale, shortfall, 15));
+        assert!(needs_approval_priced(&sale, 1, 100), "whatever the limit");
+        assert!(!needs_approval_priced(&sale, 0, 15));
+        assert_eq!(approved_discount(&valid(100_000, 5_000, 0), 7), 5_007);
     }
 
     #[test]
