@@ -12,6 +12,7 @@
 //! - [`model`]: reads and writes per kind of record, shared by REST and (later) sync.
 //! - [`demo`]: the deterministic demo data set (`pronto serve --demo`).
 //! - [`error`]: the one error type, mapped to HTTP status and JSON body at the edge.
+//! - [`edge`]: what every `/api` and `/ws` answer obeys (JSON-only writes, JSON errors, headers).
 
 pub mod auth;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod edge;
 pub mod error;
 pub mod events;
 pub mod extract;

@@ -97,9 +97,10 @@ impl AppState {
 
 /// The whole HTTP surface: `/api/*` first, then the web app for every other path.
 pub fn router(state: AppState) -> Router {
+    let guarded = axum::middleware::from_fn(crate::edge::guard);
     Router::new()
-        .nest("/api", routes::api_router())
-        .nest("/ws", ws::router())
+        .nest("/api", routes::api_router().layer(guarded.clone()))
+        .nest("/ws", ws::router().layer(guarded))
         .merge(static_files::router(&state))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

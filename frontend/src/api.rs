@@ -81,8 +81,12 @@ async fn send(method: &str, url: &str, body: Option<String>) -> Result<Response,
     init.set_method(method);
     let headers = Headers::new().map_err(|_| ApiError::Network)?;
     let _ = headers.set("accept", "application/json");
-    if let Some(body) = body {
+    // Every write says JSON, body or not: the server refuses writes that do not (a cross-site
+    // form cannot set this header).
+    if method != "GET" {
         let _ = headers.set("content-type", "application/json");
+    }
+    if let Some(body) = body {
         init.set_body(&JsValue::from_str(&body));
     }
     init.set_headers(&headers);

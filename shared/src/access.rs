@@ -5,7 +5,7 @@
 //! | action | cajero | gerente | admin |
 //! |---|---|---|---|
 //! | read catalog, read customers, create customers | yes | yes | yes |
-//! | read stock, create sales | own store | own store | any store |
+//! | read stock, create sales, look up one sale (receipt, return) | own store | own store | any store |
 //! | edit catalog (products, prices), edit customers | no | yes | yes |
 //! | adjust stock, read sales, register/list devices | no | own store | any store |
 //! | supervise sync (queue, history, conflicts, audit) | no | own store | any store |
@@ -74,6 +74,10 @@ pub enum Action {
     ReadStock(Uuid),
     AdjustStock(Uuid),
     CreateSale(Uuid),
+    /// One sale of the store, by id or folio: the till's receipt and returns (a return may be
+    /// of a sale another cashier rang up). Devices pull the store's sales for the same reason.
+    LookUpSale(Uuid),
+    /// Lists of the store's sales (by day): managers.
     ReadSales(Uuid),
     ManageDevices(Uuid),
     /// See a store's sync queue, history, conflicts and audit; resolve its conflicts.
@@ -94,7 +98,7 @@ impl Principal {
         let manager = self.role == Role::Gerente;
         match action {
             ReadCatalog | ReadCustomers | CreateCustomer | EditCustomer => true,
-            ReadStock(store) | CreateSale(store) => own(store),
+            ReadStock(store) | CreateSale(store) | LookUpSale(store) => own(store),
             EditCatalog | DeleteCustomer => manager,
             AdjustStock(store) | ReadSales(store) | ManageDevices(store) | SuperviseSync(store) => {
                 manager && own(store)
@@ -127,6 +131,7 @@ mod tests {
             ReadStock(store),
             AdjustStock(store),
             CreateSale(store),
+            LookUpSale(store),
             ReadSales(store),
             ManageDevices(store),
             SuperviseSync(store),
@@ -153,6 +158,8 @@ mod tests {
         assert!(!cajero.can(Action::CreateSale(B)));
         assert!(!cajero.can(Action::ReadStock(B)));
         assert!(!cajero.can(Action::ReadSales(A)));
+        assert!(cajero.can(Action::LookUpSale(A)), "returns at the till");
+        assert!(!cajero.can(Action::LookUpSale(B)));
         assert!(!cajero.can(Action::EditCatalog));
         assert!(
             cajero.can(Action::EditCustomer),

@@ -33,9 +33,12 @@ pub fn router() -> Router<AppState> {
         .route("/auth/pin", axum::routing::put(set_pin))
 }
 
-/// A manager (or admin) sets their discount-approval PIN, confirming with their password.
+/// A manager (or admin) sets their discount-approval PIN, confirming with their password. The
+/// password check counts against the same limits as sign-in: a stolen session cookie must not
+/// become an unlimited password oracle.
 async fn set_pin(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     user: CurrentUser,
     AppJson(body): AppJson<PinInput>,
 ) -> Result<StatusCode, AppError> {
@@ -47,14 +50,19 @@ async fn set_pin(
         fields.add("pin", err);
         return Err(fields.into());
     }
+    let username = user.profile.usuario.to_lowercase();
     let mut conn = state.db.pool().acquire().await?;
+    let attempt = rate_limit::begin(&mut conn, &username, &ip, state.clock.now_ms()).await?;
     let account = users::credentials(&mut conn, &user.profile.usuario).await?;
+    drop(conn);
     let phc = account.map(|a| a.password_hash).unwrap_or_default();
     if !password::verify(body.contrasena, phc).await? {
         let mut fields = FieldErrors::new();
         fields.add("contrasena", "La contraseña no es correcta.");
         return Err(fields.into());
     }
+    let mut conn = state.db.pool().acquire().await?;
+    rate_limit::succeeded(&mut conn, attempt, &username).await?;
     approvals::set_pin(&mut conn, user.id(), body.pin).await?;
     tracing::info!(user = %user.id(), "approval PIN set");
     Ok(StatusCode::NO_CONTENT)
@@ -76,21 +84,21 @@ async fn login(
     let username = body.usuario.trim().to_lowercase();
     let now = state.clock.now_ms();
     let mut conn = state.db.pool().acquire().await?;
-
-    rate_limit::check(&mut conn, &username, &ip, now).await?;
-
+    let attempt = rate_limit::begin(&mut conn, &username, &ip, now).await?;
     let account = users::credentials(&mut conn, &username).await?;
+    // No pooled connection is held while argon2id runs (a quarter second of CPU).
+    drop(conn);
     let (phc, usable) = match &account {
         Some(c) => (c.password_hash.clone(), c.active),
         None => (decoy_hash().to_owned(), false),
     };
     let matches = password::verify(body.contrasena, phc).await?;
     let Some(account) = account.filter(|_| matches && usable) else {
-        rate_limit::record_failure(&mut conn, &username, &ip, now).await?;
         tracing::info!(%ip, "failed sign-in");
         return Err(AppError::InvalidCredentials);
     };
-    rate_limit::clear_account(&mut conn, &username).await?;
+    let mut conn = state.db.pool().acquire().await?;
+    rate_limit::succeeded(&mut conn, attempt, &username).await?;
 
     let (token, hash) = session::new_token();
     session::insert(&mut conn, &hash, &account.id, now).await?;

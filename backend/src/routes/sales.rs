@@ -140,10 +140,8 @@ async fn read(
     let sale = sales::get(&mut conn, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("venta {id}")))?;
-    let own_receipt = sale.cajero_id == user.id() && sale.tienda_id == user.store_id();
-    if !own_receipt {
-        user.require(Action::ReadSales(sale.tienda_id))?;
-    }
+    // The same a device of the store pulls: any sale of one's store, one at a time.
+    user.require(Action::LookUpSale(sale.tienda_id))?;
     Ok(Json(sale))
 }
 

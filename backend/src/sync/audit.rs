@@ -53,6 +53,44 @@ impl Entry {
     }
 }
 
+/// Longest text an audit entry keeps of any one value (characters); longer text keeps its
+/// start and says how long it was.
+pub const MAX_TEXT: usize = 500;
+/// Most items an audit entry keeps of one list or object.
+pub const MAX_ITEMS: usize = 200;
+
+/// `entry` with every text cut to [`MAX_TEXT`] and every list to [`MAX_ITEMS`].
+pub fn bounded(entry: &Entry) -> Entry {
+    Entry {
+        model: cut(&entry.model),
+        entity_id: cut(&entry.entity_id),
+        before: entry.before.as_ref().map(bound_value),
+        after: entry.after.as_ref().map(bound_value),
+        ..entry.clone()
+    }
+}
+
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(MAX_TEXT) {
+        None => text.to_owned(),
+        Some((at, _)) => format!("{}… ({} caracteres)", &text[..at], text.chars().count()),
+    }
+}
+
+fn bound_value(value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(cut(text)),
+        Value::Array(items) => items.iter().take(MAX_ITEMS).map(bound_value).collect(),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .take(MAX_ITEMS)
+                .map(|(k, v)| (cut(k), bound_value(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// The chain's hash of an entry: SHA-256 over the previous hash and the entry's canonical
 /// JSON (with its id, so moving rows around is noticed too).
 fn chain_hash(prev_hash: &str, id: i64, entry: &Entry) -> String {
@@ -99,8 +137,11 @@ impl Chain {
         })
     }
 
-    /// Appends `entry` after the current end (written out by [`Chain::close`]).
+    /// Appends `entry` after the current end (written out by [`Chain::close`]). What a device
+    /// sent is bounded first ([`bounded`]): a refused op's model name or reason can echo
+    /// anything, and the log must not grow by megabytes per forged op.
     pub fn append(&mut self, entry: &Entry) -> i64 {
+        let entry = &bounded(entry);
         let id = self.last_id + 1;
         let hash = chain_hash(&self.last_hash, id, entry);
         let json = |v: &Option<Value>| v.as_ref().map(Value::to_string);
@@ -311,4 +352,30 @@ pub async fn list(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_keeps_at_most_a_bounded_piece_of_whatever_a_device_sent() {
+        let huge = "x".repeat(1_000_000);
+        let entry = Entry {
+            at: "t".into(),
+            user_id: None,
+            device_id: None,
+            op_id: None,
+            model: huge.clone(),
+            entity_id: "e".into(),
+            result: "rejected".into(),
+            before: None,
+            after: Some(serde_json::json!({"motivo": huge, "lista": vec![1; 10_000]})),
+        };
+        let kept = bounded(&entry);
+        assert!(kept.model.len() < 600, "{}", kept.model.len());
+        let after = serde_json::to_string(&kept.after).unwrap();
+        assert!(after.len() < 2_000, "{}", after.len());
+        assert!(kept.model.contains("1000000 caracteres"));
+    }
 }

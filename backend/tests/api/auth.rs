@@ -130,6 +130,7 @@ async fn every_login_gets_a_new_token_and_logout_kills_only_its_own() {
         .client
         .post(app.url("/api/auth/logout"))
         .header("cookie", &first)
+        .json(&serde_json::json!({}))
         .send()
         .await
         .unwrap();

@@ -6,6 +6,7 @@ mod approvals;
 mod auth;
 mod bad_input;
 mod demo;
+mod edges;
 mod fixtures;
 mod health;
 mod helpers;

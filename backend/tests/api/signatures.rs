@@ -300,6 +300,7 @@ async fn deactivate_device(app: &TestApp, id: Uuid) {
     let manager = client_for(app, "gerente_a").await;
     let response = manager
         .post(app.url(&format!("/api/devices/{id}/desactivar")))
+        .json(&serde_json::json!({}))
         .send()
         .await
         .expect("request");
@@ -398,6 +399,7 @@ async fn deactivating_a_person_revokes_their_keys_on_every_device() {
     let admin = client_for(&app, "admin").await;
     let response = admin
         .post(app.url(&format!("/api/usuarios/{}/desactivar", d.author)))
+        .json(&serde_json::json!({}))
         .send()
         .await
         .expect("request");
@@ -418,6 +420,7 @@ async fn deactivating_a_person_revokes_their_keys_on_every_device() {
     let manager_may_not: u16 = client_for(&app, "gerente_a")
         .await
         .post(app.url(&format!("/api/usuarios/{}/desactivar", d.author)))
+        .json(&serde_json::json!({}))
         .send()
         .await
         .expect("request")
@@ -481,6 +484,7 @@ async fn an_unsigned_op_of_the_previous_release_applies_only_for_its_author_else
             "/api/sincronizacion/cola/{}/reintentar",
             theirs.body.op_id
         )))
+        .json(&serde_json::json!({}))
         .send()
         .await
         .expect("request")

@@ -63,7 +63,13 @@ async fn the_queue_lists_ops_by_status_and_admins_retry_or_discard_refused_ones(
         ops[0].body.op_id
     ));
     assert_eq!(
-        gerente.post(&retry_url).send().await.unwrap().status(),
+        gerente
+            .post(&retry_url)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         403,
         "only admins retry"
     );
@@ -75,6 +81,7 @@ async fn the_queue_lists_ops_by_status_and_admins_retry_or_discard_refused_ones(
     drop(conn);
     let retried: OpResult = admin
         .post(&retry_url)
+        .json(&serde_json::json!({}))
         .send()
         .await
         .unwrap()
@@ -87,6 +94,7 @@ async fn the_queue_lists_ops_by_status_and_admins_retry_or_discard_refused_ones(
             "/api/sincronizacion/cola/{}/descartar",
             ops[1].body.op_id
         )))
+        .json(&serde_json::json!({}))
         .send()
         .await
         .unwrap();

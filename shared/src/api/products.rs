@@ -81,15 +81,11 @@ impl ProductInput {
         let price = e.check("precio", Price::new(self.precio));
         let image = match self.imagen.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(url)
-                if url.len() <= 500 && (url.starts_with('/') || url.starts_with("https://")) =>
-            {
-                Some(url.to_owned())
-            }
+            Some(path) if is_image_path(path) => Some(path.to_owned()),
             Some(_) => {
                 e.add(
                     "imagen",
-                    "La imagen debe ser una ruta /… o una dirección https://.",
+                    "La imagen debe ser una ruta de este servidor, como /imagenes/oxford-negro.jpg.",
                 );
                 None
             }
@@ -147,8 +143,47 @@ impl ProductQuery {
     }
 }
 
+/// A product image is a path on this server: `/` then segments of letters, digits, `.`, `-`
+/// and `_` — never `//host` (another origin), `..` (out of the folder), a scheme, a query or
+/// anything a browser would decode. Every device shows it; none may be sent elsewhere.
+pub fn is_image_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    path.len() <= 300
+        && !rest.is_empty()
+        && rest.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_image_is_a_plain_path_on_this_server_only() {
+        use super::is_image_path;
+        assert!(is_image_path("/imagenes/oxford-negro_26.jpg"));
+        for bad in [
+            "//evil.example/x.png",
+            "/imagenes/../../etc/passwd",
+            "https://cdn.example/x.png",
+            "javascript:alert(1)",
+            "/a/./b.png",
+            "/a%2e%2e/b.png",
+            "/a\\b.png",
+            "/x.png?y=1",
+            "/",
+            "imagenes/x.png",
+        ] {
+            assert!(!is_image_path(bad), "{bad}");
+        }
+    }
+
     use super::*;
 
     fn input() -> ProductInput {

@@ -52,7 +52,8 @@ impl StockDelta {
             Err(ValidationError::new(
                 "El movimiento de inventario no puede ser cero.",
             ))
-        } else if value.abs() > Self::LIMIT {
+        } else if value.unsigned_abs() > Self::LIMIT.unsigned_abs() {
+            // `unsigned_abs`: `i64::MIN.abs()` overflows (a panic in debug builds).
             Err(ValidationError::new(
                 "El movimiento de inventario es demasiado grande.",
             ))
@@ -94,6 +95,11 @@ mod tests {
 
     #[test]
     fn stock_delta_is_non_zero_and_bounded_both_ways() {
+        assert!(
+            StockDelta::new(i64::MIN).is_err(),
+            "no overflow on negation"
+        );
+        assert!(StockDelta::new(i64::MAX).is_err());
         assert!(StockDelta::new(0).is_err());
         assert!(StockDelta::new(100_001).is_err());
         assert!(StockDelta::new(-100_001).is_err());

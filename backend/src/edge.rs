@@ -1,0 +1,112 @@
+//! What every `/api` and `/ws` answer obeys, whichever handler (or none) produced it:
+//!
+//! - A request that changes state (POST, PUT, PATCH, DELETE) must say
+//!   `Content-Type: application/json`, body or not. A page of another site can send a
+//!   "simple" cross-site form post with the visitor's cookie (SameSite=Strict stops most, not a
+//!   same-site sibling); it cannot set this header without a CORS preflight, which we never
+//!   grant. So a no-cors form can neither sign anyone out nor deactivate a device.
+//! - Every error has the `{code, message, fields}` body, also those axum makes itself (a bad
+//!   path parameter, a wrong method, a refused WebSocket upgrade): clients parse one shape.
+//! - JSON answers carry `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`: a
+//!   shared tablet's browser must not keep sales or customers in its HTTP cache.
+
+use axum::{
+    body::Body,
+    extract::Request,
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    Json,
+};
+use pronto_shared::ErrorBody;
+
+/// Methods that change state.
+fn writes(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
+}
+
+fn is_json(value: Option<&HeaderValue>) -> bool {
+    value
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The JSON error body for a status some layer answered without one.
+fn body_for(status: StatusCode) -> ErrorBody {
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => (
+            "bad_request",
+            "La solicitud no es válida (revisa la dirección y sus parámetros).",
+        ),
+        StatusCode::UNAUTHORIZED => ("unauthenticated", "Inicia sesión para continuar."),
+        StatusCode::FORBIDDEN => ("forbidden", "No tienes permiso para esta acción."),
+        StatusCode::NOT_FOUND => ("not_found", "No encontrado."),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "Esta dirección no admite ese método.")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "La solicitud es demasiado grande."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "La solicitud debe enviarse como application/json.",
+        ),
+        StatusCode::UPGRADE_REQUIRED => ("upgrade_required", "Se esperaba una conexión WebSocket."),
+        s if s.is_server_error() => (
+            "internal",
+            "Ocurrió un error interno del servidor. Intenta de nuevo.",
+        ),
+        _ => ("http", "La solicitud no se pudo atender."),
+    };
+    ErrorBody::new(code, message)
+}
+
+/// The rules above, as one `axum::middleware::from_fn` layer.
+pub async fn guard(request: Request, next: Next) -> Response {
+    if writes(request.method()) && !is_json(request.headers().get(header::CONTENT_TYPE)) {
+        return finish(
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Json(body_for(StatusCode::UNSUPPORTED_MEDIA_TYPE)),
+            )
+                .into_response(),
+        );
+    }
+    finish(next.run(request).await)
+}
+
+fn finish(response: Response) -> Response {
+    let status = response.status();
+    let mut response = if status.is_client_error() || status.is_server_error() {
+        if is_json(response.headers().get(header::CONTENT_TYPE)) {
+            response
+        } else {
+            let (mut parts, _) = response.into_parts();
+            let json = Json(body_for(status)).into_response();
+            let (json_parts, body) = json.into_parts();
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                json_parts
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .cloned()
+                    .unwrap_or(HeaderValue::from_static("application/json")),
+            );
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::new(body))
+        }
+    } else {
+        response
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if is_json(headers.get(header::CONTENT_TYPE)) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
