@@ -60,6 +60,7 @@ impl Session {
             device,
         };
         spawn_local(async move { session.confirm().await });
+        spawn_local(send_pending_logout());
         session
     }
 
@@ -115,6 +116,8 @@ impl Session {
         };
         let profile = match api::post::<_, Profile>("/api/auth/login", &request).await {
             Ok(profile) => {
+                // The server replaced the cookie: an earlier sign-out has nothing left to end.
+                storage::remove(PENDING_LOGOUT_KEY);
                 if let Err(message) = self.keyring.sign_in(&profile, &contrasena, device).await {
                     // A session that cannot sign could only queue ops the server refuses.
                     let _ = api::post_empty("/api/auth/logout").await;
@@ -135,7 +138,8 @@ impl Session {
                 })?,
             Err(err) => return Err(err),
         };
-        storage::remove(PENDING_LOGOUT_KEY);
+        // An offline sign-in leaves a pending sign-out pending: the browser still holds the
+        // previous person's cookie, and that session must end as soon as the server answers.
         save_profile(&profile);
         self.state.set(SessionState::SignedIn(profile));
         Ok(())
@@ -150,6 +154,19 @@ impl Session {
                 storage::set(PENDING_LOGOUT_KEY, "1");
             }
         });
+    }
+}
+
+/// Ends, as soon as the server answers, a session whose person signed out offline: until then
+/// the browser still holds their cookie (HttpOnly: the page cannot drop it).
+async fn send_pending_logout() {
+    loop {
+        if storage::get(PENDING_LOGOUT_KEY).is_some()
+            && api::post_empty("/api/auth/logout").await.is_ok()
+        {
+            storage::remove(PENDING_LOGOUT_KEY);
+        }
+        gloo_timers::future::TimeoutFuture::new(3_000).await;
     }
 }
 
