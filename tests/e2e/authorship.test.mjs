@@ -192,11 +192,113 @@ test("a manager and a cashier sell offline on one till; each sale is theirs; the
   assert.deepEqual(codes, ["clave_ajena", "firma_invalida"], JSON.stringify(letters));
 
   await signOut(page);
-  await signIn(page, DEMO.gerente);
+  await signIn(page, DEMO.gerente).catch(async (err) => {
+    await page.screenshot({ path: artifactPath("authorship-final-signin.png"), fullPage: true });
+    throw err;
+  });
   const sales = await page.evaluate(async () => (await (await fetch("/api/sales")).json()));
   const byFolio = (f) => sales.find((s) => s.folio === f);
   assert.equal(byFolio(managerFolio)?.cajero_id, facts.managerId, "the manager's sale is hers");
   assert.ok(byFolio(cashierFolio), "the cashier's sale arrived");
   assert.notEqual(byFolio(cashierFolio).cajero_id, facts.managerId, "the cashier's sale is hers");
   await waitUntil(async () => (await stockOf(facts.bota.id)) === botaStock, 5_000);
+});
+
+/** Writes ops in the first release's format (no protocol, key or signature; its checksum)
+ *  into the outbox, as a till that was offline during the upgrade still holds them. */
+async function queueFirstReleaseSales(page, sales) {
+  return page.evaluate(async (sales) => {
+    const canonical = (v) =>
+      Array.isArray(v)
+        ? `[${v.map(canonical).join(",")}]`
+        : v !== null && typeof v === "object"
+          ? `{${Object.keys(v)
+              .sort()
+              .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+              .join(",")}}`
+          : JSON.stringify(v);
+    const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const device = JSON.parse(localStorage.getItem("pronto.dispositivo"));
+    const open = indexedDB.open("pronto");
+    const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
+    const request = (r) => new Promise((ok, bad) => ((r.onsuccess = () => ok(r.result)), (r.onerror = bad)));
+    let seq = (await request(db.transaction("meta").objectStore("meta").get("last_seq"))) ?? 0;
+    const ops = [];
+    for (const { author, product, price } of sales) {
+      seq += 1;
+      const id = crypto.randomUUID();
+      const body = {
+        op_id: crypto.randomUUID(),
+        device_id: device.id,
+        author_id: author,
+        seq,
+        model: "ventas.Venta",
+        entity_id: id,
+        kind: "sale",
+        base_version: null,
+        fields: {
+          id,
+          lineas: [{ producto_id: product, cantidad: 1, precio_unitario: price }],
+          pagos: [{ metodo: "efectivo", monto: price }],
+        },
+        hlc: { wall_ms: Date.now() - 3_600_000, counter: 0, node: device.id },
+        priority: 100,
+      };
+      const checksum = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical(body))));
+      ops.push({ ...body, checksum });
+    }
+    const tx = db.transaction(["outbox", "meta"], "readwrite");
+    for (const op of ops) tx.objectStore("outbox").add({ op_id: op.op_id, seq: op.seq, op: JSON.stringify(op) });
+    tx.objectStore("meta").put(seq, "last_seq");
+    await new Promise((ok, bad) => ((tx.oncomplete = ok), (tx.onerror = bad)));
+    db.close();
+    return ops.map((op) => op.entity_id);
+  }, sales);
+}
+
+test("ops queued by the previous release replay after the upgrade: the author's apply, another's wait for the manager", async () => {
+  const { context } = env.browser;
+  const page = context.pages()[0] ?? (await context.newPage());
+  await page.goto(env.server.url);
+  if (!(await page.getByLabel("Usuario").isVisible())) await signOut(page);
+  await signIn(page, DEMO.gerente);
+  const manager = await page.evaluate(async () => (await (await fetch("/api/auth/me")).json()).id);
+  await signOut(page);
+  await signIn(page, DEMO.cajero);
+  const facts = await page.evaluate(async () => ({
+    cashier: (await (await fetch("/api/auth/me")).json()).id,
+    product: (await (await fetch("/api/products?q=oxford")).json()).items[0],
+  }));
+  await waitForPending(page, 0, 60_000);
+  await context.setOffline(true);
+  await waitForConnection(page, "offline");
+  const [own, theirs] = await queueFirstReleaseSales(page, [
+    { author: facts.cashier, product: facts.product.id, price: facts.product.precio },
+    { author: manager, product: facts.product.id, price: facts.product.precio },
+  ]);
+  await waitForPending(page, 2);
+
+  const seen = [];
+  page.on("response", async (r) => {
+    if (r.url().includes("/api/sync/")) seen.push(`${r.status()} ${r.url().slice(-40)} ${(await r.text().catch(() => "")).slice(0, 300)}`);
+  });
+  page.on("console", (m) => seen.push(`console ${m.text().slice(0, 300)}`));
+  await context.setOffline(false);
+  await waitForPending(page, 0, 60_000).catch(async (err) => {
+    console.log(seen.join("\n"));
+    await page.screenshot({ path: artifactPath("authorship-legacy-replay.png"), fullPage: true });
+    throw err;
+  });
+  await page.getByTestId("held-count").filter({ hasText: "1 en espera del gerente" }).waitFor({ timeout: 30_000 });
+
+  await signOut(page);
+  await signIn(page, DEMO.gerente);
+  const status = async (id) => page.evaluate(async (sale) => (await fetch(`/api/sales/${sale}`)).status, id);
+  assert.equal(await status(own), 200, "the cashier's own op applied");
+  assert.equal(await status(theirs), 404, "the manager's, pushed by the cashier, waits");
+  await page.goto(`${env.server.url}/sincronizacion/cola`);
+  await page.getByRole("button", { name: "Esperan al gerente" }).click();
+  const held = page.getByTestId("queue-op").filter({ hasText: "versión anterior" });
+  await held.getByTestId("accept-held").click();
+  await waitUntil(async () => (await status(theirs)) === 200, 10_000);
 });

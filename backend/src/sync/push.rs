@@ -310,6 +310,12 @@ pub async fn push(
                 }
                 results[i] = Some(result);
             }
+            Admission::Refused(result) => {
+                store_answer(op, &result, "rejected", None, &mut batch)?;
+                audit_rejection(op, &result, user, &mut batch)?;
+                batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
+                results[i] = Some(result);
+            }
             Admission::Hold(reason) => {
                 results[i] = Some(hold(op, reason, &mut batch)?);
                 batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
@@ -469,6 +475,8 @@ async fn stored_answers(
 enum Admission {
     /// Decided without applying (duplicate or refused before storage).
     Answer(OpResult),
+    /// Refused in its place (its seq consumed, its answer stored): a bad signature.
+    Refused(OpResult),
     /// Kept for a manager (stored, not applied).
     Hold(&'static str),
     Apply(Grant),
@@ -501,29 +509,6 @@ fn admit(
             "La operación es de otro dispositivo.",
         )));
     }
-    let (grant, hold) = match verdict {
-        Verdict::Refused { code, reason } => {
-            return Ok(Admission::Answer(OpResult::rejected(
-                id, 403, code, *reason,
-            )))
-        }
-        Verdict::Signed(key) => (
-            Grant {
-                revoked_ms: key.revoked_ms,
-                unsigned: false,
-            },
-            false,
-        ),
-        // The first release's ops carry no signature: only their author can vouch for them
-        // (the session pushing them is theirs); anyone else's push holds them for a manager.
-        Verdict::Unsigned => (
-            Grant {
-                revoked_ms: None,
-                unsigned: true,
-            },
-            op.body.author_id != pusher.id(),
-        ),
-    };
     let stored = known.get(&id);
     if let Some((hash, result)) = stored {
         if *hash != op.payload_hash() {
@@ -554,6 +539,31 @@ fn admit(
         )));
     }
     *next_seq += 1;
+    // The signature is judged once the op has its place: a refused op consumes its seq like
+    // any refusal at apply time, so the device that dead-letters it is never left with a gap.
+    let (grant, hold) = match verdict {
+        Verdict::Refused { code, reason } => {
+            return Ok(Admission::Refused(OpResult::rejected(
+                id, 403, code, *reason,
+            )))
+        }
+        Verdict::Signed(key) => (
+            Grant {
+                revoked_ms: key.revoked_ms,
+                unsigned: false,
+            },
+            false,
+        ),
+        // The first release's ops carry no signature: only their author can vouch for them
+        // (the session pushing them is theirs); anyone else's push holds them for a manager.
+        Verdict::Unsigned => (
+            Grant {
+                revoked_ms: None,
+                unsigned: true,
+            },
+            op.body.author_id != pusher.id(),
+        ),
+    };
     if hold {
         return Ok(Admission::Hold(
             "Operación sin firma de una versión anterior, enviada por otra persona: un gerente debe aceptarla o descartarla.",

@@ -1,13 +1,30 @@
 //! The audit log and the sync queue (`/sincronizacion/auditoria`, `/sincronizacion/cola`):
 //! managers see their store, admins everything. The audit screen filters by model, entity,
 //! person, device and dates, and (admins) runs the hash-chain integrity check; the queue lists
-//! ops by status with the server's answer, and lets an admin retry or discard a refused op.
+//! ops by status with the server's answer and why it was flagged, lets an admin retry or
+//! discard a refused op, and a manager accept or discard one held for them (an unsigned op of
+//! the previous release pushed by someone other than its author).
 
 use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::Role;
 use serde_json::Value;
 
 use crate::{api, session::Session};
+
+/// A flag of an applied op (`sync_ops.flag`, comma-separated), in the manager's words.
+fn flag_label(flags: &str) -> String {
+    flags
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(|f| match f {
+            "autor_revocado" => "Autor o dispositivo dado de baja",
+            "reloj_adelantado" => "Reloj del dispositivo adelantado",
+            "sin_firma" => "Sin firma (versión anterior de la app)",
+            _ => "Revisar",
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
 
 fn text(v: &Value, key: &str) -> String {
     match v.get(key) {
@@ -175,7 +192,7 @@ pub fn Queue() -> impl IntoView {
             </div>
             {move || message.get().map(|(ok, t)| view! { <p class=if ok { "notice notice--ok" } else { "notice notice--bad" } role="status">{t}</p> })}
             <table class="conflict__table" data-testid="queue-ops">
-                <thead><tr><th>"Recibida"</th><th>"Dispositivo"</th><th>"Seq"</th><th>"Modelo"</th><th>"Tipo"</th><th>"Respuesta"</th><th></th></tr></thead>
+                <thead><tr><th>"Recibida"</th><th>"Dispositivo"</th><th>"Seq"</th><th>"Modelo"</th><th>"Tipo"</th><th>"Respuesta"</th><th>"Marca"</th><th></th></tr></thead>
                 <tbody>
                     {move || ops.get().into_iter().map(|op| {
                         let id = text(&op, "op_id");
@@ -185,13 +202,21 @@ pub fn Queue() -> impl IntoView {
                             other => format!("versión {other}"),
                         }).unwrap_or_default();
                         let refused = text(&op, "estado") == "rejected";
+                        let held = op.get("resultado").and_then(|r| r.get("result")).and_then(Value::as_str) == Some("held");
+                        let (accept_id, drop_id) = (id.clone(), id.clone());
+                        let flags = flag_label(&text(&op, "marca"));
                         view! {
                             <tr data-testid="queue-op">
                                 <td>{text(&op, "recibida")}</td><td>{text(&op, "dispositivo_id").chars().take(8).collect::<String>()}</td>
                                 <td>{text(&op, "seq")}</td><td>{text(&op, "modelo")}</td><td>{text(&op, "tipo")}</td><td>{answer}</td>
+                                <td data-testid="queue-flag">{flags}</td>
                                 <td>{(admin() && refused).then(|| view! {
                                     <button class="button" type="button" on:click=move |_| act(retry_id.clone(), "reintentar")>"Reintentar"</button>
                                     <button class="button" type="button" on:click=move |_| act(discard_id.clone(), "descartar")>"Descartar"</button>
+                                })}
+                                {held.then(|| view! {
+                                    <button class="button" type="button" data-testid="accept-held" on:click=move |_| act(accept_id.clone(), "reintentar")>"Aceptar"</button>
+                                    <button class="button" type="button" on:click=move |_| act(drop_id.clone(), "descartar")>"Descartar"</button>
                                 })}</td>
                             </tr>
                         }
