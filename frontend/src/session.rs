@@ -109,6 +109,13 @@ impl Session {
     /// unwraps their key (the server's session, if it ended, is renewed at the next online
     /// sign-in; ops wait in the outbox meanwhile).
     pub async fn sign_in(self, usuario: String, contrasena: String) -> Result<(), ApiError> {
+        SIGNING_IN.set(true);
+        let outcome = self.sign_in_inner(usuario, contrasena).await;
+        SIGNING_IN.set(false);
+        outcome
+    }
+
+    async fn sign_in_inner(self, usuario: String, contrasena: String) -> Result<(), ApiError> {
         let device = self.device.device.get_untracked();
         let request = LoginRequest {
             usuario: usuario.clone(),
@@ -157,11 +164,18 @@ impl Session {
     }
 }
 
+thread_local! {
+    /// A sign-in is under way: its answer may already have set the new cookie, which a pending
+    /// sign-out sent now would end.
+    static SIGNING_IN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Ends, as soon as the server answers, a session whose person signed out offline: until then
 /// the browser still holds their cookie (HttpOnly: the page cannot drop it).
 async fn send_pending_logout() {
     loop {
-        if storage::get(PENDING_LOGOUT_KEY).is_some()
+        if !SIGNING_IN.get()
+            && storage::get(PENDING_LOGOUT_KEY).is_some()
             && api::post_empty("/api/auth/logout").await.is_ok()
         {
             storage::remove(PENDING_LOGOUT_KEY);

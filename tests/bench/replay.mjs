@@ -43,11 +43,27 @@ try {
   });
   const productsFile = path.join(tmpdir(), `pronto-bench-products-${process.pid}.json`);
   writeFileSync(productsFile, JSON.stringify(ids.products));
-  const backlog = execFileSync(
+  const made = execFileSync(
     path.join(repoRoot, "target", "release", "examples", "sync_backlog"),
     [ids.device, ids.author, productsFile, String(COUNT)],
     { maxBuffer: 1 << 30 },
   ).toString();
+  // The backlog is signed by a key of the manager's made by the generator: register it in her
+  // session, as the app registers the key it makes at sign-in.
+  const { key_id: keyId, public_key: publicKey, ops: backlogOps } = JSON.parse(made);
+  const registered = await page.evaluate(
+    async ({ device, keyId, publicKey }) =>
+      (
+        await fetch(`/api/devices/${device}/claves`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ clave_id: keyId, publica: publicKey }),
+        })
+      ).status,
+    { device: ids.device, keyId, publicKey },
+  );
+  if (registered !== 201) throw new Error(`key registration answered ${registered}`);
+  const backlog = JSON.stringify(backlogOps);
 
   await context.setOffline(true);
   await waitForConnection(page, "offline");

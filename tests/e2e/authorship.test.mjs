@@ -20,6 +20,44 @@ import {
 
 const env = serverAndBrowser();
 
+/** Puts on `window.prontoTest` what the page scripts below share: the canonical JSON the app
+ *  hashes and signs, hex and base64url, and promise wrappers for IndexedDB. */
+async function installPageHelpers(page) {
+  await page.evaluate(() => {
+    const canonical = (v) =>
+      Array.isArray(v)
+        ? `[${v.map(canonical).join(",")}]`
+        : v !== null && typeof v === "object"
+          ? `{${Object.keys(v)
+              .sort()
+              .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+              .join(",")}}`
+          : JSON.stringify(v);
+    window.prontoTest = {
+      canonical,
+      hex: (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join(""),
+      b64url: (buf) =>
+        btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""),
+      sha256: async (text) =>
+        window.prontoTest.hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))),
+      open: (name) =>
+        new Promise((ok, bad) => {
+          const r = indexedDB.open(name);
+          r.onsuccess = () => ok(r.result);
+          r.onerror = bad;
+        }),
+      request: (r) => new Promise((ok, bad) => ((r.onsuccess = () => ok(r.result)), (r.onerror = bad))),
+      /** Appends ops to the outbox after the device's last seq, as the app stores them. */
+      enqueue: async (db, ops) => {
+        const tx = db.transaction(["outbox", "meta"], "readwrite");
+        for (const op of ops) tx.objectStore("outbox").add({ op_id: op.op_id, seq: op.seq, op: JSON.stringify(op) });
+        tx.objectStore("meta").put(ops[ops.length - 1].seq, "last_seq");
+        await new Promise((ok, bad) => ((tx.oncomplete = ok), (tx.onerror = bad)));
+      },
+    };
+  });
+}
+
 /** The sale screen, from wherever the sign-in left the page. */
 async function toSale(page) {
   const goSell = page.getByTestId("go-sell");
@@ -37,31 +75,14 @@ async function signOut(page) {
  *  manager" in the outbox — one signed with the cashier's key, one naming the manager's key
  *  id — with correct checksums, as the app itself would store them. */
 async function forgeAsTheManager(page, { managerId, deviceId, productId }) {
+  await installPageHelpers(page);
   return page.evaluate(
     async ({ managerId, deviceId, productId }) => {
-      const open = (name) =>
-        new Promise((ok, bad) => {
-          const r = indexedDB.open(name);
-          r.onsuccess = () => ok(r.result);
-          r.onerror = bad;
-        });
-      const request = (r) => new Promise((ok, bad) => ((r.onsuccess = () => ok(r.result)), (r.onerror = bad)));
+      const { canonical, b64url, sha256, open, request, enqueue } = window.prontoTest;
       const firma = await open("pronto-firma");
       const session = await request(firma.transaction("sesion").objectStore("sesion").get("actual"));
       firma.close();
       const managerMaterial = JSON.parse(localStorage.getItem("pronto.firma.gerente.centro") ?? "null");
-      const canonical = (v) =>
-        Array.isArray(v)
-          ? `[${v.map(canonical).join(",")}]`
-          : v !== null && typeof v === "object"
-            ? `{${Object.keys(v)
-                .sort()
-                .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
-                .join(",")}}`
-            : JSON.stringify(v);
-      const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
-      const b64url = (buf) =>
-        btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
       const db = await open("pronto");
       let seq = (await request(db.transaction("meta").objectStore("meta").get("last_seq"))) ?? 0;
       const forged = [];
@@ -86,7 +107,7 @@ async function forgeAsTheManager(page, { managerId, deviceId, productId }) {
         const message = new TextEncoder().encode("pronto-op-v2\n" + canonical(signedPart));
         // The only key this session can use: the cashier's own (non-extractable, sign only).
         const signature = await crypto.subtle.sign("Ed25519", session.firma, message);
-        const checksum = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical(body))));
+        const checksum = await sha256(canonical(body));
         forged.push({ ...body, checksum, signature: b64url(signature) });
       }
       // The manager's wrapped key cannot be opened without her password.
@@ -107,10 +128,7 @@ async function forgeAsTheManager(page, { managerId, deviceId, productId }) {
       } catch {
         unwrapped = false;
       }
-      const tx = db.transaction(["outbox", "meta"], "readwrite");
-      for (const op of forged) tx.objectStore("outbox").add({ op_id: op.op_id, seq: op.seq, op: JSON.stringify(op) });
-      tx.objectStore("meta").put(seq, "last_seq");
-      await new Promise((ok, bad) => ((tx.oncomplete = ok), (tx.onerror = bad)));
+      await enqueue(db, forged);
       db.close();
       return { ids: forged.map((op) => op.op_id), unwrapped, hadManagerMaterial: managerMaterial !== null };
     },
@@ -207,21 +225,11 @@ test("a manager and a cashier sell offline on one till; each sale is theirs; the
 /** Writes ops in the first release's format (no protocol, key or signature; its checksum)
  *  into the outbox, as a till that was offline during the upgrade still holds them. */
 async function queueFirstReleaseSales(page, sales) {
+  await installPageHelpers(page);
   return page.evaluate(async (sales) => {
-    const canonical = (v) =>
-      Array.isArray(v)
-        ? `[${v.map(canonical).join(",")}]`
-        : v !== null && typeof v === "object"
-          ? `{${Object.keys(v)
-              .sort()
-              .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
-              .join(",")}}`
-          : JSON.stringify(v);
-    const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const { canonical, sha256, open, request, enqueue } = window.prontoTest;
     const device = JSON.parse(localStorage.getItem("pronto.dispositivo"));
-    const open = indexedDB.open("pronto");
-    const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
-    const request = (r) => new Promise((ok, bad) => ((r.onsuccess = () => ok(r.result)), (r.onerror = bad)));
+    const db = await open("pronto");
     let seq = (await request(db.transaction("meta").objectStore("meta").get("last_seq"))) ?? 0;
     const ops = [];
     for (const { author, product, price } of sales) {
@@ -244,13 +252,9 @@ async function queueFirstReleaseSales(page, sales) {
         hlc: { wall_ms: Date.now() - 3_600_000, counter: 0, node: device.id },
         priority: 100,
       };
-      const checksum = hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical(body))));
-      ops.push({ ...body, checksum });
+      ops.push({ ...body, checksum: await sha256(canonical(body)) });
     }
-    const tx = db.transaction(["outbox", "meta"], "readwrite");
-    for (const op of ops) tx.objectStore("outbox").add({ op_id: op.op_id, seq: op.seq, op: JSON.stringify(op) });
-    tx.objectStore("meta").put(seq, "last_seq");
-    await new Promise((ok, bad) => ((tx.oncomplete = ok), (tx.onerror = bad)));
+    await enqueue(db, ops);
     db.close();
     return ops.map((op) => op.entity_id);
   }, sales);

@@ -7,6 +7,7 @@ use pronto_backend::clock::Clock;
 use pronto_shared::sync::{
     config::{EXISTENCIA, PRODUCTO, VENTA},
     op::PROTOCOL,
+    signing::KeySigner,
     Op, OpKind, OpResult, PushReply,
 };
 use serde_json::{json, Value};
@@ -40,7 +41,8 @@ async fn audited(app: &TestApp, op: &Op) -> Vec<String> {
         .expect("audit")
 }
 
-fn price_edit(d: &mut Device, world: &World, author: Uuid) -> Op {
+/// The next op of `d`: the first product's price to $1.00, "by" `author`, signed by `key`.
+fn price_edit_signed(d: &mut Device, world: &World, author: Uuid, key: &KeySigner) -> Op {
     let mut body = d.body(
         PRODUCTO,
         world.products[0],
@@ -50,7 +52,13 @@ fn price_edit(d: &mut Device, world: &World, author: Uuid) -> Op {
         10,
     );
     body.author_id = author;
-    signed(body, &d.key)
+    signed(body, key)
+}
+
+/// The same, signed with the device's own key.
+fn price_edit(d: &mut Device, world: &World, author: Uuid) -> Op {
+    let key = d.key.clone();
+    price_edit_signed(d, world, author, &key)
 }
 
 fn stock_move(d: &mut Device, world: &World, author: Uuid) -> Op {
@@ -155,17 +163,8 @@ async fn an_op_without_a_signature_or_with_an_unknown_key_is_refused() {
     let mut unsigned = price_edit(&mut d, &world, me);
     unsigned.signature = None;
     assert_refused(&app, &d, unsigned, "firma_faltante").await;
-    let stranger = new_key();
-    let mut body = d.body(
-        PRODUCTO,
-        world.products[0],
-        OpKind::Update,
-        Some(1),
-        json!({"precio": 100}),
-        10,
-    );
-    body.author_id = me;
-    assert_refused(&app, &d, signed(body, &stranger), "clave_desconocida").await;
+    let forged = price_edit_signed(&mut d, &world, me, &new_key());
+    assert_refused(&app, &d, forged, "clave_desconocida").await;
     // A refused op took its place: the device's next op is not "from the future".
     let next = price_edit(&mut d, &world, me);
     let results = d.push_ok(&app, &[next]).await;
@@ -186,16 +185,7 @@ async fn a_copied_device_without_the_password_cannot_sign_as_its_owner() {
     let me = d.author;
     let copier_key = new_key();
     // Naming the manager's real key id, signed with another key.
-    let mut body = d.body(
-        PRODUCTO,
-        world.products[0],
-        OpKind::Update,
-        Some(1),
-        json!({"precio": 100}),
-        10,
-    );
-    body.author_id = me;
-    let mut forged = signed(body, &copier_key);
+    let mut forged = price_edit_signed(&mut d, &world, me, &copier_key);
     forged.body.key_id = Some(d.key.key_id);
     let forged = {
         let signature = forged.signature.clone();
@@ -207,16 +197,8 @@ async fn a_copied_device_without_the_password_cannot_sign_as_its_owner() {
     // Registering the copier's key as the cashier and signing as the manager.
     let cashier = client_for(&app, "cajero_a").await;
     assert_eq!(register_key(&app, &cashier, d.id, &copier_key).await, 201);
-    let mut body = d.body(
-        PRODUCTO,
-        world.products[0],
-        OpKind::Update,
-        Some(1),
-        json!({"precio": 100}),
-        10,
-    );
-    body.author_id = me;
-    assert_refused(&app, &d, signed(body, &copier_key), "clave_ajena").await;
+    let forged = price_edit_signed(&mut d, &world, me, &copier_key);
+    assert_refused(&app, &d, forged, "clave_ajena").await;
     assert_eq!(price(&app, world.products[0]).await, 129_900);
 }
 
