@@ -232,3 +232,38 @@ async fn a_cashier_reads_one_sale_of_her_store_as_her_till_pulls_it_but_no_lists
         .expect("json");
     assert_eq!(read["code"], "forbidden");
 }
+
+#[tokio::test]
+async fn a_refused_op_is_audited_under_the_device_that_sent_it_not_the_one_it_names() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let their = device(&app, "gerente_a", "cajero_a").await;
+    let mut mine = device(&app, "gerente_b", "cajero_b").await;
+    let sale_id = Uuid::now_v7();
+    let mut body = mine.body(
+        pronto_shared::sync::config::VENTA,
+        sale_id,
+        OpKind::Sale,
+        None,
+        sale(&world, sale_id),
+        10,
+    );
+    body.device_id = their.id;
+    let op = crate::sync::signed(body, &mine.key);
+    let results = mine.push_ok(&app, std::slice::from_ref(&op)).await;
+    assert!(
+        matches!(&results[0], OpResult::Rejected { status: 403, .. }),
+        "{results:?}"
+    );
+    let audited: Option<String> =
+        sqlx::query_scalar("SELECT device_id FROM audit_log WHERE op_id = $1")
+            .bind(op.body.op_id.to_string())
+            .fetch_one(app.db.pool())
+            .await
+            .expect("audited");
+    assert_eq!(
+        audited,
+        Some(mine.id.to_string()),
+        "store B's device pushed it"
+    );
+}
