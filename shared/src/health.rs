@@ -32,6 +32,10 @@ pub struct HealthReport {
     /// The server's crate version, e.g. `0.1.0`.
     pub version: String,
     pub database: DatabaseStatus,
+    /// The op formats (sync protocol versions) this server accepts; an app whose own is not
+    /// among them is told to update (a push without one is answered 426).
+    #[serde(default)]
+    pub protocolos: Vec<u32>,
 }
 
 impl HealthReport {
@@ -46,6 +50,7 @@ impl HealthReport {
             status,
             version: version.into(),
             database,
+            protocolos: crate::sync::op::ACCEPTED_PROTOCOLS.to_vec(),
         }
     }
 }

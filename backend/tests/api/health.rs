@@ -17,6 +17,13 @@ async fn health_reports_version_and_a_reachable_migrated_database() {
     assert_eq!(report.database.backend, crate::helpers::backend_name());
     assert!(report.database.reachable);
     assert!(report.database.migrations >= 1);
+    assert!(
+        report
+            .protocolos
+            .contains(&pronto_shared::sync::op::PROTOCOL),
+        "says which op formats it accepts: {:?}",
+        report.protocolos
+    );
 }
 
 #[tokio::test]

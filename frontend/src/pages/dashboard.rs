@@ -310,7 +310,14 @@ pub fn Dashboard() -> impl IntoView {
                                     <tr data-testid="device-row" data-device=id.clone() data-online=online.to_string()>
                                         <td>{format!("{} ({})", d.nombre, d.codigo)}</td>
                                         <td>{d.tienda_id.to_string().chars().take(8).collect::<String>()}</td>
-                                        <td>{if online { "En línea" } else { "Desconectado" }}</td>
+                                        <td data-testid="device-state">{
+                                            let state = if !d.activo { "Dado de baja" } else if online { "En línea" } else { "Desconectado" };
+                                            if d.reloj_adelantado_ms > 0 {
+                                                format!("{state} · reloj adelantado {} min", (d.reloj_adelantado_ms + 59_999) / 60_000)
+                                            } else {
+                                                state.to_owned()
+                                            }
+                                        }</td>
                                         <td>{if fin.is_empty() { "—".to_owned() } else { fin }}</td><td>{sent}</td><td>{got}</td>
                                     </tr>
                                 }
