@@ -9,6 +9,8 @@
 //!   path parameter, a wrong method, a refused WebSocket upgrade): clients parse one shape.
 //! - JSON answers carry `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`: a
 //!   shared tablet's browser must not keep sales or customers in its HTTP cache.
+//! - A request runs to its end in a task of its own ([`run_to_completion`]): a client that
+//!   goes away drops only the waiting, never the handler half-way through a transaction.
 
 use axum::{
     body::Body,
@@ -61,6 +63,25 @@ fn body_for(status: StatusCode) -> ErrorBody {
         _ => ("http", "La solicitud no se pudo atender."),
     };
     ErrorBody::new(code, message)
+}
+
+/// Runs the rest of the request in its own task and waits for it. Hyper drops a request's
+/// future when its client disconnects; dropped after `BEGIN IMMEDIATE`, sqlx 0.8 returns the
+/// connection to the pool still inside the transaction, and every later write fails ("database
+/// is locked", "begin_with at non-zero transaction depth") until a restart. In a task the
+/// request does not own, every transaction commits or rolls back whatever the client does.
+pub async fn run_to_completion(request: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::error!(error = %err, "request task failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(body_for(StatusCode::INTERNAL_SERVER_ERROR)),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// The rules above, as one `axum::middleware::from_fn` layer.

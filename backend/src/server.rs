@@ -98,9 +98,15 @@ impl AppState {
 /// The whole HTTP surface: `/api/*` first, then the web app for every other path.
 pub fn router(state: AppState) -> Router {
     let guarded = axum::middleware::from_fn(crate::edge::guard);
+    let detached = axum::middleware::from_fn(crate::edge::run_to_completion);
     Router::new()
-        .nest("/api", routes::api_router().layer(guarded.clone()))
-        .nest("/ws", ws::router().layer(guarded))
+        .nest(
+            "/api",
+            routes::api_router()
+                .layer(detached.clone())
+                .layer(guarded.clone()),
+        )
+        .nest("/ws", ws::router().layer(detached).layer(guarded))
         .merge(static_files::router(&state))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -5,6 +5,7 @@ mod access;
 mod approvals;
 mod auth;
 mod bad_input;
+mod cancellation;
 mod demo;
 mod edges;
 mod fixtures;
