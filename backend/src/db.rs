@@ -78,12 +78,21 @@ impl Database {
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-                        )
-                        .await?;
+                    match backend {
+                        // `synchronous = FULL`: in WAL, NORMAL may lose the last commits on a
+                        // power cut — commits the devices were told are safe, and deleted
+                        // from their outboxes. An acknowledged op must be on disk.
+                        Backend::Sqlite => {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                            )
+                            .await?;
+                        }
+                        // The server's default, but a DBA's "speed-up" must not apply here.
+                        Backend::Postgres => {
+                            conn.execute("SET synchronous_commit = on").await?;
+                        }
                     }
                     Ok(())
                 })
@@ -94,6 +103,25 @@ impl Database {
             pool,
             backend,
             url: url.into(),
+        })
+    }
+
+    /// The durability setting of one pooled connection: SQLite's `synchronous` (2 = FULL) or
+    /// PostgreSQL's `synchronous_commit` (`on`), as text.
+    pub async fn durability(
+        conn: &mut AnyConnection,
+        backend: Backend,
+    ) -> Result<String, AppError> {
+        Ok(match backend {
+            Backend::Sqlite => sqlx::query_scalar::<_, i64>("PRAGMA synchronous")
+                .fetch_one(conn)
+                .await?
+                .to_string(),
+            Backend::Postgres => {
+                sqlx::query_scalar::<_, String>("SHOW synchronous_commit")
+                    .fetch_one(conn)
+                    .await?
+            }
         })
     }
 

@@ -32,6 +32,7 @@ pub mod server;
 pub mod static_files;
 pub mod sync;
 pub mod telemetry;
+pub mod writable;
 pub mod ws;
 
 pub use error::AppError;

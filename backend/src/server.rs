@@ -40,6 +40,8 @@ pub struct AppState {
     pub events: EventBus,
     /// Device sockets heard since the last presence write (`presence.rs`).
     pub presence: Presence,
+    /// Whether the database took a write lately (`writable.rs`), for `/api/health`.
+    pub writable: crate::writable::Writable,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
         Self {
             events: EventBus::new(db.clone()),
             presence: Presence::default(),
+            writable: crate::writable::Writable::default(),
             db,
             dist: Arc::new(dist),
             clock: Arc::new(SystemClock),
@@ -122,15 +125,28 @@ pub async fn run(
     let db = state.db.clone();
     state.events.start_listener();
     let presence = tokio::spawn(write_presence(state.clone()));
+    // Known before the first request: a fresh server is writable or says it is not.
+    state.writable.probe(&state.db).await;
+    let probe = tokio::spawn(probe_writes(state.clone()));
     // Peer addresses feed the per-IP sign-in limit.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     presence.abort();
+    probe.abort();
     served?;
     db.close().await;
     Ok(())
+}
+
+/// Probes once a second whether the database takes a write (see `writable.rs`).
+async fn probe_writes(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        state.writable.probe(&state.db).await;
+    }
 }
 
 /// Writes the devices heard by their sockets once per heartbeat, for as long as the server runs.

@@ -23,6 +23,14 @@ pub struct DatabaseStatus {
     pub reachable: bool,
     /// Number of schema migrations applied.
     pub migrations: i64,
+    /// Whether it took a write within the last few seconds (a database that answers reads
+    /// but takes no write cannot accept a sale).
+    #[serde(default = "yes")]
+    pub writable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Body of `GET /api/health`.
@@ -41,7 +49,7 @@ pub struct HealthReport {
 impl HealthReport {
     /// Status follows from the parts, so it can never contradict them.
     pub fn new(version: impl Into<String>, database: DatabaseStatus) -> Self {
-        let status = if database.reachable {
+        let status = if database.reachable && database.writable {
             HealthStatus::Ok
         } else {
             HealthStatus::Degraded
@@ -61,6 +69,7 @@ mod tests {
 
     fn db(reachable: bool) -> DatabaseStatus {
         DatabaseStatus {
+            writable: reachable,
             backend: "sqlite".into(),
             reachable,
             migrations: 1,

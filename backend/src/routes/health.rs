@@ -9,8 +9,9 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 
-/// 200 with the report when the database answers, 503 with the same report when it does not,
-/// so load balancers and the heartbeat can both rely on the status code alone.
+/// 200 with the report when the database answers and took a write within the last seconds,
+/// 503 with the same report when not, so load balancers and the heartbeat can both rely on the
+/// status code alone.
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthReport>) {
     let (reachable, migrations) = match state.db.applied_migrations().await {
         Ok(count) => (true, count),
@@ -25,6 +26,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthReport
             backend: state.db.backend().as_str().to_owned(),
             reachable,
             migrations,
+            writable: state.writable.now(),
         },
     );
     let status = match report.status {

@@ -41,3 +41,44 @@ async fn health_answers_503_degraded_when_the_database_does_not_answer() {
     assert_eq!(report.status, HealthStatus::Degraded);
     assert!(!report.database.reachable);
 }
+
+/// A database that answers reads but takes no write cannot accept a sale: health says so (503,
+/// `writable: false`) while a write lock is held elsewhere, and recovers when it is released.
+#[tokio::test]
+async fn health_is_503_while_the_database_takes_no_write_and_recovers_after() {
+    let app = crate::helpers::spawn_app().await;
+    let status = |app: &crate::helpers::TestApp| {
+        let url = app.url("/api/health");
+        let client = app.client.clone();
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            let code = response.status().as_u16();
+            let report: HealthReport = response.json().await.unwrap();
+            (code, report.database.writable)
+        }
+    };
+    assert_eq!(status(&app).await, (200, true));
+    let mut blocker = app.db.begin_write().await.unwrap();
+    sqlx::query("UPDATE audit_head SET last_id = last_id WHERE id = 1")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let mut seen = (200, true);
+    for _ in 0..60 {
+        seen = status(&app).await;
+        if seen.0 == 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(seen, (503, false), "a held write lock shows");
+    blocker.rollback().await.unwrap();
+    for _ in 0..60 {
+        seen = status(&app).await;
+        if seen.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(seen, (200, true), "and goes when it is released");
+}

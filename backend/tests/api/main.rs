@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod cancellation;
 mod demo;
+mod durability;
 mod edges;
 mod fixtures;
 mod health;
