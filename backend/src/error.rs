@@ -63,6 +63,10 @@ pub enum AppError {
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: u64 },
 
+    /// 503: too much work queued (sign-in hashing); try again after the given seconds.
+    #[error("busy")]
+    Busy { retry_after_secs: u64 },
+
     /// 500: the database failed; logged, never shown.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -111,6 +115,7 @@ impl AppError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_)
             | Self::Migration(_)
             | Self::UnsupportedDatabase(_)
@@ -155,6 +160,10 @@ impl AppError {
                     retry_after_secs.div_ceil(60).max(1)
                 ),
             ),
+            Self::Busy { .. } => ErrorBody::new(
+                "busy",
+                "El servidor está muy ocupado en este momento. Intenta de nuevo en unos segundos.",
+            ),
             _ => ErrorBody::new(
                 "internal",
                 "Ocurrió un error interno del servidor. Intenta de nuevo.",
@@ -170,7 +179,7 @@ impl IntoResponse for AppError {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = (status, Json(self.body())).into_response();
-        if let Self::TooManyAttempts { retry_after_secs } = self {
+        if let Self::TooManyAttempts { retry_after_secs } | Self::Busy { retry_after_secs } = self {
             if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }

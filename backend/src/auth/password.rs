@@ -1,12 +1,72 @@
 //! Password hashes: argon2id, m = 19 MiB, t = 2, p = 1 (OWASP's minimum for argon2id). Hashing
 //! takes tens of milliseconds of CPU, so it runs on the blocking pool, never on the executor.
+//!
+//! Hashing is bounded (issue 16): at most one hash per core runs at a time, and at most
+//! [`QUEUE_PER_CORE`] per core wait for their turn; beyond that a sign-in answers 503 with
+//! `Retry-After` at once instead of queueing. A rush of 200 sign-ins (or of 200 unknown names,
+//! whose decoy hash takes the same path) then costs at most cores × 19 MiB of memory and
+//! leaves the other cores' worth of time to sales.
 
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Algorithm, Argon2, Params, Version,
 };
 
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    OnceLock,
+};
+
+use tokio::sync::Semaphore;
+
 use crate::AppError;
+
+/// How many sign-ins may wait per core for a hashing slot before the next is told to retry.
+pub const QUEUE_PER_CORE: usize = 8;
+/// What a refused sign-in is told: try again in this many seconds.
+pub const RETRY_AFTER_SECS: u64 = 2;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+fn slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| Semaphore::new(cores()))
+}
+
+/// Sign-ins waiting for, or holding, a hashing slot.
+static IN_LINE: AtomicUsize = AtomicUsize::new(0);
+
+/// Leaves the line when dropped, however the wait ends (a client gone is a dropped future).
+struct InLine;
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        IN_LINE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs `work` on the blocking pool once a hashing slot is free; `Busy` if the line is full.
+async fn bounded<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let limit = cores() * (QUEUE_PER_CORE + 1);
+    if IN_LINE.fetch_add(1, Ordering::SeqCst) >= limit {
+        IN_LINE.fetch_sub(1, Ordering::SeqCst);
+        return Err(AppError::Busy {
+            retry_after_secs: RETRY_AFTER_SECS,
+        });
+    }
+    let _in_line = InLine;
+    let _slot = slots()
+        .acquire()
+        .await
+        .map_err(|err| AppError::Internal(format!("hashing slots: {err}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| AppError::Internal(format!("hash task: {err}")))
+}
 
 const MEMORY_KIB: u32 = 19 * 1024;
 const ITERATIONS: u32 = 2;
@@ -40,15 +100,11 @@ pub fn verify_blocking(password: &str, phc: &str) -> bool {
 }
 
 pub async fn hash(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(|err| AppError::Internal(format!("hash task: {err}")))?
+    bounded(move || hash_blocking(&password)).await?
 }
 
 pub async fn verify(password: String, phc: String) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || verify_blocking(&password, &phc))
-        .await
-        .map_err(|err| AppError::Internal(format!("verify task: {err}")))
+    bounded(move || verify_blocking(&password, &phc)).await
 }
 
 #[cfg(test)]

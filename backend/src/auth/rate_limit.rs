@@ -63,6 +63,11 @@ pub async fn succeeded(
     clear_account(conn, username).await
 }
 
+/// The try ended before its password was checked (the server was too busy): it does not count.
+pub async fn abandon(conn: &mut AnyConnection, attempt: Attempt) -> Result<(), AppError> {
+    take_back(conn, &attempt).await
+}
+
 async fn take_back(conn: &mut AnyConnection, attempt: &Attempt) -> Result<(), AppError> {
     sqlx::query("DELETE FROM login_failures WHERE id = $1")
         .bind(attempt.id)

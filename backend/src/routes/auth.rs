@@ -56,7 +56,15 @@ async fn set_pin(
     let account = users::credentials(&mut conn, &user.profile.usuario).await?;
     drop(conn);
     let phc = account.map(|a| a.password_hash).unwrap_or_default();
-    if !password::verify(body.contrasena, phc).await? {
+    let matches = match password::verify(body.contrasena, phc).await {
+        Ok(matches) => matches,
+        Err(busy) => {
+            let mut conn = state.db.pool().acquire().await?;
+            rate_limit::abandon(&mut conn, attempt).await?;
+            return Err(busy);
+        }
+    };
+    if !matches {
         let mut fields = FieldErrors::new();
         fields.add("contrasena", "La contraseña no es correcta.");
         return Err(fields.into());
@@ -92,7 +100,14 @@ async fn login(
         Some(c) => (c.password_hash.clone(), c.active),
         None => (decoy_hash().to_owned(), false),
     };
-    let matches = password::verify(body.contrasena, phc).await?;
+    let matches = match password::verify(body.contrasena, phc).await {
+        Ok(matches) => matches,
+        Err(busy) => {
+            let mut conn = state.db.pool().acquire().await?;
+            rate_limit::abandon(&mut conn, attempt).await?;
+            return Err(busy);
+        }
+    };
     let Some(account) = account.filter(|_| matches && usable) else {
         tracing::info!(%ip, "failed sign-in");
         return Err(AppError::InvalidCredentials);

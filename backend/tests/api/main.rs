@@ -14,6 +14,7 @@ mod health;
 mod helpers;
 mod prices;
 mod realtime;
+mod rush;
 mod sales;
 mod server;
 mod signatures;
