@@ -223,38 +223,58 @@ fn entry_of(row: &AnyRow) -> Result<(i64, Entry, String, String), AppError> {
 
 /// Walks the whole chain in id order and recomputes every hash.
 pub async fn verify(conn: &mut AnyConnection) -> Result<Integrity, AppError> {
-    let rows = sqlx::query(
-        "SELECT id, at, user_id, device_id, op_id, model, entity_id, result, before, after, prev_hash, hash \
-         FROM audit_log ORDER BY id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    verify_in_pages(conn, VERIFY_PAGE).await
+}
+
+/// Entries read per query by [`verify`]: memory stays constant however long the log grows
+/// (it was read whole; a million entries is a year of a busy chain).
+pub const VERIFY_PAGE: i64 = 1_000;
+
+/// [`verify`], reading `page` entries at a time.
+pub async fn verify_in_pages(conn: &mut AnyConnection, page: i64) -> Result<Integrity, AppError> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(&mut *conn)
+        .await?;
     let (head_id, head_hash): (i64, String) =
         sqlx::query_as("SELECT last_id, last_hash FROM audit_head WHERE id = 1")
             .fetch_one(&mut *conn)
             .await?;
     let mut expected_prev = "0".repeat(64);
     let mut expected_id = 1;
-    let count = rows.len() as i64;
     let broken = |id: i64, reason: &str| Integrity {
         ok: false,
         entries: count,
         first_broken: Some(id),
         reason: Some(reason.to_owned()),
     };
-    for row in &rows {
-        let (id, entry, prev_hash, hash) = entry_of(row)?;
-        if id != expected_id {
-            return Ok(broken(expected_id, "falta la entrada (fue borrada)"));
+    let mut after = 0_i64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT id, at, user_id, device_id, op_id, model, entity_id, result, before, after, prev_hash, hash \
+             FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(page.max(1))
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.try_get("id")?;
+        for row in &rows {
+            let (id, entry, prev_hash, hash) = entry_of(row)?;
+            if id != expected_id {
+                return Ok(broken(expected_id, "falta la entrada (fue borrada)"));
+            }
+            if prev_hash != expected_prev {
+                return Ok(broken(id, "el enlace con la entrada anterior no coincide"));
+            }
+            if chain_hash(&prev_hash, id, &entry) != hash {
+                return Ok(broken(id, "el contenido de la entrada fue modificado"));
+            }
+            expected_prev = hash;
+            expected_id += 1;
         }
-        if prev_hash != expected_prev {
-            return Ok(broken(id, "el enlace con la entrada anterior no coincide"));
-        }
-        if chain_hash(&prev_hash, id, &entry) != hash {
-            return Ok(broken(id, "el contenido de la entrada fue modificado"));
-        }
-        expected_prev = hash;
-        expected_id += 1;
     }
     if head_id != expected_id - 1 || head_hash != expected_prev {
         return Ok(broken(expected_id, "faltan entradas al final del registro"));

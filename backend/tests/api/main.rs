@@ -13,6 +13,7 @@ mod fixtures;
 mod health;
 mod helpers;
 mod prices;
+mod queue_order;
 mod realtime;
 mod rush;
 mod sales;

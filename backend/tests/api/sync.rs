@@ -666,6 +666,9 @@ async fn the_audit_chain_verifies_and_names_the_first_edited_or_deleted_entry() 
         .unwrap();
     let edited = audit::verify(&mut conn).await.unwrap();
     assert_eq!((edited.ok, edited.first_broken), (false, Some(2)));
+    // Read two entries at a time (constant memory), the answers are the same.
+    let paged = audit::verify_in_pages(&mut conn, 2).await.unwrap();
+    assert_eq!(paged, edited);
 
     sqlx::query("UPDATE audit_log SET result = 'applied' WHERE id = 2")
         .execute(&mut *conn)
@@ -681,6 +684,7 @@ async fn the_audit_chain_verifies_and_names_the_first_edited_or_deleted_entry() 
         .unwrap();
     let deleted = audit::verify(&mut conn).await.unwrap();
     assert_eq!((deleted.ok, deleted.first_broken), (false, Some(3)));
+    assert_eq!(audit::verify_in_pages(&mut conn, 2).await.unwrap(), deleted);
 
     sqlx::query("DELETE FROM audit_log WHERE id >= 3")
         .execute(&mut *conn)
@@ -688,6 +692,10 @@ async fn the_audit_chain_verifies_and_names_the_first_edited_or_deleted_entry() 
         .unwrap();
     let truncated = audit::verify(&mut conn).await.unwrap();
     assert!(!truncated.ok, "a deleted tail is noticed through the head");
+    assert_eq!(
+        audit::verify_in_pages(&mut conn, 1).await.unwrap(),
+        truncated
+    );
 }
 
 #[tokio::test]
