@@ -669,16 +669,39 @@ pub async fn get_many(conn: &mut AnyConnection, ids: &[Uuid]) -> Result<Vec<Sale
 }
 
 /// A store's sales of one UTC day, oldest first.
+/// One page of a store's sales of `day`, in time then folio order: at most `limit`, after the
+/// sale `after` (keyset paging: a page costs the same however deep it is). A sale `after` of
+/// another store or day starts from the beginning.
 pub async fn list_by_day(
     conn: &mut AnyConnection,
     store_id: Uuid,
     day: &str,
+    limit: i64,
+    after: Option<Uuid>,
 ) -> Result<Vec<Sale>, AppError> {
+    let mark: Option<(String, String)> =
+        match after {
+            Some(id) => sqlx::query_as(
+                "SELECT created_at, folio FROM sales WHERE id = $1 AND store_id = $2 AND day = $3",
+            )
+            .bind(id.to_string())
+            .bind(store_id.to_string())
+            .bind(day)
+            .fetch_optional(&mut *conn)
+            .await?,
+            None => None,
+        };
+    let (at, folio) = mark.unwrap_or_default();
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM sales WHERE store_id = $1 AND day = $2 ORDER BY created_at, folio"
+        "SELECT {COLUMNS} FROM sales WHERE store_id = $1 AND day = $2 \
+         AND (created_at > $3 OR (created_at = $3 AND folio > $4)) \
+         ORDER BY created_at, folio LIMIT $5"
     ))
     .bind(store_id.to_string())
     .bind(day)
+    .bind(at)
+    .bind(folio)
+    .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
     with_details(conn, &rows).await

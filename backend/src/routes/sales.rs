@@ -10,7 +10,7 @@ use axum::{
 use pronto_shared::{
     api::{
         approval::{LimitInput, PolicyQuery, SalesPolicy},
-        sales::{Sale, SaleInput, SaleKind, SaleQuery},
+        sales::{Sale, SaleInput, SaleKind, SaleQuery, SALES_PAGE_MAX},
     },
     domain::FieldErrors,
     sync::{config::VENTA, events::Event},
@@ -156,8 +156,14 @@ async fn list(
         Some(day) => valid_day(&day)?,
         None => state.clock.today(),
     };
+    let limit = query
+        .limite
+        .unwrap_or(SALES_PAGE_MAX)
+        .clamp(1, SALES_PAGE_MAX);
     let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(sales::list_by_day(&mut conn, store, &day).await?))
+    Ok(Json(
+        sales::list_by_day(&mut conn, store, &day, limit, query.despues).await?,
+    ))
 }
 
 fn valid_day(text: &str) -> Result<String, AppError> {

@@ -215,3 +215,62 @@ async fn managers_list_the_days_sales_of_their_store() {
     assert!(other_day.is_empty());
     assert_eq!(bad_day.status(), 422);
 }
+
+#[tokio::test]
+async fn a_days_sales_come_in_pages_that_cover_each_sale_once_in_order() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let gerente = client_for(&app, "gerente_a").await;
+    for _ in 0..7 {
+        let body = json!({
+            "id": Uuid::now_v7(),
+            "lineas": [{"producto_id": world.products[0], "cantidad": 1, "precio_unitario": 129_900}],
+            "pagos": [{"metodo": "efectivo", "monto": 129_900}]
+        });
+        let response = gerente
+            .post(app.url("/api/sales"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    let everything: Vec<Sale> = gerente
+        .get(app.url("/api/sales"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(everything.len(), 7);
+    let mut paged: Vec<Sale> = Vec::new();
+    let mut pages = 0;
+    loop {
+        let after = paged
+            .last()
+            .map(|s| format!("&despues={}", s.id))
+            .unwrap_or_default();
+        let page: Vec<Sale> = gerente
+            .get(app.url(&format!("/api/sales?limite=3{after}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        pages += 1;
+        let done = page.len() < 3;
+        paged.extend(page);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    let ids = |list: &[Sale]| list.iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&paged),
+        ids(&everything),
+        "each once, in the same order"
+    );
+}
