@@ -8,7 +8,6 @@
 //!     cargo run --release -p pronto-backend --example ws_fanout -- [SOCKETS] [COMMITS]
 
 use std::{
-    process::{Child, Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -22,94 +21,9 @@ use tokio_tungstenite::{
     tungstenite::{client::IntoClientRequest, Message},
 };
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+mod support;
 
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Server {
-    child: KillOnDrop,
-    _dir: tempfile::TempDir,
-}
-
-fn memory_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-/// The demo data is loaded by a first server process, which is then stopped: the measured
-/// process is a server started on an existing database, as in production.
-async fn start_server(port: u16) -> Result<Server, Error> {
-    let dir = tempfile::tempdir()?;
-    let loader = spawn(port, &dir, true)?;
-    let loader = wait_healthy(port, loader).await?;
-    drop(loader);
-    let server = spawn(port, &dir, false)?;
-    let server = wait_healthy(port, server).await?;
-    Ok(Server {
-        child: server,
-        _dir: dir,
-    })
-}
-
-fn spawn(port: u16, dir: &tempfile::TempDir, demo: bool) -> Result<Child, Error> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bin = std::env::var("PRONTO_BIN")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| root.join("target/release/pronto"));
-    let mut command = Command::new(bin);
-    command
-        .arg("serve")
-        .arg("--bind")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--database-url")
-        .arg(format!(
-            "sqlite://{}",
-            dir.path().join("fanout.db").display()
-        ))
-        .arg("--dist")
-        .arg(root.join("dist"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null());
-    if demo {
-        command.arg("--demo");
-    }
-    Ok(command.spawn()?)
-}
-
-/// Waits for `/api/health`; the child is killed if it never answers.
-async fn wait_healthy(port: u16, child: Child) -> Result<KillOnDrop, Error> {
-    let child = KillOnDrop(child);
-    let client = reqwest::Client::new();
-    let health = format!("http://127.0.0.1:{port}/api/health");
-    for _ in 0..600 {
-        if client
-            .get(&health)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(child);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err("server did not start".into())
-}
+use support::{memory_kib, percentile, start_server, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -117,7 +31,7 @@ async fn main() -> Result<(), Error> {
     let sockets: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000);
     let commits: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
     let port = 18_000 + (std::process::id() % 1_000) as u16;
-    let server = start_server(port).await?;
+    let server = start_server(port, &[]).await?;
     let pid = server.child.0.id();
     let base = format!("http://127.0.0.1:{port}");
     let rss_idle = memory_kib(pid, "VmRSS:").unwrap_or(0);
