@@ -209,12 +209,40 @@ pub async fn device_for(
     user: &CurrentUser,
     device_id: Uuid,
 ) -> Result<DeviceCtx, AppError> {
-    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT store_id, code, last_seq, price_floor_seq FROM devices WHERE id = $1",
-    )
-    .bind(device_id.to_string())
-    .fetch_optional(conn)
-    .await?;
+    device_row(conn, user, device_id, false).await
+}
+
+/// [`device_for`] inside a push's transaction, taking the device's row lock first: two pushes
+/// of one device (a retry while the first still runs — the client gave up, the server did
+/// not) then run one after the other. Without it, on PostgreSQL both read the same `last_seq`,
+/// and the later commit could set it back (a batch of replays does not advance it), leaving
+/// the device "from the future" for good. SQLite's `BEGIN IMMEDIATE` serialises them anyway.
+pub async fn lock_device(
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    device_id: Uuid,
+) -> Result<DeviceCtx, AppError> {
+    device_row(conn, user, device_id, true).await
+}
+
+async fn device_row(
+    conn: &mut AnyConnection,
+    user: &CurrentUser,
+    device_id: Uuid,
+    lock: bool,
+) -> Result<DeviceCtx, AppError> {
+    // An UPDATE that changes nothing takes the row lock on both backends (SQLite has no
+    // `FOR UPDATE`), and PostgreSQL re-reads the row once the lock is granted.
+    let sql = if lock {
+        "UPDATE devices SET last_seq = last_seq WHERE id = $1 \
+         RETURNING store_id, code, last_seq, price_floor_seq"
+    } else {
+        "SELECT store_id, code, last_seq, price_floor_seq FROM devices WHERE id = $1"
+    };
+    let row: Option<(String, String, i64, i64)> = sqlx::query_as(sql)
+        .bind(device_id.to_string())
+        .fetch_optional(conn)
+        .await?;
     let (store, code, last_seq, price_floor) =
         row.ok_or_else(|| AppError::NotFound(format!("dispositivo {device_id}")))?;
     let store_id = db::uuid(&store)?;
@@ -271,7 +299,7 @@ pub async fn push(
     let now_ms = u64::try_from(state.clock.now_ms()).unwrap_or(0);
     let margin_ms = state.auth.clock_margin_ms();
     let mut tx = state.db.begin_write().await?;
-    let device = device_for(&mut tx, user, request.device_id).await?;
+    let device = lock_device(&mut tx, user, request.device_id).await?;
     let mut batch = Batch::open(
         &mut tx,
         device,
@@ -380,8 +408,8 @@ pub async fn push(
     let at = batch.at.clone();
     let device = batch.close(&mut tx).await?;
     sqlx::query(
-        "UPDATE devices SET last_seq = $1, clock_ahead_ms = $2, clock_checked_at = $3, \
-         price_floor_seq = pulled_seq WHERE id = $4",
+        "UPDATE devices SET last_seq = CASE WHEN last_seq > $1 THEN last_seq ELSE $1 END, \
+         clock_ahead_ms = $2, clock_checked_at = $3, price_floor_seq = pulled_seq WHERE id = $4",
     )
     .bind(device.last_seq)
     .bind(i64::try_from(clock_ahead).unwrap_or(i64::MAX))
