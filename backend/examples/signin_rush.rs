@@ -17,7 +17,7 @@ use std::{
 
 use futures_util::future::join_all;
 use serde_json::json;
-use support::{memory_kib, percentile, start_server, Error};
+use support::{memory_kib, percentile, session_cookie, start_server, Error};
 
 /// The demo's accounts (README).
 const ACCOUNTS: [(&str, &str); 10] = [
@@ -46,21 +46,7 @@ async fn main() -> Result<(), Error> {
     let rss_idle = memory_kib(pid, "VmRSS:").unwrap_or(0);
 
     let reader = reqwest::Client::new();
-    let login = reader
-        .post(format!("{base}/api/auth/login"))
-        .header("x-forwarded-for", "10.255.0.1")
-        .json(&json!({"usuario": "gerente.centro", "contrasena": "gerente2026"}))
-        .send()
-        .await?;
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("pronto_sesion="))
-        .and_then(|v| v.split(';').next())
-        .ok_or("no session cookie")?
-        .to_owned();
+    let cookie = session_cookie(&base, "gerente.centro", "gerente2026", "10.255.0.1").await?;
 
     let client = reqwest::Client::new();
     let started = Instant::now();

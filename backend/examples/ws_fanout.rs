@@ -23,7 +23,7 @@ use tokio_tungstenite::{
 
 mod support;
 
-use support::{memory_kib, percentile, start_server, Error};
+use support::{memory_kib, percentile, session_cookie, start_server, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -36,20 +36,7 @@ async fn main() -> Result<(), Error> {
     let base = format!("http://127.0.0.1:{port}");
     let rss_idle = memory_kib(pid, "VmRSS:").unwrap_or(0);
 
-    let login = reqwest::Client::new()
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"usuario": "gerente.centro", "contrasena": "gerente2026"}))
-        .send()
-        .await?;
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("pronto_sesion="))
-        .and_then(|v| v.split(';').next())
-        .ok_or("no session cookie")?
-        .to_owned();
+    let cookie = session_cookie(&base, "gerente.centro", "gerente2026", "10.255.0.1").await?;
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("cookie", cookie.parse()?);
     let api = reqwest::Client::builder()

@@ -95,3 +95,28 @@ async fn wait_healthy(port: u16, child: Child) -> Result<KillOnDrop, Error> {
     }
     Err("server did not start".into())
 }
+
+/// Signs `user` in (from client address `client`, for a server that trusts 127.0.0.1 as a
+/// proxy) and returns the `pronto_sesion=…` cookie.
+pub async fn session_cookie(
+    base: &str,
+    user: &str,
+    password: &str,
+    client: &str,
+) -> Result<String, Error> {
+    let login = reqwest::Client::new()
+        .post(format!("{base}/api/auth/login"))
+        .header("x-forwarded-for", client)
+        .json(&serde_json::json!({"usuario": user, "contrasena": password}))
+        .send()
+        .await?;
+    Ok(login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("pronto_sesion="))
+        .and_then(|v| v.split(';').next())
+        .ok_or("no session cookie")?
+        .to_owned())
+}

@@ -56,14 +56,7 @@ async fn set_pin(
     let account = users::credentials(&mut conn, &user.profile.usuario).await?;
     drop(conn);
     let phc = account.map(|a| a.password_hash).unwrap_or_default();
-    let matches = match password::verify(body.contrasena, phc).await {
-        Ok(matches) => matches,
-        Err(busy) => {
-            let mut conn = state.db.pool().acquire().await?;
-            rate_limit::abandon(&mut conn, attempt).await?;
-            return Err(busy);
-        }
-    };
+    let (matches, attempt) = check_password(&state, attempt, body.contrasena, phc).await?;
     if !matches {
         let mut fields = FieldErrors::new();
         fields.add("contrasena", "La contraseña no es correcta.");
@@ -74,6 +67,24 @@ async fn set_pin(
     approvals::set_pin(&mut conn, user.id(), body.pin).await?;
     tracing::info!(user = %user.id(), "approval PIN set");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks `password` against `phc` in the bounded hashing line. A try the line was too busy
+/// for is taken back (it does not count as a failure) and its 503 passed on.
+async fn check_password(
+    state: &AppState,
+    attempt: rate_limit::Attempt,
+    password: String,
+    phc: String,
+) -> Result<(bool, rate_limit::Attempt), AppError> {
+    match password::verify(password, phc).await {
+        Ok(matches) => Ok((matches, attempt)),
+        Err(busy) => {
+            let mut conn = state.db.pool().acquire().await?;
+            rate_limit::abandon(&mut conn, attempt).await?;
+            Err(busy)
+        }
+    }
 }
 
 /// A real argon2id hash of nothing anyone knows: an unknown user name is checked against it,
@@ -100,14 +111,7 @@ async fn login(
         Some(c) => (c.password_hash.clone(), c.active),
         None => (decoy_hash().to_owned(), false),
     };
-    let matches = match password::verify(body.contrasena, phc).await {
-        Ok(matches) => matches,
-        Err(busy) => {
-            let mut conn = state.db.pool().acquire().await?;
-            rate_limit::abandon(&mut conn, attempt).await?;
-            return Err(busy);
-        }
-    };
+    let (matches, attempt) = check_password(&state, attempt, body.contrasena, phc).await?;
     let Some(account) = account.filter(|_| matches && usable) else {
         tracing::info!(%ip, "failed sign-in");
         return Err(AppError::InvalidCredentials);
