@@ -42,6 +42,8 @@ pub struct AppState {
     pub presence: Presence,
     /// Whether the database took a write lately (`writable.rs`), for `/api/health`.
     pub writable: crate::writable::Writable,
+    /// The password-hashing threads and their bounded line (`auth/password.rs`).
+    pub hashing: Arc<crate::auth::password::Hashing>,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             events: EventBus::new(db.clone()),
             presence: Presence::default(),
             writable: crate::writable::Writable::default(),
+            hashing: Arc::new(crate::auth::password::Hashing::default()),
             db,
             dist: Arc::new(dist),
             clock: Arc::new(SystemClock),

@@ -16,14 +16,14 @@ use argon2::{
 
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
-    mpsc, Mutex, OnceLock,
+    mpsc, Arc, Mutex,
 };
 
 use tokio::sync::oneshot;
 
 use crate::AppError;
 
-/// How many sign-ins may wait per core for a hashing slot before the next is told to retry.
+/// How many sign-ins may wait per core for a hashing thread before the next is told to retry.
 pub const QUEUE_PER_CORE: usize = 8;
 /// What a refused sign-in is told: try again in this many seconds.
 pub const RETRY_AFTER_SECS: u64 = 2;
@@ -34,14 +34,28 @@ fn cores() -> usize {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The hashing threads' queue; the threads start with the first hash and live as long as the
-/// process.
-fn hashers() -> &'static Mutex<mpsc::Sender<Job>> {
-    static QUEUE: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
-    QUEUE.get_or_init(|| {
+/// A server's password-hashing threads and their line (one per server, in its `AppState`;
+/// the threads end when the server's state is dropped).
+#[derive(Debug)]
+pub struct Hashing {
+    queue: Mutex<mpsc::Sender<Job>>,
+    /// Sign-ins waiting for, or holding, a hashing thread.
+    in_line: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl Default for Hashing {
+    fn default() -> Self {
+        Self::new(cores())
+    }
+}
+
+impl Hashing {
+    /// `threads` hashing threads, started now.
+    pub fn new(threads: usize) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
-        let rx = std::sync::Arc::new(Mutex::new(rx));
-        for n in 0..cores() {
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..threads.max(1) {
             let rx = rx.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
@@ -52,6 +66,7 @@ fn hashers() -> &'static Mutex<mpsc::Sender<Job>> {
                     };
                     match job {
                         Ok(job) => job(),
+                        // Every sender is gone: the server's state was dropped.
                         Err(_) => return,
                     }
                 });
@@ -59,48 +74,49 @@ fn hashers() -> &'static Mutex<mpsc::Sender<Job>> {
                 tracing::error!(%err, "cannot start a hashing thread");
             }
         }
-        Mutex::new(tx)
-    })
+        Self {
+            queue: Mutex::new(tx),
+            in_line: Arc::new(AtomicUsize::new(0)),
+            limit: threads.max(1) * (QUEUE_PER_CORE + 1),
+        }
+    }
+
+    /// Runs `work` on a hashing thread once one is free; `Busy` if the line is full.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        if self.in_line.fetch_add(1, Ordering::SeqCst) >= self.limit {
+            self.in_line.fetch_sub(1, Ordering::SeqCst);
+            return Err(AppError::Busy {
+                retry_after_secs: RETRY_AFTER_SECS,
+            });
+        }
+        let in_line = InLine(self.in_line.clone());
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // Leaves the line when the hash is done, even if nobody waits for it any more.
+            let _in_line = in_line;
+            let _ = done.send(work());
+        });
+        self.queue
+            .lock()
+            .map_err(|_| AppError::Internal("hashing queue poisoned".into()))?
+            .send(job)
+            .map_err(|_| AppError::Internal("no hashing thread".into()))?;
+        result
+            .await
+            .map_err(|_| AppError::Internal("hash task ended without an answer".into()))
+    }
 }
 
-/// Sign-ins waiting for, or holding, a hashing slot.
-static IN_LINE: AtomicUsize = AtomicUsize::new(0);
-
-/// Leaves the line when dropped, however the wait ends (a client gone is a dropped future).
-struct InLine;
+/// Leaves the line when dropped, however the wait ends.
+struct InLine(Arc<AtomicUsize>);
 
 impl Drop for InLine {
     fn drop(&mut self) {
-        IN_LINE.fetch_sub(1, Ordering::SeqCst);
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-/// Runs `work` on a hashing thread once one is free; `Busy` if the line is full.
-async fn bounded<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AppError> {
-    let limit = cores() * (QUEUE_PER_CORE + 1);
-    if IN_LINE.fetch_add(1, Ordering::SeqCst) >= limit {
-        IN_LINE.fetch_sub(1, Ordering::SeqCst);
-        return Err(AppError::Busy {
-            retry_after_secs: RETRY_AFTER_SECS,
-        });
-    }
-    let in_line = InLine;
-    let (done, result) = oneshot::channel();
-    let job: Job = Box::new(move || {
-        // Leaves the line when the hash is done, even if nobody waits for it any more.
-        let _in_line = in_line;
-        let _ = done.send(work());
-    });
-    hashers()
-        .lock()
-        .map_err(|_| AppError::Internal("hashing queue poisoned".into()))?
-        .send(job)
-        .map_err(|_| AppError::Internal("no hashing thread".into()))?;
-    result
-        .await
-        .map_err(|_| AppError::Internal("hash task ended without an answer".into()))
 }
 
 const MEMORY_KIB: u32 = 19 * 1024;
@@ -134,12 +150,16 @@ pub fn verify_blocking(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A new hash, on the blocking pool (accounts made at start-up: the demo data).
 pub async fn hash(password: String) -> Result<String, AppError> {
-    bounded(move || hash_blocking(&password)).await?
+    tokio::task::spawn_blocking(move || hash_blocking(&password))
+        .await
+        .map_err(|err| AppError::Internal(format!("hash task: {err}")))?
 }
 
-pub async fn verify(password: String, phc: String) -> Result<bool, AppError> {
-    bounded(move || verify_blocking(&password, &phc)).await
+/// Whether `password` matches `phc`, checked in the server's bounded hashing line.
+pub async fn verify(hashing: &Hashing, password: String, phc: String) -> Result<bool, AppError> {
+    hashing.run(move || verify_blocking(&password, &phc)).await
 }
 
 #[cfg(test)]

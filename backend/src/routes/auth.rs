@@ -77,7 +77,7 @@ async fn check_password(
     password: String,
     phc: String,
 ) -> Result<(bool, rate_limit::Attempt), AppError> {
-    match password::verify(password, phc).await {
+    match password::verify(&state.hashing, password, phc).await {
         Ok(matches) => Ok((matches, attempt)),
         Err(busy) => {
             let mut conn = state.db.pool().acquire().await?;
