@@ -8,7 +8,7 @@ use axum::{
 };
 use pronto_shared::{
     api::conflicts::{ConflictQuery, ConflictView, ResolveInput},
-    sync::{config, events::Event, hlc, ModelConfig, Op, OpBody, OpResult},
+    sync::{config, events::Event, ModelConfig, Op, OpResult},
     Action, Role,
 };
 use serde::{Deserialize, Serialize};
@@ -268,13 +268,9 @@ async fn retry(
         Err(refused) => return Ok(Json(refused)),
     };
     let now = u64::try_from(state.clock.now_ms()).unwrap_or(0);
-    let (hlc, _) = hlc::bound(&op.body.hlc, now, state.auth.clock_margin_ms());
-    let effective = OpBody {
-        hlc,
-        ..op.body.clone()
-    };
     let (at, day) = (state.clock.now_rfc3339(), state.clock.today());
-    let result = push::retry(&mut tx, &op, &effective, grant, device, (&at, &day)).await?;
+    let margin = state.auth.clock_margin_ms();
+    let result = push::retry(&mut tx, &op, grant, device, (&at, &day), now, margin).await?;
     tx.commit().await?;
     state
         .events

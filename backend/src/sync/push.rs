@@ -17,7 +17,7 @@
 //! (`signatures.rs`): an op is only as trusted as its author's signature. Its clock is
 //! bounded by the server's (`hlc::bound`) before it is used for ordering.
 
-use std::collections::HashMap;
+use std::{borrow::Cow, collections::HashMap};
 
 use pronto_shared::{
     sync::{
@@ -171,6 +171,31 @@ impl Batch {
         let principal = author(conn, id).await?;
         self.authors.insert(id, principal);
         Ok(principal)
+    }
+}
+
+impl Batch {
+    /// Chains the audit entry of `body` under this batch's device, by `user`.
+    fn audit(
+        &mut self,
+        body: &OpBody,
+        user: Uuid,
+        result: &str,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) {
+        let entry = Entry {
+            at: self.at.clone(),
+            user_id: Some(user.to_string()),
+            device_id: Some(self.device.id.to_string()),
+            op_id: Some(body.op_id.to_string()),
+            model: body.model.clone(),
+            entity_id: body.entity_id.to_string(),
+            result: result.to_owned(),
+            before,
+            after,
+        };
+        self.chain.append(&entry);
     }
 }
 
@@ -376,22 +401,10 @@ pub async fn push(
     let mut clock_ahead = 0_u64;
     for (i, _, grant) in accepted {
         let op = &request.ops[i];
-        let (bounded, ahead) = hlc::bound(&op.body.hlc, now_ms, margin_ms);
+        let (effective, ahead, flags) = bounded(&op.body, now_ms, margin_ms);
         clock_ahead = clock_ahead.max(ahead);
-        let mut flags = Flags::default();
-        let clamped;
-        let effective = if ahead > 0 {
-            flags.add("reloj_adelantado");
-            clamped = OpBody {
-                hlc: bounded,
-                ..op.body.clone()
-            };
-            &clamped
-        } else {
-            &op.body
-        };
         state.observe_hlc(&effective.hlc);
-        let result = apply_one(&mut tx, op, effective, grant, flags, &mut batch).await?;
+        let result = apply_one(&mut tx, op, &effective, grant, flags, &mut batch).await?;
         results[i] = Some(result);
         batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
     }
@@ -446,6 +459,22 @@ pub async fn push(
     })
 }
 
+/// `body` as it is applied: its clock bounded by the server's (`hlc::bound`), how far ahead it
+/// was, and the flag a clamped op carries.
+fn bounded(body: &OpBody, now_ms: u64, margin_ms: u64) -> (Cow<'_, OpBody>, u64, Flags) {
+    let (hlc, ahead) = hlc::bound(&body.hlc, now_ms, margin_ms);
+    let mut flags = Flags::default();
+    if ahead == 0 {
+        return (Cow::Borrowed(body), 0, flags);
+    }
+    flags.add("reloj_adelantado");
+    let clamped = OpBody {
+        hlc,
+        ..body.clone()
+    };
+    (Cow::Owned(clamped), ahead, flags)
+}
+
 fn reused(op_id: Uuid) -> OpResult {
     OpResult::rejected(
         op_id,
@@ -462,18 +491,8 @@ fn hold(op: &Op, reason: &'static str, batch: &mut Batch) -> Result<OpResult, Ap
         reason: reason.to_owned(),
     };
     store_answer(op, &result, "pending", None, batch)?;
-    let entry = Entry {
-        at: batch.at.clone(),
-        user_id: Some(op.body.author_id.to_string()),
-        device_id: Some(batch.device.id.to_string()),
-        op_id: Some(op.body.op_id.to_string()),
-        model: op.body.model.clone(),
-        entity_id: op.body.entity_id.to_string(),
-        result: "held".into(),
-        before: None,
-        after: Some(serde_json::json!({"motivo": reason})),
-    };
-    batch.chain.append(&entry);
+    let after = Some(serde_json::json!({"motivo": reason}));
+    batch.audit(&op.body, op.body.author_id, "held", None, after);
     Ok(result)
 }
 
@@ -569,30 +588,13 @@ fn admit(
     *next_seq += 1;
     // The signature is judged once the op has its place: a refused op consumes its seq like
     // any refusal at apply time, so the device that dead-letters it is never left with a gap.
-    let (grant, hold) = match verdict {
-        Verdict::Refused { code, reason } => {
-            return Ok(Admission::Refused(OpResult::rejected(
-                id, 403, code, *reason,
-            )))
-        }
-        Verdict::Signed(key) => (
-            Grant {
-                revoked_ms: key.revoked_ms,
-                unsigned: false,
-            },
-            false,
-        ),
-        // The first release's ops carry no signature: only their author can vouch for them
-        // (the session pushing them is theirs); anyone else's push holds them for a manager.
-        Verdict::Unsigned => (
-            Grant {
-                revoked_ms: None,
-                unsigned: true,
-            },
-            op.body.author_id != pusher.id(),
-        ),
+    let grant = match grant_of(id, verdict) {
+        Ok(grant) => grant,
+        Err(refused) => return Ok(Admission::Refused(refused)),
     };
-    if hold {
+    // The first release's ops carry no signature: only their author can vouch for them (the
+    // session pushing them is theirs); anyone else's push holds them for a manager.
+    if grant.unsigned && op.body.author_id != pusher.id() {
         return Ok(Admission::Hold(
             "Operación sin firma de una versión anterior, enviada por otra persona: un gerente debe aceptarla o descartarla.",
         ));
@@ -651,22 +653,21 @@ fn store_answer(
 /// Applies an op again that was refused or held before (an admin's retry, e.g. after
 /// restoring the author's access; a manager accepting an unsigned op of an earlier release):
 /// the stored answer is replaced by the new one. The signature is checked again
-/// ([`retry_grant`]); `effective` is the op's body with its clock bounded as of now.
+/// ([`retry_grant`]); the op's clock is bounded by the server's as of now (`now_ms`).
 pub async fn retry(
     conn: &mut AnyConnection,
     op: &Op,
-    effective: &OpBody,
     grant: Grant,
     device: DeviceCtx,
     (at, day): (&str, &str),
+    now_ms: u64,
+    margin_ms: u64,
 ) -> Result<OpResult, AppError> {
     let mut batch = Batch::open(conn, device, at.to_owned(), day.to_owned()).await?;
     batch.seqs = db::ChangeSeqs::reserve(conn, positions(op)).await?;
-    let mut flags = Flags::default();
-    if effective.hlc != op.body.hlc {
-        flags.add("reloj_adelantado");
-    }
-    let (result, status, applied) = execute(conn, effective, grant, &mut flags, &mut batch).await?;
+    let (effective, _, mut flags) = bounded(&op.body, now_ms, margin_ms);
+    let (result, status, applied) =
+        execute(conn, &effective, grant, &mut flags, &mut batch).await?;
     let result_json =
         serde_json::to_string(&result).map_err(|e| AppError::Internal(e.to_string()))?;
     sqlx::query("UPDATE sync_ops SET status = $1, result = $2, flag = $3 WHERE op_id = $4")
@@ -689,7 +690,12 @@ pub async fn retry_grant(state: &AppState, op: &Op) -> Result<Result<Grant, OpRe
         .await?
         .pop()
         .unwrap_or(Verdict::Unsigned);
-    Ok(match verdict {
+    Ok(grant_of(op.body.op_id, &verdict))
+}
+
+/// What an op's signature lets it do, or its refusal.
+fn grant_of(op_id: Uuid, verdict: &Verdict) -> Result<Grant, OpResult> {
+    match verdict {
         Verdict::Signed(key) => Ok(Grant {
             revoked_ms: key.revoked_ms,
             unsigned: false,
@@ -698,10 +704,8 @@ pub async fn retry_grant(state: &AppState, op: &Op) -> Result<Result<Grant, OpRe
             revoked_ms: None,
             unsigned: true,
         }),
-        Verdict::Refused { code, reason } => {
-            Err(OpResult::rejected(op.body.op_id, 403, code, reason))
-        }
-    })
+        Verdict::Refused { code, reason } => Err(OpResult::rejected(op_id, 403, code, *reason)),
+    }
 }
 
 /// Change positions an op may take, reserved for the whole batch up front: one for a record
@@ -812,21 +816,11 @@ fn finish(
         record_conflict(batch, body, conflict)?;
     }
     let (before, after) = applied.map_or((None, None), |a| (a.before, a.after));
-    let entry = Entry {
-        at: batch.at.clone(),
-        user_id: Some(body.author_id.to_string()),
-        device_id: Some(batch.device.id.to_string()),
-        op_id: Some(body.op_id.to_string()),
-        model: body.model.clone(),
-        entity_id: body.entity_id.to_string(),
-        result: status.to_owned(),
-        before,
-        after: after.or_else(|| match result {
-            OpResult::Rejected { reason, .. } => Some(serde_json::json!({"motivo": reason})),
-            _ => None,
-        }),
-    };
-    batch.chain.append(&entry);
+    let after = after.or_else(|| match result {
+        OpResult::Rejected { reason, .. } => Some(serde_json::json!({"motivo": reason})),
+        _ => None,
+    });
+    batch.audit(body, body.author_id, status, before, after);
     Ok(())
 }
 
@@ -1009,18 +1003,8 @@ fn audit_rejection(
     };
     // Under the device that sent it (not the one the op claims): a refusal belongs to the
     // store whose device pushed it.
-    let entry = Entry {
-        at: batch.at.clone(),
-        user_id: Some(user.id().to_string()),
-        device_id: Some(batch.device.id.to_string()),
-        op_id: Some(op.body.op_id.to_string()),
-        model: op.body.model.clone(),
-        entity_id: op.body.entity_id.to_string(),
-        result: "rejected".into(),
-        before: None,
-        after: Some(serde_json::json!({"codigo": code, "motivo": reason})),
-    };
-    batch.chain.append(&entry);
+    let after = Some(serde_json::json!({"codigo": code, "motivo": reason}));
+    batch.audit(&op.body, user.id(), "rejected", None, after);
     Ok(())
 }
 
