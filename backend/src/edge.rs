@@ -22,6 +22,8 @@ use axum::{
 };
 use pronto_shared::ErrorBody;
 
+use crate::AppError;
+
 /// Methods that change state.
 fn writes(method: &Method) -> bool {
     matches!(
@@ -37,29 +39,30 @@ fn is_json(value: Option<&HeaderValue>) -> bool {
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// The JSON error body for a status some layer answered without one.
+/// The JSON error body for a status some layer answered without one: the application's own
+/// error where it has one for that status (one wording for both), else a generic one.
 fn body_for(status: StatusCode) -> ErrorBody {
+    let known = match status {
+        StatusCode::UNAUTHORIZED => Some(AppError::Unauthenticated),
+        StatusCode::FORBIDDEN => Some(AppError::Forbidden),
+        StatusCode::PAYLOAD_TOO_LARGE => Some(AppError::PayloadTooLarge),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Some(AppError::UnsupportedMediaType),
+        s if s.is_server_error() => Some(AppError::Internal(String::new())),
+        _ => None,
+    };
+    if let Some(error) = known {
+        return error.body();
+    }
     let (code, message) = match status {
         StatusCode::BAD_REQUEST => (
             "bad_request",
             "La solicitud no es válida (revisa la dirección y sus parámetros).",
         ),
-        StatusCode::UNAUTHORIZED => ("unauthenticated", "Inicia sesión para continuar."),
-        StatusCode::FORBIDDEN => ("forbidden", "No tienes permiso para esta acción."),
         StatusCode::NOT_FOUND => ("not_found", "No encontrado."),
         StatusCode::METHOD_NOT_ALLOWED => {
             ("method_not_allowed", "Esta dirección no admite ese método.")
         }
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "La solicitud es demasiado grande."),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
-            "La solicitud debe enviarse como application/json.",
-        ),
         StatusCode::UPGRADE_REQUIRED => ("upgrade_required", "Se esperaba una conexión WebSocket."),
-        s if s.is_server_error() => (
-            "internal",
-            "Ocurrió un error interno del servidor. Intenta de nuevo.",
-        ),
         _ => ("http", "La solicitud no se pudo atender."),
     };
     ErrorBody::new(code, message)
@@ -73,14 +76,7 @@ fn body_for(status: StatusCode) -> ErrorBody {
 pub async fn run_to_completion(request: Request, next: Next) -> Response {
     match tokio::spawn(next.run(request)).await {
         Ok(response) => response,
-        Err(err) => {
-            tracing::error!(error = %err, "request task failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(body_for(StatusCode::INTERNAL_SERVER_ERROR)),
-            )
-                .into_response()
-        }
+        Err(err) => AppError::Internal(format!("request task failed: {err}")).into_response(),
     }
 }
 

@@ -125,7 +125,8 @@ impl AppError {
         }
     }
 
-    fn body(&self) -> ErrorBody {
+    /// The JSON body this error answers with.
+    pub fn body(&self) -> ErrorBody {
         match self {
             Self::BadRequest(message) => ErrorBody::new("bad_request", message.clone()),
             Self::Unauthenticated => {
