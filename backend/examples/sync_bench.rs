@@ -150,7 +150,8 @@ async fn setup(db: &Database) -> Result<Setup, Box<dyn std::error::Error>> {
         now,
     )
     .await?;
-    let device = devices::register(&mut tx, store.id, "Caja", id, now).await?;
+    let device =
+        devices::register(&mut tx, uuid::Uuid::now_v7(), store.id, "Caja", id, now).await?;
     let signer = KeySigner::from_secret(Uuid::now_v7(), rand::random());
     keys::register(
         &mut tx,

@@ -1,7 +1,10 @@
 //! Time as the server sees it, behind a trait so tests can move it forward (session expiry)
-//! instead of sleeping.
+//! instead of sleeping — and the ids the server makes, which are UUIDv7 (time + random): the
+//! simulation's server takes both from the seed, so a seed replays byte for byte.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use uuid::Uuid;
 
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
@@ -17,6 +20,11 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     /// RFC 3339 with milliseconds, e.g. `2026-11-28T04:15:52.123Z`.
     fn now_rfc3339(&self) -> String {
         rfc3339(self.now())
+    }
+
+    /// A new id for a row the server creates (a device, a stock movement, a conflict …).
+    fn new_id(&self) -> Uuid {
+        Uuid::now_v7()
     }
 
     /// `YYYY-MM-DD` of the current UTC day.
@@ -49,23 +57,38 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to (tests).
+/// A clock that only moves when told to (tests), and whose ids are its time and a counter
+/// (no randomness: a simulated seed replays identically).
 #[derive(Debug)]
-pub struct ManualClock(AtomicI64);
+pub struct ManualClock {
+    now_ms: AtomicI64,
+    ids: AtomicU64,
+}
 
 impl ManualClock {
     pub fn new(start_ms: i64) -> Self {
-        Self(AtomicI64::new(start_ms))
+        Self {
+            now_ms: AtomicI64::new(start_ms),
+            ids: AtomicU64::new(0),
+        }
     }
 
     pub fn advance_ms(&self, ms: i64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
+        self.now_ms.fetch_add(ms, Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
+        self.now_ms.load(Ordering::SeqCst)
+    }
+
+    fn new_id(&self) -> Uuid {
+        let n = self.ids.fetch_add(1, Ordering::SeqCst);
+        let mut counter = [0_u8; 10];
+        counter[2..].copy_from_slice(&n.to_be_bytes());
+        let ms = u64::try_from(self.now_ms()).unwrap_or(0);
+        uuid::Builder::from_unix_timestamp_millis(ms, &counter).into_uuid()
     }
 }
 
@@ -80,5 +103,19 @@ mod tests {
         assert_eq!(clock.today(), "2026-11-18");
         clock.advance_ms(86_400_000);
         assert_eq!(clock.today(), "2026-11-19");
+    }
+
+    #[test]
+    fn manual_ids_are_distinct_time_ordered_v7_and_the_same_on_every_run() {
+        let make = || {
+            let clock = ManualClock::new(1_795_000_000_000);
+            let a = clock.new_id();
+            clock.advance_ms(1);
+            (a, clock.new_id(), clock.new_id())
+        };
+        let (a, b, c) = make();
+        assert_eq!(a.get_version_num(), 7);
+        assert!(a < b && b < c, "{a} {b} {c}");
+        assert_eq!(make(), (a, b, c));
     }
 }

@@ -14,7 +14,7 @@
 
 use axum::{
     body::Body,
-    extract::Request,
+    extract::{Request, State},
     http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -22,7 +22,7 @@ use axum::{
 };
 use pronto_shared::ErrorBody;
 
-use crate::AppError;
+use crate::{AppError, AppState};
 
 /// Methods that change state.
 fn writes(method: &Method) -> bool {
@@ -73,8 +73,12 @@ fn body_for(status: StatusCode) -> ErrorBody {
 /// connection to the pool still inside the transaction, and every later write fails ("database
 /// is locked", "begin_with at non-zero transaction depth") until a restart. In a task the
 /// request does not own, every transaction commits or rolls back whatever the client does.
-pub async fn run_to_completion(request: Request, next: Next) -> Response {
-    match tokio::spawn(next.run(request)).await {
+pub async fn run_to_completion(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match state.requests.spawn(next.run(request)).await {
         Ok(response) => response,
         Err(err) => AppError::Internal(format!("request task failed: {err}")).into_response(),
     }

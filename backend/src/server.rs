@@ -44,6 +44,9 @@ pub struct AppState {
     pub writable: crate::writable::Writable,
     /// The password-hashing threads and their bounded line (`auth/password.rs`).
     pub hashing: Arc<crate::auth::password::Hashing>,
+    /// Requests running in their own task ([`crate::edge::run_to_completion`]): shutdown waits
+    /// for them, and the simulation waits for one whose client it dropped.
+    pub requests: tokio_util::task::TaskTracker,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             presence: Presence::default(),
             writable: crate::writable::Writable::default(),
             hashing: Arc::new(crate::auth::password::Hashing::default()),
+            requests: tokio_util::task::TaskTracker::new(),
             db,
             dist: Arc::new(dist),
             clock: Arc::new(SystemClock),
@@ -75,12 +79,6 @@ impl AppState {
         }
     }
 
-    /// RFC 3339 time before which a device's last sync activity closes its sync session.
-    pub fn session_window_start(&self) -> String {
-        let start = self.clock.now() - time::Duration::minutes(crate::sync::sessions::GAP_MINUTES);
-        crate::clock::rfc3339(start)
-    }
-
     /// Takes in a device's stamp so later server stamps order after it.
     pub fn observe_hlc(&self, remote: &Hlc) -> Hlc {
         let now = u64::try_from(self.clock.now_ms()).unwrap_or(0);
@@ -95,6 +93,23 @@ impl AppState {
         self
     }
 
+    /// Names this server's hybrid logical clock (its tie-breaker) instead of a random name: a
+    /// simulated seed must not draw anything outside its seed.
+    pub fn with_hlc_node(self, node: &str) -> Self {
+        match self.hlc.lock() {
+            Ok(mut clock) => *clock = HlcClock::new(node.to_owned()),
+            Err(poisoned) => *poisoned.into_inner() = HlcClock::new(node.to_owned()),
+        }
+        self
+    }
+
+    /// Waits until no request task is running (those a dropped client left behind included).
+    pub async fn requests_done(&self) {
+        self.requests.close();
+        self.requests.wait().await;
+        self.requests.reopen();
+    }
+
     pub fn with_auth(mut self, auth: AuthConfig) -> Self {
         self.auth = Arc::new(auth);
         self
@@ -104,7 +119,8 @@ impl AppState {
 /// The whole HTTP surface: `/api/*` first, then the web app for every other path.
 pub fn router(state: AppState) -> Router {
     let guarded = axum::middleware::from_fn(crate::edge::guard);
-    let detached = axum::middleware::from_fn(crate::edge::run_to_completion);
+    let detached =
+        axum::middleware::from_fn_with_state(state.clone(), crate::edge::run_to_completion);
     Router::new()
         .nest(
             "/api",
@@ -125,7 +141,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AppError> {
-    let db = state.db.clone();
+    let (db, requests) = (state.db.clone(), state.requests.clone());
     state.events.start_listener();
     let presence = tokio::spawn(write_presence(state.clone()));
     // Known before the first request: a fresh server is writable or says it is not.
@@ -138,6 +154,10 @@ pub async fn run(
         .await;
     presence.abort();
     probe.abort();
+    // A request whose client went away still runs in its own task: let it commit (or roll
+    // back) before the pool closes.
+    requests.close();
+    requests.wait().await;
     served?;
     db.close().await;
     Ok(())

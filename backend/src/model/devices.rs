@@ -70,6 +70,7 @@ pub async fn seen(conn: &mut AnyConnection, ids: &[Uuid], at: &str) -> Result<()
 
 pub async fn register(
     conn: &mut AnyConnection,
+    id: Uuid,
     store_id: Uuid,
     name: &str,
     user_id: Uuid,
@@ -79,7 +80,6 @@ pub async fn register(
         .bind(store_id.to_string())
         .fetch_one(&mut *conn)
         .await?;
-    let id = Uuid::now_v7();
     let code = format!("C{:02}", count + 1);
     sqlx::query(
         "INSERT INTO devices (id, store_id, code, name, registered_by, created_at, last_seq, \

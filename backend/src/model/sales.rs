@@ -521,7 +521,7 @@ impl SaleWriter {
                 Cell::from(line.discount.centavos()),
             ]);
             self.movements.push(vec![
-                Cell::from(Uuid::now_v7().to_string()),
+                Cell::from(super::stock::line_movement_id(id, no).to_string()),
                 Cell::from(ctx.store_id.to_string()),
                 Cell::from(line.product_id.to_string()),
                 Cell::from(delta(line.quantity.get())),

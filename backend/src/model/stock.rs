@@ -13,6 +13,7 @@ use crate::{db, AppError};
 
 /// One movement to apply.
 pub struct Movement<'a> {
+    pub id: Uuid,
     pub store_id: Uuid,
     pub product_id: Uuid,
     pub delta: i64,
@@ -20,6 +21,20 @@ pub struct Movement<'a> {
     pub note: &'a str,
     pub sale_id: Option<Uuid>,
     pub user_id: Uuid,
+}
+
+/// The id of the stock movement of a sale's (or return's) line `line`: derived, so one sale
+/// always moves stock under the same ids (and a simulated seed replays identically).
+pub fn line_movement_id(sale: Uuid, line: usize) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(b"pronto-stock-line\n");
+    hash.update(sale.as_bytes());
+    hash.update((line as u64).to_be_bytes());
+    let digest = hash.finalize();
+    let mut bytes = [0_u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 /// Records the movement and adds its delta to the stock row (created at zero if missing).
@@ -34,7 +49,7 @@ pub async fn apply(
         "INSERT INTO stock_movements (id, store_id, product_id, delta, reason, note, sale_id, user_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(Uuid::now_v7().to_string())
+    .bind(m.id.to_string())
     .bind(m.store_id.to_string())
     .bind(m.product_id.to_string())
     .bind(m.delta)

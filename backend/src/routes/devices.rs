@@ -131,7 +131,8 @@ async fn register(
         return Err(fields.into());
     }
     let at = state.clock.now_rfc3339();
-    let device = devices::register(&mut tx, store, &name, user.id(), &at).await?;
+    let device =
+        devices::register(&mut tx, state.clock.new_id(), store, &name, user.id(), &at).await?;
     let entry = Entry::rest(&user, &at, DEVICES, device.id, None::<&()>, Some(&device));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;

@@ -63,7 +63,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<Product>), AppError> {
     user.require(Action::EditCatalog)?;
     let valid = body.validate()?;
-    let id = body.id.unwrap_or_else(Uuid::now_v7);
+    let id = body.id.unwrap_or_else(|| state.clock.new_id());
     let mut tx = state.db.begin_write().await?;
     let seq = db::next_change_seq(&mut tx).await?;
     let (at, hlc) = (state.clock.now_rfc3339(), state.next_hlc());

@@ -267,10 +267,8 @@ async fn retry(
         Ok(grant) => grant,
         Err(refused) => return Ok(Json(refused)),
     };
-    let now = u64::try_from(state.clock.now_ms()).unwrap_or(0);
-    let (at, day) = (state.clock.now_rfc3339(), state.clock.today());
     let margin = state.auth.clock_margin_ms();
-    let result = push::retry(&mut tx, &op, grant, device, (&at, &day), now, margin).await?;
+    let result = push::retry(&mut tx, &op, grant, device, state.clock.clone(), margin).await?;
     tx.commit().await?;
     state
         .events

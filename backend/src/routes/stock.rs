@@ -59,6 +59,7 @@ async fn movement(
     }
     let seq = db::next_change_seq(&mut tx).await?;
     let movement = stock::Movement {
+        id: state.clock.new_id(),
         store_id: store,
         product_id: body.producto_id,
         delta: delta.get(),

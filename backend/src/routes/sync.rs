@@ -161,14 +161,12 @@ async fn pull_page(
         pulled: reply.changes.len() as i64,
         ..Default::default()
     };
-    let (at, window) = (state.clock.now_rfc3339(), state.session_window_start());
     sessions::record(
         &mut conn,
+        state.clock.as_ref(),
         device.id,
         user.id(),
         device.store_id,
-        &at,
-        &window,
         counts,
     )
     .await?;

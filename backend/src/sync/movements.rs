@@ -77,6 +77,8 @@ pub async fn stock_delta(
     }
     let seq = seqs.next(conn).await?;
     let movement = stock::Movement {
+        // One op, one movement: the op's id names it (and ties the movement to its op).
+        id: op.op_id,
         store_id,
         product_id: input.producto_id,
         delta: delta.get(),

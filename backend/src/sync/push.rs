@@ -17,7 +17,7 @@
 //! (`signatures.rs`): an op is only as trusted as its author's signature. Its clock is
 //! bounded by the server's (`hlc::bound`) before it is used for ordering.
 
-use std::{borrow::Cow, collections::HashMap};
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use pronto_shared::{
     sync::{
@@ -41,6 +41,7 @@ use super::{
 };
 use crate::{
     auth::CurrentUser,
+    clock::Clock,
     db,
     model::sales::SaleWriter,
     rows::{Cell, Rows},
@@ -102,6 +103,8 @@ pub struct Batch {
     pub device: DeviceCtx,
     pub at: String,
     pub day: String,
+    /// Where the batch's new row ids come from (`Clock::new_id`).
+    clock: Arc<dyn Clock>,
     chain: audit::Chain,
     /// Answers of new ops and their conflict records, written at close (in that order: a
     /// conflict refers to its op).
@@ -119,14 +122,14 @@ impl Batch {
     pub async fn open(
         conn: &mut AnyConnection,
         device: DeviceCtx,
-        at: String,
-        day: String,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, AppError> {
         let chain = audit::Chain::open(conn).await?;
         Ok(Self {
             device,
-            at,
-            day,
+            at: clock.now_rfc3339(),
+            day: clock.today(),
+            clock,
             chain,
             answers: Rows::new("sync_ops", ANSWER_COLUMNS),
             conflicts: Rows::new("sync_conflicts", CONFLICT_COLUMNS),
@@ -325,13 +328,7 @@ pub async fn push(
     let margin_ms = state.auth.clock_margin_ms();
     let mut tx = state.db.begin_write().await?;
     let device = lock_device(&mut tx, user, request.device_id).await?;
-    let mut batch = Batch::open(
-        &mut tx,
-        device,
-        state.clock.now_rfc3339(),
-        state.clock.today(),
-    )
-    .await?;
+    let mut batch = Batch::open(&mut tx, device, state.clock.clone()).await?;
 
     let mut results: Vec<Option<OpResult>> = vec![None; request.ops.len()];
     let mut accepted: Vec<(usize, i32, Grant)> = Vec::new();
@@ -440,14 +437,12 @@ pub async fn push(
         })
         .collect();
     let counts = sessions::Counts::of_push(&results);
-    let window = state.session_window_start();
     sessions::record(
         &mut tx,
+        state.clock.as_ref(),
         device.id,
         user.id(),
         device.store_id,
-        &at,
-        &window,
         counts,
     )
     .await?;
@@ -659,11 +654,11 @@ pub async fn retry(
     op: &Op,
     grant: Grant,
     device: DeviceCtx,
-    (at, day): (&str, &str),
-    now_ms: u64,
+    clock: Arc<dyn Clock>,
     margin_ms: u64,
 ) -> Result<OpResult, AppError> {
-    let mut batch = Batch::open(conn, device, at.to_owned(), day.to_owned()).await?;
+    let now_ms = u64::try_from(clock.now_ms()).unwrap_or(0);
+    let mut batch = Batch::open(conn, device, clock).await?;
     batch.seqs = db::ChangeSeqs::reserve(conn, positions(op)).await?;
     let (effective, _, mut flags) = bounded(&op.body, now_ms, margin_ms);
     let (result, status, applied) =
@@ -979,7 +974,7 @@ fn record_conflict(
     };
     let record = serde_json::to_string(conflict).map_err(|e| AppError::Internal(e.to_string()))?;
     batch.conflicts.push(vec![
-        Cell::from(Uuid::now_v7().to_string()),
+        Cell::from(batch.clock.new_id().to_string()),
         Cell::from(op.op_id.to_string()),
         Cell::from(op.model.as_str()),
         Cell::from(op.entity_id.to_string()),

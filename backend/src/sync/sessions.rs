@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
-use crate::{db, AppError};
+use crate::{clock::Clock, db, AppError};
 
 pub const GAP_MINUTES: i64 = 5;
 
@@ -50,22 +50,23 @@ pub struct SessionRecord {
     pub errores: i64,
 }
 
-/// Adds `counts` to the device's open session (last activity after `open_since`), or starts one.
-#[allow(clippy::too_many_arguments)] // who, where, when, what: each is needed and distinct
+/// Adds `counts` to the device's open session (last activity less than [`GAP_MINUTES`] ago),
+/// or starts one, at the clock's time.
 pub async fn record(
     conn: &mut AnyConnection,
+    clock: &dyn Clock,
     device: Uuid,
     user: Uuid,
     store: Uuid,
-    at: &str,
-    open_since: &str,
     counts: Counts,
 ) -> Result<(), AppError> {
+    let at = clock.now_rfc3339();
+    let open_since = crate::clock::rfc3339(clock.now() - time::Duration::minutes(GAP_MINUTES));
     let open: Option<String> = sqlx::query_scalar(
         "SELECT id FROM sync_sessions WHERE device_id = $1 AND ended_at >= $2 ORDER BY ended_at DESC LIMIT 1",
     )
     .bind(device.to_string())
-    .bind(open_since)
+    .bind(&open_since)
     .fetch_optional(&mut *conn)
     .await?;
     match open {
@@ -74,7 +75,7 @@ pub async fn record(
                 "UPDATE sync_sessions SET ended_at = $1, pushed = pushed + $2, pulled = pulled + $3, \
                  conflicts = conflicts + $4, errors = errors + $5 WHERE id = $6",
             )
-            .bind(at)
+            .bind(&at)
             .bind(counts.pushed)
             .bind(counts.pulled)
             .bind(counts.conflicts)
@@ -88,11 +89,11 @@ pub async fn record(
                 "INSERT INTO sync_sessions (id, device_id, user_id, store_id, started_at, ended_at, pushed, pulled, \
                  conflicts, errors) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9)",
             )
-            .bind(Uuid::now_v7().to_string())
+            .bind(clock.new_id().to_string())
             .bind(device.to_string())
             .bind(user.to_string())
             .bind(store.to_string())
-            .bind(at)
+            .bind(&at)
             .bind(counts.pushed)
             .bind(counts.pulled)
             .bind(counts.conflicts)

@@ -1,18 +1,28 @@
-//! The faulty network between the simulated devices and the real server logic.
+//! The faulty network between the simulated devices and the real server: every push and pull
+//! is an HTTP request through the real axum router (in process, `tower::ServiceExt::oneshot`),
+//! so JSON, extractors, the session cookie, the edge layers and the route code all run.
 
-use std::{cell::RefCell, rc::Rc};
-
-use pronto_backend::{
-    auth::CurrentUser,
-    sync::{pull, push},
-    AppState,
+use std::{
+    cell::RefCell,
+    future::Future,
+    pin::Pin,
+    rc::Rc,
+    task::{Context, Poll},
 };
+
+use axum::{
+    body::{Body, Bytes},
+    http::{header, Method, Request, StatusCode},
+    Router,
+};
+use pronto_backend::AppState;
 use pronto_shared::sync::{
     engine::{Transport, TransportError},
     PullReply, PushReply, PushRequest,
 };
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use tower::ServiceExt;
 use uuid::Uuid;
 
 /// Fault rates of one seed.
@@ -26,17 +36,21 @@ pub struct Faults {
     pub delay: f64,
     /// Only the first part of a batch arrives, and the reply is lost.
     pub cut: f64,
-    /// The server commits, then "crashes" before replying.
-    pub crash_after_commit: f64,
+    /// The server commits, then the connection is cut before the reply arrives.
+    pub cut_after_commit: f64,
+    /// The client goes away mid-request: the request's future is dropped at a random poll.
+    pub dropped: f64,
 }
 
 /// Shared by every device's transport: the server, the generator, the held-back requests.
 pub struct Net {
     pub state: AppState,
+    pub router: Router,
     pub rng: ChaCha8Rng,
     pub faults: Faults,
     pub faults_on: bool,
-    pub delayed: Vec<(CurrentUser, PushRequest)>,
+    /// Held-back pushes: (session cookie, JSON body).
+    pub delayed: Vec<(String, Bytes)>,
     pub stats: NetStats,
 }
 
@@ -46,7 +60,8 @@ pub struct NetStats {
     pub duplicated: u64,
     pub delayed: u64,
     pub cut: u64,
-    pub crashed: u64,
+    pub cut_after_commit: u64,
+    pub dropped: u64,
 }
 
 impl Net {
@@ -56,10 +71,74 @@ impl Net {
     }
 }
 
+/// A future that gives up after `polls` polls: the client that stops waiting. `None` when it
+/// gave up; the inner future (the request) is dropped with it.
+struct GiveUpAfter<F> {
+    inner: Pin<Box<F>>,
+    polls: u32,
+}
+
+impl<F: Future> Future for GiveUpAfter<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.polls == 0 {
+            return Poll::Ready(None);
+        }
+        self.polls -= 1;
+        self.inner.as_mut().poll(cx).map(Some)
+    }
+}
+
+/// What came back: a status and a body, or nothing (the client gave up).
+type Answer = Option<(StatusCode, Bytes)>;
+
+fn push_request(cookie: &str, body: Bytes) -> Request<Body> {
+    Request::builder()
+        .method(Method::POST)
+        .uri("/api/sync/push")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body))
+        .expect("request")
+}
+
+/// Sends `request` through the router; with `give_up_after`, the client drops the request's
+/// future after that many polls, then waits until the server has finished whatever it went on
+/// doing without the client (so the next step of the seed starts from a settled server and the
+/// seed replays identically).
+async fn send(
+    state: &AppState,
+    router: &Router,
+    request: Request<Body>,
+    give_up_after: Option<u32>,
+) -> Answer {
+    let call = async move {
+        let response = router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, body)
+    };
+    match give_up_after {
+        None => Some(call.await),
+        Some(polls) => {
+            let answer = GiveUpAfter {
+                inner: Box::pin(call),
+                polls,
+            }
+            .await;
+            state.requests_done().await;
+            answer
+        }
+    }
+}
+
 /// Delivers held-back requests (their replies go nowhere: the device gave up on them); with
 /// `all` false, each one only by chance.
 pub async fn deliver_delayed(net: &Rc<RefCell<Net>>, all: bool) {
-    let (state, due) = {
+    let (state, router, due) = {
         let mut net = net.borrow_mut();
         let mut due = Vec::new();
         let mut keep = Vec::new();
@@ -71,23 +150,20 @@ pub async fn deliver_delayed(net: &Rc<RefCell<Net>>, all: bool) {
             }
         }
         net.delayed = keep;
-        (net.state.clone(), due)
+        (net.state.clone(), net.router.clone(), due)
     };
-    for (user, request) in due {
+    for (cookie, body) in due {
         // The answer is lost; an error here (e.g. 403) changes nothing either.
-        let _ = push::push(&state, &user, request).await;
+        let _ = send(&state, &router, push_request(&cookie, body), None).await;
     }
 }
 
 pub struct SimTransport {
     pub net: Rc<RefCell<Net>>,
-    pub user: CurrentUser,
-    pub store: Uuid,
+    /// `Cookie` header value of the device's person's session.
+    pub cookie: String,
+    pub device: Uuid,
     pub online: Rc<RefCell<bool>>,
-}
-
-fn status_of(err: &pronto_backend::AppError) -> TransportError {
-    TransportError::Status(err.status().as_u16())
 }
 
 /// What the network does to one push, decided before anything is sent.
@@ -95,12 +171,13 @@ struct PushFate {
     lost: bool,
     delayed: bool,
     cut_to: Option<usize>,
+    dropped_after: Option<u32>,
     duplicated: bool,
-    crash_after_commit: bool,
+    cut_after_commit: bool,
 }
 
 impl SimTransport {
-    fn push_fate(&self, ops: usize) -> (AppState, PushFate) {
+    fn push_fate(&self, ops: usize) -> (AppState, Router, PushFate) {
         let mut net = self.net.borrow_mut();
         let fate = PushFate {
             lost: net.roll(|f| f.loss),
@@ -110,8 +187,13 @@ impl SimTransport {
             } else {
                 None
             },
+            dropped_after: if net.roll(|f| f.dropped) {
+                Some(net.rng.gen_range(0..4))
+            } else {
+                None
+            },
             duplicated: net.roll(|f| f.duplication),
-            crash_after_commit: net.roll(|f| f.crash_after_commit),
+            cut_after_commit: net.roll(|f| f.cut_after_commit),
         };
         let stats = &mut net.stats;
         if fate.lost {
@@ -120,12 +202,35 @@ impl SimTransport {
             stats.delayed += 1;
         } else if fate.cut_to.is_some() {
             stats.cut += 1;
+        } else if fate.dropped_after.is_some() {
+            stats.dropped += 1;
         } else {
             stats.duplicated += u64::from(fate.duplicated);
-            stats.crashed += u64::from(fate.crash_after_commit);
+            stats.cut_after_commit += u64::from(fate.cut_after_commit);
         }
-        (net.state.clone(), fate)
+        (net.state.clone(), net.router.clone(), fate)
     }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).expect("serialise"))
+}
+
+/// A 200 is parsed as the route's reply (a body that does not parse is a server bug, and
+/// fails the seed); any other status is the transport's `Status`.
+fn reply<T: serde::de::DeserializeOwned>(answer: Answer) -> Result<T, TransportError> {
+    let Some((status, body)) = answer else {
+        return Err(TransportError::Unreachable);
+    };
+    if status != StatusCode::OK {
+        return Err(TransportError::Status(status.as_u16()));
+    }
+    Ok(serde_json::from_slice(&body).unwrap_or_else(|err| {
+        panic!(
+            "a 200 the client cannot read ({err}): {}",
+            String::from_utf8_lossy(&body)
+        )
+    }))
 }
 
 impl Transport for SimTransport {
@@ -133,7 +238,7 @@ impl Transport for SimTransport {
         if !*self.online.borrow() {
             return Err(TransportError::Unreachable);
         }
-        let (state, fate) = self.push_fate(request.ops.len());
+        let (state, router, fate) = self.push_fate(request.ops.len());
         if fate.lost {
             return Err(TransportError::Unreachable);
         }
@@ -141,23 +246,40 @@ impl Transport for SimTransport {
             self.net
                 .borrow_mut()
                 .delayed
-                .push((self.user.clone(), request));
+                .push((self.cookie.clone(), json(&request)));
             return Err(TransportError::Unreachable);
         }
         if let Some(keep) = fate.cut_to {
             request.ops.truncate(keep);
-            let _ = push::push(&state, &self.user, request).await;
+            let body = json(&request);
+            let _ = send(&state, &router, push_request(&self.cookie, body), None).await;
             return Err(TransportError::Unreachable);
         }
-        let mut reply = push::push(&state, &self.user, request.clone())
-            .await
-            .map_err(|e| status_of(&e))?;
-        if fate.duplicated {
-            reply = push::push(&state, &self.user, request)
-                .await
-                .map_err(|e| status_of(&e))?;
+        let body = json(&request);
+        if let Some(polls) = fate.dropped_after {
+            let answer = send(
+                &state,
+                &router,
+                push_request(&self.cookie, body),
+                Some(polls),
+            )
+            .await;
+            // Had the answer come in before the client gave up, the client still left.
+            let _ = answer;
+            return Err(TransportError::Unreachable);
         }
-        if fate.crash_after_commit {
+        let mut answer = send(
+            &state,
+            &router,
+            push_request(&self.cookie, body.clone()),
+            None,
+        )
+        .await;
+        if fate.duplicated {
+            answer = send(&state, &router, push_request(&self.cookie, body), None).await;
+        }
+        let reply = reply::<PushReply>(answer)?;
+        if fate.cut_after_commit {
             return Err(TransportError::Unreachable);
         }
         Ok(reply)
@@ -167,28 +289,29 @@ impl Transport for SimTransport {
         if !*self.online.borrow() {
             return Err(TransportError::Unreachable);
         }
-        let (state, lost_request, lost_reply) = {
+        let (state, router, lost_request, lost_reply) = {
             let mut net = self.net.borrow_mut();
             let request = net.roll(|f| f.loss);
             let reply = net.roll(|f| f.loss);
             net.stats.lost += u64::from(request) + u64::from(reply && !request);
-            (net.state.clone(), request, reply)
+            (net.state.clone(), net.router.clone(), request, reply)
         };
         if lost_request {
             return Err(TransportError::Unreachable);
         }
-        let mut conn = state
-            .db
-            .pool()
-            .acquire()
-            .await
-            .map_err(|_| TransportError::Status(500))?;
-        let reply = pull::pull(&mut conn, self.store, cursor, limit)
-            .await
-            .map_err(|e| status_of(&e))?;
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(format!(
+                "/api/sync/pull?dispositivo={}&cursor={cursor}&limit={limit}",
+                self.device
+            ))
+            .header(header::COOKIE, &self.cookie)
+            .body(Body::empty())
+            .expect("request");
+        let pulled = reply::<PullReply>(send(&state, &router, request, None).await)?;
         if lost_reply {
             return Err(TransportError::Unreachable);
         }
-        Ok(reply)
+        Ok(pulled)
     }
 }

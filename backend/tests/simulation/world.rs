@@ -3,7 +3,7 @@
 use std::{cell::RefCell, collections::BTreeMap, rc::Rc, sync::Arc};
 
 use pronto_backend::{
-    auth::CurrentUser,
+    auth::{session, CurrentUser},
     clock::ManualClock,
     db::{self, Database},
     model::{customers, devices, keys, products, stock, stores, users, WriteAt},
@@ -106,7 +106,8 @@ impl Totals {
         self.net.duplicated += other.net.duplicated;
         self.net.delayed += other.net.delayed;
         self.net.cut += other.net.cut;
-        self.net.crashed += other.net.crashed;
+        self.net.cut_after_commit += other.net.cut_after_commit;
+        self.net.dropped += other.net.dropped;
     }
 }
 
@@ -115,7 +116,8 @@ impl std::fmt::Display for Totals {
         write!(
             f,
             "{} devices, {} ops, {} sales (of them {} returns), {} conflicts, {} dead letters, {} device restarts; \
-             faults: {} lost, {} duplicated, {} delayed, {} cut, {} server crashes after commit",
+             faults: {} lost, {} duplicated, {} delayed, {} cut, {} connections cut after commit, \
+             {} requests dropped by their client",
             self.devices,
             self.ops,
             self.sales,
@@ -127,7 +129,8 @@ impl std::fmt::Display for Totals {
             self.net.duplicated,
             self.net.delayed,
             self.net.cut,
-            self.net.crashed
+            self.net.cut_after_commit,
+            self.net.dropped
         )
     }
 }
@@ -149,7 +152,9 @@ impl Sim {
             .expect("db");
         db.migrate().await.expect("migrate");
         let clock = Arc::new(ManualClock::new(START_MS as i64));
-        let state = AppState::new(db.clone(), dir.path().join("dist")).with_clock(clock.clone());
+        let state = AppState::new(db.clone(), dir.path().join("dist"))
+            .with_clock(clock.clone())
+            .with_hlc_node("srv-sim");
         let now = "2026-11-28T00:00:00.000Z";
         let hlc = Hlc::zero("seed");
         let mut tx = db.begin_write().await.expect("tx");
@@ -179,6 +184,7 @@ impl Sim {
             stores::insert(&mut tx, &store, now).await.expect("store");
             store_refs.push(store);
         }
+        // Each person is signed in once, with a session token drawn from the seed.
         let mut people = Vec::new();
         for store in &store_refs {
             for role in [Role::Gerente, Role::Cajero] {
@@ -193,16 +199,30 @@ impl Sim {
                     store_id: store.id,
                 };
                 users::insert(&mut tx, &user, now).await.expect("user");
-                people.push(CurrentUser {
-                    profile: Profile {
-                        id,
-                        usuario: name.clone(),
-                        nombre: name,
-                        rol: role,
-                        tienda: store.clone(),
+                let mut token = [0_u8; 32];
+                rng.fill(&mut token);
+                let token = hex::encode(token);
+                session::insert(
+                    &mut tx,
+                    &session::token_hash(&token),
+                    &id.to_string(),
+                    START_MS as i64,
+                )
+                .await
+                .expect("session");
+                people.push((
+                    format!("{}={token}", session::COOKIE_NAME),
+                    CurrentUser {
+                        profile: Profile {
+                            id,
+                            usuario: name.clone(),
+                            nombre: name,
+                            rol: role,
+                            tienda: store.clone(),
+                        },
+                        token_hash: String::new(),
                     },
-                    token_hash: String::new(),
-                });
+                ));
             }
         }
         let product_count = if size == Size::Full { 40 } else { 10 };
@@ -278,9 +298,10 @@ impl Sim {
         };
         let mut device_rows = Vec::new();
         for i in 0..device_count {
-            let person = people[rng.gen_range(0..people.len())].clone();
+            let (cookie, person) = people[rng.gen_range(0..people.len())].clone();
             let device = devices::register(
                 &mut tx,
+                uuid(&mut rng),
                 person.store_id(),
                 &format!("Caja {i}"),
                 person.id(),
@@ -306,7 +327,7 @@ impl Sim {
             } else {
                 rng.gen_range(-5_000..=5_000)
             };
-            device_rows.push((device.id, person, signer, skew_ms));
+            device_rows.push((device.id, cookie, person, signer, skew_ms));
         }
         tx.commit().await.expect("commit");
 
@@ -315,10 +336,12 @@ impl Sim {
             duplication: rng.gen_range(0.0..0.50),
             delay: rng.gen_range(0.0..0.15),
             cut: rng.gen_range(0.0..0.20),
-            crash_after_commit: rng.gen_range(0.0..0.20),
+            cut_after_commit: rng.gen_range(0.0..0.20),
+            dropped: rng.gen_range(0.0..0.15),
         };
         let net_rng = ChaCha8Rng::seed_from_u64(rng.gen());
         let net = Rc::new(RefCell::new(Net {
+            router: pronto_backend::router(state.clone()),
             state: state.clone(),
             rng: net_rng,
             faults,
@@ -327,12 +350,12 @@ impl Sim {
             stats: NetStats::default(),
         }));
         let mut devices = Vec::new();
-        for (id, person, signer, skew_ms) in device_rows {
+        for (id, cookie, person, signer, skew_ms) in device_rows {
             let online = Rc::new(RefCell::new(true));
             let transport = SimTransport {
                 net: net.clone(),
-                user: person.clone(),
-                store: person.store_id(),
+                cookie,
+                device: id,
                 online: online.clone(),
             };
             let identity = Identity {
