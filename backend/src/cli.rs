@@ -52,7 +52,9 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
         trusted_proxies: args.trusted_proxies,
         clock_margin: Duration::from_secs(args.clock_margin_secs),
     };
-    let state = AppState::new(db, args.dist).with_auth(auth);
+    let state = AppState::new(db, args.dist)
+        .with_auth(auth)
+        .with_retention(Duration::from_secs(args.sync_retention_days * 24 * 3600));
     server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped cleanly");
     Ok(())

@@ -47,6 +47,8 @@ pub struct AppState {
     /// Requests running in their own task ([`crate::edge::run_to_completion`]): shutdown waits
     /// for them, and the simulation waits for one whose client it dropped.
     pub requests: tokio_util::task::TaskTracker,
+    /// How long applied ops' answers are kept before compaction (`sync/retention.rs`).
+    pub retention: std::time::Duration,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             writable: crate::writable::Writable::default(),
             hashing: Arc::new(crate::auth::password::Hashing::default()),
             requests: tokio_util::task::TaskTracker::new(),
+            retention: crate::sync::retention::DEFAULT_RETENTION,
             db,
             dist: Arc::new(dist),
             clock: Arc::new(SystemClock),
@@ -110,6 +113,11 @@ impl AppState {
         self.requests.reopen();
     }
 
+    pub fn with_retention(mut self, retention: std::time::Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
     pub fn with_auth(mut self, auth: AuthConfig) -> Self {
         self.auth = Arc::new(auth);
         self
@@ -147,6 +155,7 @@ pub async fn run(
     // Known before the first request: a fresh server is writable or says it is not.
     state.writable.probe(&state.db).await;
     let probe = tokio::spawn(probe_writes(state.clone()));
+    let compaction = tokio::spawn(compact_hourly(state.clone()));
     // Peer addresses feed the per-IP sign-in limit.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
@@ -154,6 +163,7 @@ pub async fn run(
         .await;
     presence.abort();
     probe.abort();
+    compaction.abort();
     // A request whose client went away still runs in its own task: let it commit (or roll
     // back) before the pool closes.
     requests.close();
@@ -161,6 +171,25 @@ pub async fn run(
     served?;
     db.close().await;
     Ok(())
+}
+
+/// Compacts answered ops past their retention once an hour (see `sync/retention.rs`); the
+/// first run a minute after start, not in the way of a restart's burst of reconnecting tills.
+async fn compact_hourly(state: AppState) {
+    let hour = std::time::Duration::from_secs(3600);
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        hour,
+    );
+    loop {
+        tick.tick().await;
+        let before = state.clock.now() - state.retention;
+        match crate::sync::retention::compact(&state.db, before).await {
+            Ok(0) => {}
+            Ok(ops) => tracing::info!(ops, "answered ops compacted"),
+            Err(err) => tracing::warn!(%err, "compaction failed; tried again in an hour"),
+        }
+    }
 }
 
 /// Probes once a second whether the database takes a write (see `writable.rs`).

@@ -214,19 +214,14 @@ async fn stored_op(
         serde_json::from_str(&op).map_err(|e| AppError::Internal(format!("stored op: {e}")))?;
     let result: OpResult = serde_json::from_str(&result)
         .map_err(|e| AppError::Internal(format!("stored result: {e}")))?;
-    let (store, code, last_seq, price_floor): (String, String, i64, i64) = sqlx::query_as(
-        "SELECT store_id, code, last_seq, price_floor_seq FROM devices WHERE id = $1",
-    )
+    let row: push::DeviceRow = sqlx::query_as(&format!(
+        "SELECT {} FROM devices WHERE id = $1",
+        push::DEVICE_COLUMNS
+    ))
     .bind(&device)
     .fetch_one(&mut *conn)
     .await?;
-    let ctx = DeviceCtx {
-        id: db::uuid(&device)?,
-        code,
-        store_id: db::uuid(&store)?,
-        last_seq,
-        price_floor,
-    };
+    let ctx = push::device_ctx(db::uuid(&device)?, row)?;
     Ok((op, status, result, ctx))
 }
 

@@ -9,5 +9,6 @@ pub mod movements;
 pub mod pull;
 pub mod push;
 pub mod resolve;
+pub mod retention;
 pub mod sessions;
 pub mod signatures;

@@ -36,7 +36,7 @@ use super::{
     audit::{self, Entry},
     config_store,
     entities::{self, Applied},
-    movements, sessions,
+    movements, retention, sessions,
     signatures::{self, Verdict},
 };
 use crate::{
@@ -94,6 +94,10 @@ pub struct DeviceCtx {
     pub last_seq: i64,
     /// The catalog position it had pulled by its previous push (see `approval::lowest_known`).
     pub price_floor: i64,
+    /// Every op up to here is settled on the device (`retention`).
+    pub acked_seq: i64,
+    /// Applied ops compacted away (`retention`).
+    pub compacted: retention::Compacted,
 }
 
 /// What every op of one batch shares: the device, the time, the open end of the audit chain,
@@ -262,27 +266,42 @@ async fn device_row(
     // An UPDATE that changes nothing takes the row lock on both backends (SQLite has no
     // `FOR UPDATE`), and PostgreSQL re-reads the row once the lock is granted.
     let sql = if lock {
-        "UPDATE devices SET last_seq = last_seq WHERE id = $1 \
-         RETURNING store_id, code, last_seq, price_floor_seq"
+        "UPDATE devices SET last_seq = last_seq WHERE id = $1 RETURNING {DEVICE_COLUMNS}"
     } else {
-        "SELECT store_id, code, last_seq, price_floor_seq FROM devices WHERE id = $1"
-    };
-    let row: Option<(String, String, i64, i64)> = sqlx::query_as(sql)
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1"
+    }
+    .replace("{DEVICE_COLUMNS}", DEVICE_COLUMNS);
+    let row: Option<DeviceRow> = sqlx::query_as(&sql)
         .bind(device_id.to_string())
         .fetch_optional(conn)
         .await?;
-    let (store, code, last_seq, price_floor) =
-        row.ok_or_else(|| AppError::NotFound(format!("dispositivo {device_id}")))?;
-    let store_id = db::uuid(&store)?;
-    if store_id != user.store_id() && user.profile.rol != Role::Admin {
+    let row = row.ok_or_else(|| AppError::NotFound(format!("dispositivo {device_id}")))?;
+    let device = device_ctx(device_id, row)?;
+    if device.store_id != user.store_id() && user.profile.rol != Role::Admin {
         return Err(AppError::Forbidden);
     }
+    Ok(device)
+}
+
+/// The columns of `devices` a [`DeviceCtx`] is made of, in [`DeviceRow`]'s order.
+pub const DEVICE_COLUMNS: &str =
+    "store_id, code, last_seq, price_floor_seq, acked_seq, compacted_seq, compacted_until_ms";
+
+pub type DeviceRow = (String, String, i64, i64, i64, i64, i64);
+
+pub fn device_ctx(id: Uuid, row: DeviceRow) -> Result<DeviceCtx, AppError> {
+    let (store, code, last_seq, price_floor, acked_seq, compacted_seq, compacted_until_ms) = row;
     Ok(DeviceCtx {
-        id: device_id,
+        id,
         code,
-        store_id,
+        store_id: db::uuid(&store)?,
         last_seq,
         price_floor,
+        acked_seq,
+        compacted: retention::Compacted {
+            seq: compacted_seq,
+            until_ms: compacted_until_ms,
+        },
     })
 }
 
@@ -417,14 +436,18 @@ pub async fn push(
     }
     let at = batch.at.clone();
     let device = batch.close(&mut tx).await?;
+    let acked = retention::acked_by(&request.ops)
+        .map_or(device.acked_seq, |acked| acked.max(device.acked_seq));
     sqlx::query(
         "UPDATE devices SET last_seq = CASE WHEN last_seq > $1 THEN last_seq ELSE $1 END, \
-         clock_ahead_ms = $2, clock_checked_at = $3, price_floor_seq = pulled_seq WHERE id = $4",
+         clock_ahead_ms = $2, clock_checked_at = $3, price_floor_seq = pulled_seq, \
+         acked_seq = $5 WHERE id = $4",
     )
     .bind(device.last_seq)
     .bind(i64::try_from(clock_ahead).unwrap_or(i64::MAX))
     .bind(&at)
     .bind(device.id.to_string())
+    .bind(acked.min(device.last_seq))
     .execute(&mut *tx)
     .await?;
     let results: Vec<OpResult> = results
@@ -562,6 +585,9 @@ fn admit(
             op_id: id,
             first: Box::new(first),
         }));
+    }
+    if retention::is_compacted_replay(op, device.compacted) {
+        return Ok(Admission::Answer(retention::replay_answer(id)));
     }
     let seq = i64::try_from(op.body.seq).unwrap_or(i64::MAX);
     if seq < *next_seq {

@@ -15,6 +15,7 @@ mod helpers;
 mod prices;
 mod queue_order;
 mod realtime;
+mod retention;
 mod rush;
 mod sales;
 mod server;

@@ -78,6 +78,8 @@ pub struct Sim {
     pub clock: Arc<ManualClock>,
     steps: usize,
     ops: u64,
+    /// Answered ops the server compacted away.
+    pub compacted: u64,
     _dir: tempfile::TempDir,
 }
 
@@ -90,6 +92,7 @@ pub struct Totals {
     pub conflicts: u64,
     pub dead_letters: u64,
     pub restarts: u64,
+    pub compacted: u64,
     pub net: NetStats,
 }
 
@@ -102,6 +105,7 @@ impl Totals {
         self.conflicts += other.conflicts;
         self.dead_letters += other.dead_letters;
         self.restarts += other.restarts;
+        self.compacted += other.compacted;
         self.net.lost += other.net.lost;
         self.net.duplicated += other.net.duplicated;
         self.net.delayed += other.net.delayed;
@@ -115,11 +119,12 @@ impl std::fmt::Display for Totals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} devices, {} ops, {} sales (of them {} returns), {} conflicts, {} dead letters, {} device restarts; \
+            "{} devices, {} ops ({} compacted), {} sales (of them {} returns), {} conflicts, {} dead letters, {} device restarts; \
              faults: {} lost, {} duplicated, {} delayed, {} cut, {} connections cut after commit, \
              {} requests dropped by their client",
             self.devices,
             self.ops,
+            self.compacted,
             self.sales,
             self.returns,
             self.conflicts,
@@ -397,6 +402,7 @@ impl Sim {
             clock,
             steps,
             ops: 0,
+            compacted: 0,
             _dir: dir,
         };
         // Every device starts with the catalog, before the faults begin.
@@ -447,9 +453,20 @@ impl Sim {
                 4..=5 => self.restart(i).await,
                 6..=65 => self.make_op(i).await,
                 66..=94 => self.sync(i).await,
-                _ => deliver_delayed(&self.net, false).await,
+                95..=97 => deliver_delayed(&self.net, false).await,
+                _ => self.compact().await,
             }
         }
+    }
+
+    /// The server compacts the answers of settled ops older than a minute of world time (the
+    /// real retention is 30 days; here held-back requests and restarts meet compacted ops).
+    async fn compact(&mut self) {
+        let before =
+            pronto_backend::clock::Clock::now(self.clock.as_ref()) - time::Duration::minutes(1);
+        self.compacted += pronto_backend::sync::retention::compact(&self.state.db, before)
+            .await
+            .expect("compaction");
     }
 
     /// A crash: everything in memory is gone; the engine reopens from what storage persisted.
@@ -713,6 +730,7 @@ impl Sim {
             sales: self.devices.iter().map(|d| d.sales.len() as u64).sum(),
             returns: self.devices.iter().map(|d| d.returns).sum(),
             restarts: self.devices.iter().map(|d| d.restarts).sum(),
+            compacted: self.compacted,
             net: self.net.borrow().stats,
             ..Totals::default()
         };
