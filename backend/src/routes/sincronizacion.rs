@@ -44,7 +44,8 @@ async fn conflicts(
         }
     };
     let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(resolve::list(&mut conn, &user, pending).await?))
+    let page = (query.limite, query.antes);
+    Ok(Json(resolve::list(&mut conn, &user, pending, page).await?))
 }
 
 /// A manager settles a held conflict with a value per field; every device gets it.
@@ -346,6 +347,9 @@ struct HistoryQuery {
     tienda_id: Option<Uuid>,
     #[serde(default)]
     limite: Option<i64>,
+    /// The next page: sessions that started before this one (the last of the previous page).
+    #[serde(default)]
+    antes: Option<Uuid>,
 }
 
 async fn history(
@@ -356,7 +360,13 @@ async fn history(
     let store = scope(&user, q.tienda_id)?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(
-        sessions::list(&mut conn, store, q.dispositivo, q.limite.unwrap_or(100)).await?,
+        sessions::list(
+            &mut conn,
+            (store, q.dispositivo),
+            q.limite.unwrap_or(100),
+            q.antes,
+        )
+        .await?,
     ))
 }
 

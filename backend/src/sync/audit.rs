@@ -306,6 +306,9 @@ pub struct Filter {
     pub hasta: Option<String>,
     #[serde(default)]
     pub limite: Option<i64>,
+    /// The next page: entries older than this one (the id of the last of the previous page).
+    #[serde(default)]
+    pub antes: Option<i64>,
 }
 
 /// A stored entry with its chain fields, for the audit screen.
@@ -351,6 +354,10 @@ pub async fn list(
              OR (device_id IS NULL AND user_id IN \
              (SELECT id FROM users WHERE store_id = ${n} AND role <> 'admin')))"
         ));
+    }
+    if let Some(before) = filter.antes {
+        // An integer, not text: written into the statement (PostgreSQL compares types strictly).
+        sql.push_str(&format!(" AND id < {before}"));
     }
     sql.push_str(&format!(
         " ORDER BY id DESC LIMIT {}",

@@ -97,30 +97,44 @@ async fn view(conn: &mut AnyConnection, row: Row) -> Result<ConflictView, AppErr
 }
 
 /// Conflicts of the stores `user` supervises, newest first (`pendiente` by default).
+///
+/// Pages by key, never by offset: `before` is the last conflict of the previous page (an id
+/// that is not a conflict gives an empty page).
 pub async fn list(
     conn: &mut AnyConnection,
     user: &CurrentUser,
     pending: bool,
+    (limit, before): (Option<i64>, Option<Uuid>),
 ) -> Result<Vec<ConflictView>, AppError> {
     let status = if pending { "pending" } else { "resolved" };
-    let rows: Vec<Row> = if user.profile.rol == Role::Admin {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM sync_conflicts WHERE status = $1 ORDER BY created_at DESC LIMIT 200"
-        ))
-        .bind(status)
-        .fetch_all(&mut *conn)
-        .await?
+    let store = if user.profile.rol == Role::Admin {
+        None
     } else {
         user.require(Action::SuperviseSync(user.store_id()))?;
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM sync_conflicts WHERE status = $1 AND store_id = $2 \
-             ORDER BY created_at DESC LIMIT 200"
-        ))
-        .bind(status)
-        .bind(user.store_id().to_string())
-        .fetch_all(&mut *conn)
-        .await?
+        Some(user.store_id())
     };
+    let mut sql = format!("SELECT {COLUMNS} FROM sync_conflicts WHERE status = $1");
+    let mut binds = vec![status.to_owned()];
+    if let Some(store) = store {
+        binds.push(store.to_string());
+        sql.push_str(&format!(" AND store_id = ${}", binds.len()));
+    }
+    if let Some(before) = before {
+        binds.push(before.to_string());
+        let n = binds.len();
+        sql.push_str(&format!(
+            " AND (created_at, id) < (SELECT created_at, id FROM sync_conflicts WHERE id = ${n})"
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY created_at DESC, id DESC LIMIT {}",
+        limit.unwrap_or(200).clamp(1, 500)
+    ));
+    let mut query = sqlx::query_as::<_, Row>(&sql);
+    for b in &binds {
+        query = query.bind(b);
+    }
+    let rows: Vec<Row> = query.fetch_all(&mut *conn).await?;
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
         views.push(view(conn, row).await?);

@@ -105,12 +105,13 @@ pub async fn record(
     Ok(())
 }
 
-/// Latest sessions first, of one store (or all), optionally of one device.
+/// Latest sessions first, of one store (or all), optionally of one device; the page after the
+/// session `before` (keyset: an id that is not a session gives an empty page).
 pub async fn list(
     conn: &mut AnyConnection,
-    store: Option<Uuid>,
-    device: Option<Uuid>,
+    (store, device): (Option<Uuid>, Option<Uuid>),
     limit: i64,
+    before: Option<Uuid>,
 ) -> Result<Vec<SessionRecord>, AppError> {
     let mut sql = String::from(
         "SELECT id, device_id, user_id, store_id, started_at, ended_at, pushed, pulled, conflicts, errors \
@@ -125,8 +126,15 @@ pub async fn list(
         binds.push(device.to_string());
         sql.push_str(&format!(" AND device_id = ${}", binds.len()));
     }
+    if let Some(before) = before {
+        binds.push(before.to_string());
+        let n = binds.len();
+        sql.push_str(&format!(
+            " AND (started_at, id) < (SELECT started_at, id FROM sync_sessions WHERE id = ${n})"
+        ));
+    }
     sql.push_str(&format!(
-        " ORDER BY started_at DESC LIMIT {}",
+        " ORDER BY started_at DESC, id DESC LIMIT {}",
         limit.clamp(1, 500)
     ));
     let mut q = sqlx::query_as::<

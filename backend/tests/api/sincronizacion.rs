@@ -308,3 +308,67 @@ async fn rest_writes_are_audited_and_shown_to_their_store_only() {
     let check: Value = get_json(&admin, app.url("/api/sincronizacion/auditoria/integridad")).await;
     assert_eq!(check["ok"], true);
 }
+
+/// Follows `antes` from page to page (`limite` = `size`) until an empty page; the ids in order.
+async fn every_page(
+    client: &reqwest::Client,
+    app: &crate::helpers::TestApp,
+    path: &str,
+    size: usize,
+) -> Vec<Value> {
+    let mut ids = Vec::new();
+    let mut next: Option<Value> = None;
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut url = format!("{path}{sep}limite={size}");
+        if let Some(id) = &next {
+            url.push_str(&format!(
+                "&antes={}",
+                id.as_str().map_or(id.to_string(), str::to_owned)
+            ));
+        }
+        let page: Vec<Value> = get_json(client, app.url(&url)).await;
+        assert!(page.len() <= size, "{path}: a page larger than asked");
+        let Some(last) = page.last() else { break };
+        next = Some(last["id"].clone());
+        ids.extend(page.iter().map(|row| row["id"].clone()));
+    }
+    ids
+}
+
+#[tokio::test]
+async fn history_conflicts_and_audit_page_by_key_and_every_row_comes_once() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    // Three tills edit the same product from the same version: sessions, audit entries and
+    // conflicts to page through.
+    for _ in 0..3 {
+        let mut d = device(&app, "gerente_a", "gerente_a").await;
+        let batch = mixed_batch(&mut d, &world);
+        d.push_ok(&app, &batch).await;
+    }
+    let admin = client_for(&app, "admin").await;
+    for (path, size) in [
+        ("/api/sincronizacion/registros/", 1),
+        ("/api/sincronizacion/auditoria/", 4),
+        ("/api/sincronizacion/conflictos/?estado=resuelto", 1),
+    ] {
+        let whole: Vec<Value> = get_json(&admin, app.url(path)).await;
+        let whole: Vec<Value> = whole.iter().map(|row| row["id"].clone()).collect();
+        assert!(
+            whole.len() >= 2,
+            "{path}: {} rows, too few to page",
+            whole.len()
+        );
+        assert_eq!(every_page(&admin, &app, path, size).await, whole, "{path}");
+    }
+    let unknown: Vec<Value> = get_json(
+        &admin,
+        app.url(&format!(
+            "/api/sincronizacion/registros/?antes={}",
+            Uuid::now_v7()
+        )),
+    )
+    .await;
+    assert!(unknown.is_empty());
+}

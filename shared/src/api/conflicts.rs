@@ -39,6 +39,12 @@ pub struct ConflictQuery {
     /// `pendiente` (default) or `resuelto`.
     #[serde(default)]
     pub estado: Option<String>,
+    /// Page size, 1–500 (200).
+    #[serde(default)]
+    pub limite: Option<i64>,
+    /// The next page: the conflicts older than this one (the last of the previous page).
+    #[serde(default)]
+    pub antes: Option<uuid::Uuid>,
 }
 
 /// The value chosen for every conflicting field: the store's, the server's, or typed.
