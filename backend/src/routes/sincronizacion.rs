@@ -23,7 +23,7 @@ use crate::{
         audit::{self, Entry},
         config_store,
         push::{self, DeviceCtx},
-        resolve, sessions,
+        queue, resolve, sessions,
     },
     AppError, AppState,
 };
@@ -115,89 +115,26 @@ struct QueueQuery {
     tienda_id: Option<Uuid>,
     #[serde(default)]
     limite: Option<i64>,
+    /// The next page: ops listed after this one (the last of the previous page).
+    #[serde(default)]
+    antes: Option<Uuid>,
 }
-
-#[derive(Debug, Serialize)]
-struct QueuedOp {
-    op_id: Uuid,
-    dispositivo_id: Uuid,
-    seq: i64,
-    tienda_id: Uuid,
-    modelo: String,
-    entidad_id: Uuid,
-    tipo: String,
-    estado: String,
-    resultado: Value,
-    recibida: String,
-    /// Why the manager should look at it (`autor_revocado`, `reloj_adelantado`, `sin_firma`).
-    marca: Option<String>,
-}
-
-type QueueRow = (
-    String,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
 
 async fn queue(
     State(state): State<AppState>,
     user: CurrentUser,
     AppQuery(q): AppQuery<QueueQuery>,
-) -> Result<Json<Vec<QueuedOp>>, AppError> {
+) -> Result<Json<Vec<queue::QueuedOp>>, AppError> {
     let store = scope(&user, q.tienda_id)?;
-    let mut sql = String::from(
-        "SELECT op_id, device_id, seq, store_id, model, entity_id, kind, status, result, received_at, flag FROM sync_ops WHERE 1 = 1",
-    );
-    let mut binds = Vec::new();
-    for (clause, value) in [
-        ("status =", q.estado.clone()),
-        ("device_id =", q.dispositivo.map(|d| d.to_string())),
-        ("store_id =", store.map(|s| s.to_string())),
-    ] {
-        if let Some(v) = value {
-            binds.push(v);
-            sql.push_str(&format!(" AND {clause} ${}", binds.len()));
-        }
-    }
-    sql.push_str(&format!(
-        " ORDER BY received_at DESC, seq DESC LIMIT {}",
-        q.limite.unwrap_or(200).clamp(1, 1000)
-    ));
-    let mut query = sqlx::query_as::<_, QueueRow>(&sql);
-    for b in &binds {
-        query = query.bind(b);
-    }
+    let filter = queue::Filter {
+        status: q.estado,
+        device: q.dispositivo,
+        store,
+        limit: q.limite.unwrap_or(200),
+        before: q.antes,
+    };
     let mut conn = state.db.pool().acquire().await?;
-    let rows = query.fetch_all(&mut *conn).await?;
-    let ops = rows
-        .into_iter()
-        .map(
-            |(op, device, seq, store, model, entity, kind, status, result, at, flag)| {
-                Ok(QueuedOp {
-                    op_id: db::uuid(&op)?,
-                    dispositivo_id: db::uuid(&device)?,
-                    seq,
-                    tienda_id: db::uuid(&store)?,
-                    modelo: model,
-                    entidad_id: db::uuid(&entity)?,
-                    tipo: kind,
-                    estado: status,
-                    resultado: serde_json::from_str(&result).unwrap_or(Value::Null),
-                    recibida: at,
-                    marca: flag,
-                })
-            },
-        )
-        .collect::<Result<_, AppError>>()?;
-    Ok(Json(ops))
+    Ok(Json(queue::list(&mut conn, &filter).await?))
 }
 
 async fn stored_op(

@@ -8,6 +8,7 @@ pub mod entities;
 pub mod movements;
 pub mod pull;
 pub mod push;
+pub mod queue;
 pub mod resolve;
 pub mod retention;
 pub mod sessions;

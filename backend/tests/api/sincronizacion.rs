@@ -313,7 +313,7 @@ async fn rest_writes_are_audited_and_shown_to_their_store_only() {
 async fn every_page(
     client: &reqwest::Client,
     app: &crate::helpers::TestApp,
-    path: &str,
+    (path, key): (&str, &str),
     size: usize,
 ) -> Vec<Value> {
     let mut ids = Vec::new();
@@ -330,14 +330,14 @@ async fn every_page(
         let page: Vec<Value> = get_json(client, app.url(&url)).await;
         assert!(page.len() <= size, "{path}: a page larger than asked");
         let Some(last) = page.last() else { break };
-        next = Some(last["id"].clone());
-        ids.extend(page.iter().map(|row| row["id"].clone()));
+        next = Some(last[key].clone());
+        ids.extend(page.iter().map(|row| row[key].clone()));
     }
     ids
 }
 
 #[tokio::test]
-async fn history_conflicts_and_audit_page_by_key_and_every_row_comes_once() {
+async fn history_conflicts_audit_and_queue_page_by_key_and_every_row_comes_once() {
     let app = spawn_app().await;
     let world = seed(&app.db).await;
     // Three tills edit the same product from the same version: sessions, audit entries and
@@ -348,19 +348,21 @@ async fn history_conflicts_and_audit_page_by_key_and_every_row_comes_once() {
         d.push_ok(&app, &batch).await;
     }
     let admin = client_for(&app, "admin").await;
-    for (path, size) in [
-        ("/api/sincronizacion/registros/", 1),
-        ("/api/sincronizacion/auditoria/", 4),
-        ("/api/sincronizacion/conflictos/?estado=resuelto", 1),
+    for (path, key, size) in [
+        ("/api/sincronizacion/registros/", "id", 1),
+        ("/api/sincronizacion/auditoria/", "id", 4),
+        ("/api/sincronizacion/conflictos/?estado=resuelto", "id", 1),
+        ("/api/sincronizacion/cola/?estado=applied", "op_id", 3),
     ] {
         let whole: Vec<Value> = get_json(&admin, app.url(path)).await;
-        let whole: Vec<Value> = whole.iter().map(|row| row["id"].clone()).collect();
+        let whole: Vec<Value> = whole.iter().map(|row| row[key].clone()).collect();
         assert!(
             whole.len() >= 2,
             "{path}: {} rows, too few to page",
             whole.len()
         );
-        assert_eq!(every_page(&admin, &app, path, size).await, whole, "{path}");
+        let paged = every_page(&admin, &app, (path, key), size).await;
+        assert_eq!(paged, whole, "{path}");
     }
     let unknown: Vec<Value> = get_json(
         &admin,
