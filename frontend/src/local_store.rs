@@ -203,6 +203,52 @@ impl LocalStore {
         self.count(stores::DEAD_LETTERS).await
     }
 
+    /// Puts back into the outbox the ops of `kept` (the second copy, `outbox_copy`) that it
+    /// lacks — by op id and by seq — and raises the last seq past them; returns how many came
+    /// back. After the browser reset this database they are all missing; an op the server
+    /// had answered already comes back as a duplicate and leaves again.
+    pub async fn restore(&self, kept: &[Op]) -> Result<usize, DbError> {
+        let present = self.outbox().await?;
+        let missing: Vec<&Op> = kept
+            .iter()
+            .filter(|op| {
+                !present
+                    .iter()
+                    .any(|p| p.body.op_id == op.body.op_id || p.body.seq == op.body.seq)
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let rows = missing
+            .iter()
+            .map(|op| {
+                let json = serde_json::to_string(op).map_err(js_err)?;
+                record(&[
+                    ("op_id", op.body.op_id.to_string().into()),
+                    ("seq", JsValue::from_f64(op.body.seq as f64)),
+                    ("op", json.into()),
+                ])
+            })
+            .collect::<Result<Vec<_>, JsValue>>()
+            .map_err(|e| DbError::from_js(&e))?;
+        self.db
+            .write(&[stores::OUTBOX], |tx| {
+                let outbox = tx.object_store(stores::OUTBOX)?;
+                for row in &rows {
+                    outbox.put(row)?;
+                }
+                Ok(())
+            })
+            .await?;
+        let highest = missing.iter().map(|op| op.body.seq).max().unwrap_or(0);
+        self.clone()
+            .raise_seq(highest)
+            .await
+            .map_err(|e| DbError::new("DataError", e.0))?;
+        Ok(missing.len())
+    }
+
     /// Every pending op, oldest first (what the screens show on top of the cache).
     pub async fn outbox(&self) -> Result<Vec<Op>, DbError> {
         self.pending_ops(0, None).await
@@ -514,44 +560,47 @@ impl Storage for LocalStore {
         Ok(self.set_meta(LAST_HLC, json.into()).await?)
     }
 
-    /// Reads the last seq and writes the op built for the next one in the same readwrite
-    /// transaction, so tabs enqueuing at once are serialised by IndexedDB itself.
     async fn enqueue_with<F: Fn(u64) -> Op + 'static>(
         &mut self,
         make: F,
     ) -> Result<Op, StorageError> {
-        let make = Rc::new(make);
-        let built: Built = Rc::default();
+        self.enqueue(make, None).await
+    }
+
+    async fn reseal_with<F: Fn(u64) -> Op + 'static>(
+        &mut self,
+        replaces: Uuid,
+        make: F,
+    ) -> Result<Op, StorageError> {
+        self.enqueue(make, Some(replaces)).await
+    }
+
+    /// Reads the last seq and writes the larger of it and `floor` in one readwrite
+    /// transaction: a tab enqueuing meanwhile is serialised with it, never set back.
+    async fn raise_seq(&mut self, floor: u64) -> Result<(), StorageError> {
         let kept = self
             .db
-            .write(&[stores::OUTBOX, stores::META], |tx| {
-                built.borrow_mut().take();
+            .write(&[stores::META], |tx| {
                 let meta = tx.object_store(stores::META)?;
                 let read = meta.get(&LAST_SEQ.into())?;
-                let (tx, read2, out, make) = (
-                    tx.clone(),
-                    read.clone(),
-                    Rc::clone(&built),
-                    Rc::clone(&make),
-                );
+                let (tx, read2) = (tx.clone(), read.clone());
                 let on_read = Closure::<dyn FnMut()>::new(move || {
-                    let outcome = write_op(&tx, &read2, make.as_ref());
-                    if outcome.is_err() {
-                        let _ = tx.abort();
+                    let last = read2.result().ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u64;
+                    if floor > last {
+                        let put = tx.object_store(stores::META).and_then(|meta| {
+                            meta.put_with_key(&JsValue::from_f64(floor as f64), &LAST_SEQ.into())
+                        });
+                        if put.is_err() {
+                            let _ = tx.abort();
+                        }
                     }
-                    *out.borrow_mut() = Some(outcome);
                 });
                 read.set_onsuccess(Some(on_read.as_ref().unchecked_ref()));
                 Ok(on_read)
             })
             .await?;
         drop(kept);
-        let op = built.borrow_mut().take();
-        match op {
-            Some(Ok(op)) => Ok(op),
-            Some(Err(err)) => Err(StorageError(DbError::from_js(&err).to_string())),
-            None => Err(StorageError("la operación no se guardó".into())),
-        }
+        Ok(())
     }
 
     async fn pending(&mut self, after: u64, limit: usize) -> Result<Vec<Op>, StorageError> {
@@ -674,6 +723,59 @@ impl Storage for LocalStore {
             })
             .await?;
         Ok(())
+    }
+}
+
+impl LocalStore {
+    /// Reads the last seq and writes the op built for the next one in the same readwrite
+    /// transaction, so tabs enqueuing at once are serialised by IndexedDB itself; with
+    /// `replaces`, the dead letter it re-seals goes in the same transaction.
+    async fn enqueue<F: Fn(u64) -> Op + 'static>(
+        &mut self,
+        make: F,
+        replaces: Option<Uuid>,
+    ) -> Result<Op, StorageError> {
+        let make = Rc::new(make);
+        let built: Built = Rc::default();
+        let scope: &[&str] = if replaces.is_some() {
+            &[stores::OUTBOX, stores::META, stores::DEAD_LETTERS]
+        } else {
+            &[stores::OUTBOX, stores::META]
+        };
+        let kept = self
+            .db
+            .write(scope, |tx| {
+                built.borrow_mut().take();
+                if let Some(letter) = replaces {
+                    tx.object_store(stores::DEAD_LETTERS)?
+                        .delete(&letter.to_string().into())?;
+                }
+                let meta = tx.object_store(stores::META)?;
+                let read = meta.get(&LAST_SEQ.into())?;
+                let (tx, read2, out, make) = (
+                    tx.clone(),
+                    read.clone(),
+                    Rc::clone(&built),
+                    Rc::clone(&make),
+                );
+                let on_read = Closure::<dyn FnMut()>::new(move || {
+                    let outcome = write_op(&tx, &read2, make.as_ref());
+                    if outcome.is_err() {
+                        let _ = tx.abort();
+                    }
+                    *out.borrow_mut() = Some(outcome);
+                });
+                read.set_onsuccess(Some(on_read.as_ref().unchecked_ref()));
+                Ok(on_read)
+            })
+            .await?;
+        drop(kept);
+        let op = built.borrow_mut().take();
+        match op {
+            Some(Ok(op)) => Ok(op),
+            Some(Err(err)) => Err(StorageError(DbError::from_js(&err).to_string())),
+            None => Err(StorageError("la operación no se guardó".into())),
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::{
     api::{auth::Profile, devices::Device},
     sync::{
-        engine::{Identity, LocalChange, SyncEngine, TransportError},
+        engine::{Identity, LocalChange, Storage, SyncEngine, TransportError},
         Op,
     },
     Role,
@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use crate::{
     connection::Connection, device::ThisDevice, keyring::Keyring, local_db::DB_NAME,
-    local_store::LocalStore, poke::Pokes, session::Session, storage,
+    local_store::LocalStore, outbox_copy, poke::Pokes, session::Session, storage,
     sync_transport::FetchTransport, web_lock,
 };
 
@@ -81,6 +81,9 @@ pub struct SyncStatus {
     pub pusher: RwSignal<bool>,
     /// Why ops are not going out even though they could (shown to the person).
     pub problem: RwSignal<Option<String>>,
+    /// Something the device recovered from that the person should know about (ops restored
+    /// from the second copy, ops re-sent with a new folio); stays until dismissed.
+    pub notice: RwSignal<Option<String>>,
     /// The local database opened.
     pub ready: RwSignal<bool>,
     /// The server's socket is open in the pushing tab: changes arrive as they happen.
@@ -119,6 +122,7 @@ impl Sync {
             storage: RwSignal::new(None),
             pusher: RwSignal::new(false),
             problem: RwSignal::new(None),
+            notice: RwSignal::new(None),
             ready: RwSignal::new(false),
             live: RwSignal::new(false),
             clock_ahead_ms: RwSignal::new(None),
@@ -135,6 +139,9 @@ impl Sync {
         spawn_local(async move {
             match LocalStore::open(DB_NAME).await {
                 Ok(store) => {
+                    if let Some(registered) = device.device.get_untracked() {
+                        recover(&store, registered.id, status).await;
+                    }
                     *this.inner.store.borrow_mut() = Some(store.clone());
                     status.ready.set(true);
                     status.storage.set(storage_info(true).await);
@@ -169,6 +176,11 @@ impl Sync {
         let store = self
             .store()
             .ok_or_else(|| "El almacenamiento del dispositivo no está listo.".to_owned())?;
+        // Both copies or none: refused here, the cart stays and no receipt is shown.
+        let size = serde_json::to_string(&change.fields).map_or(0, |json| json.len());
+        if !outbox_copy::can_store(size + COPY_OVERHEAD) {
+            return Err(outbox_copy::NO_ROOM.to_owned());
+        }
         let signer = self.keyring.signer(author.id, device.id).await.ok_or_else(|| {
             "Tu sesión no tiene llave de firma en este dispositivo: cierra sesión y vuelve a entrar."
                 .to_owned()
@@ -202,9 +214,37 @@ impl Sync {
             .await
             .map_err(|e| e.0)?;
         *self.inner.recorder.borrow_mut() = Some(engine);
+        if let Err(err) = outbox_copy::keep(&op) {
+            // Recorded in IndexedDB already (taking it back would leave a gap in the seqs):
+            // the sale stands, the person is told the second copy failed.
+            self.status
+                .problem
+                .set(Some(outbox_copy::copy_failed_message(&err)));
+        }
         self.status.pending.update(|n| *n += 1);
         Ok(op)
     }
+}
+
+/// Room for the op around its fields in the second copy (ids, stamps, signature, checksum).
+const COPY_OVERHEAD: usize = 2_048;
+
+/// On start: whatever IndexedDB lost comes back from the second copy, and the device never
+/// takes a seq it already used (the copy's mark; the server's comes with the next pull).
+async fn recover(store: &LocalStore, device: Uuid, status: SyncStatus) {
+    let mut store = store.clone();
+    let kept = outbox_copy::kept(device);
+    match store.restore(&kept).await {
+        Ok(n) => {
+            if let Some(text) = outbox_copy::restored_message(n) {
+                status.notice.set(Some(text));
+            }
+        }
+        Err(err) => status.problem.set(Some(format!(
+            "No se pudo recuperar la copia de respaldo ({err}); se conserva para el próximo intento."
+        ))),
+    }
+    let _ = store.raise_seq(outbox_copy::seq_mark(device)).await;
 }
 
 fn held_count() -> usize {
@@ -329,6 +369,26 @@ async fn push_loop(
         status.progress.set(None);
         match outcome {
             Ok(report) => {
+                outbox_copy::forget(&report.answered);
+                if let Ok(seq) = running.storage.last_seq().await {
+                    outbox_copy::raise_seq_mark(identity.device_id, seq);
+                }
+                if store.dead_letter_count().await.unwrap_or(0) > 0 {
+                    if let Some(signer) = session
+                        .keyring
+                        .signer(identity.author_id, identity.device_id)
+                        .await
+                    {
+                        // Ops refused for a seq or id this device had used already (its
+                        // storage was reset) go out again in a fresh place, at once.
+                        if let Ok(n) = running.reseal(now_ms() as u64, &signer).await {
+                            if let Some(text) = outbox_copy::resealed_message(n) {
+                                status.notice.set(Some(text));
+                                not_before = 0.0;
+                            }
+                        }
+                    }
+                }
                 if report.pushed > 0 {
                     status.clock_ahead_ms.set(report.clock_ahead_ms);
                 }

@@ -80,6 +80,7 @@ impl Transport for Accepting {
             cursor,
             has_more: false,
             held_for_manager: None,
+            device_seq: None,
         })
     }
 }

@@ -156,6 +156,7 @@ async fn pull_page(
     if !reply.has_more {
         reply.held_for_manager =
             Some(pull::held_for_manager(&mut conn, device.store_id, device.id).await?);
+        reply.device_seq = Some(u64::try_from(device.last_seq).unwrap_or(0));
     }
     let counts = sessions::Counts {
         pulled: reply.changes.len() as i64,

@@ -90,6 +90,7 @@ pub async fn pull(
         cursor: next,
         has_more,
         held_for_manager: None,
+        device_seq: None,
     })
 }
 

@@ -19,7 +19,7 @@ use pronto_shared::{
     domain::Ean13,
     sync::{
         config::{self, CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
-        engine::{Identity, LocalChange, SyncEngine},
+        engine::{Identity, LocalChange, SyncEngine, SyncReport},
         memory::MemoryStorage,
         signing::KeySigner,
         Hlc, OpKind, Strategy,
@@ -57,6 +57,8 @@ pub struct SimDevice {
     pub online: Rc<RefCell<bool>>,
     pub offline_until: u64,
     pub restarts: u64,
+    /// Of the restarts, those that lost the device's database (`lose_storage`).
+    pub storage_losses: u64,
     /// Every sale, return and void this device rang up (entity ids).
     pub sales: Vec<Uuid>,
     /// Pairs of this device's sales not returned yet: (sale, product).
@@ -92,6 +94,7 @@ pub struct Totals {
     pub conflicts: u64,
     pub dead_letters: u64,
     pub restarts: u64,
+    pub storage_losses: u64,
     pub compacted: u64,
     pub net: NetStats,
 }
@@ -105,6 +108,7 @@ impl Totals {
         self.conflicts += other.conflicts;
         self.dead_letters += other.dead_letters;
         self.restarts += other.restarts;
+        self.storage_losses += other.storage_losses;
         self.compacted += other.compacted;
         self.net.lost += other.net.lost;
         self.net.duplicated += other.net.duplicated;
@@ -119,7 +123,7 @@ impl std::fmt::Display for Totals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} devices, {} ops ({} compacted), {} sales (of them {} returns), {} conflicts, {} dead letters, {} device restarts; \
+            "{} devices, {} ops ({} compacted), {} sales (of them {} returns), {} conflicts, {} dead letters, {} device restarts ({} lost their storage); \
              faults: {} lost, {} duplicated, {} delayed, {} cut, {} connections cut after commit, \
              {} requests dropped by their client",
             self.devices,
@@ -130,6 +134,7 @@ impl std::fmt::Display for Totals {
             self.conflicts,
             self.dead_letters,
             self.restarts,
+            self.storage_losses,
             self.net.lost,
             self.net.duplicated,
             self.net.delayed,
@@ -380,6 +385,7 @@ impl Sim {
                 online,
                 offline_until: 0,
                 restarts: 0,
+                storage_losses: 0,
                 sales: Vec::new(),
                 returnable: Vec::new(),
                 returns: 0,
@@ -428,12 +434,18 @@ impl Sim {
         self.now_ms.saturating_add_signed(self.devices[i].skew_ms)
     }
 
-    async fn sync(&mut self, i: usize) {
+    /// A sync, then what the till does after one: re-seal the ops the server refused for a
+    /// seq or id this device had used already.
+    async fn sync(&mut self, i: usize) -> SyncReport {
         let now = self.device_now(i);
-        self.engine(i)
+        let signer = self.devices[i].signer.clone();
+        let engine = self.engine(i);
+        let report = engine
             .sync(now)
             .await
             .expect("storage never fails in memory");
+        engine.reseal(now, &signer).await.expect("reseal");
+        report
     }
 
     pub async fn run(&mut self) {
@@ -450,9 +462,12 @@ impl Sim {
                     self.devices[i].offline_until = now + self.rng.gen_range(1_000..120_000);
                     *self.devices[i].online.borrow_mut() = false;
                 }
-                4..=5 => self.restart(i).await,
+                4 => self.restart(i).await,
+                5 => self.lose_storage(i).await,
                 6..=65 => self.make_op(i).await,
-                66..=94 => self.sync(i).await,
+                66..=94 => {
+                    self.sync(i).await;
+                }
                 95..=97 => deliver_delayed(&self.net, false).await,
                 _ => self.compact().await,
             }
@@ -467,6 +482,32 @@ impl Sim {
         self.compacted += pronto_backend::sync::retention::compact(&self.state.db, before)
             .await
             .expect("compaction");
+    }
+
+    /// The browser resets the device's database (a full disk, a corrupted file, eviction):
+    /// cache, cursor, clock and dead letters are gone. What survives is the second copy
+    /// (`outbox_copy` in the browser): every unanswered op, and — unless that was cleared too
+    /// (one time in two here) — the highest seq the device used. Without it the device counts
+    /// from its restored ops again, takes seqs the server has, and must re-seal what it records
+    /// before its next pull tells it the server's seq.
+    async fn lose_storage(&mut self, i: usize) {
+        let engine = self.devices[i].engine.take().expect("engine");
+        let old = engine.storage;
+        let mark_survived = self.rng.gen_bool(0.5);
+        let highest_kept = old.outbox.keys().next_back().copied().unwrap_or(0);
+        let storage = MemoryStorage {
+            seq: if mark_survived { old.seq } else { highest_kept },
+            outbox: old.outbox,
+            ..MemoryStorage::default()
+        };
+        let seed = self.rng.gen();
+        self.devices[i].engine = Some(
+            SyncEngine::open(storage, engine.transport, engine.identity, seed)
+                .await
+                .expect("reopen"),
+        );
+        self.devices[i].restarts += 1;
+        self.devices[i].storage_losses += 1;
     }
 
     /// A crash: everything in memory is gone; the engine reopens from what storage persisted.
@@ -697,8 +738,7 @@ impl Sim {
             let mut quiet = true;
             for i in 0..self.devices.len() {
                 self.advance(1_000);
-                let now = self.device_now(i);
-                let report = self.engine(i).sync(now).await.expect("sync");
+                let report = self.sync(i).await;
                 let pending = self.engine(i).storage.outbox.len();
                 if report.pushed > 0 || report.pulled > 0 || pending > 0 {
                     quiet = false;
@@ -730,6 +770,7 @@ impl Sim {
             sales: self.devices.iter().map(|d| d.sales.len() as u64).sum(),
             returns: self.devices.iter().map(|d| d.returns).sum(),
             restarts: self.devices.iter().map(|d| d.restarts).sum(),
+            storage_losses: self.devices.iter().map(|d| d.storage_losses).sum(),
             compacted: self.compacted,
             net: self.net.borrow().stats,
             ..Totals::default()

@@ -14,8 +14,11 @@ fn clock_time(epoch_ms: f64) -> String {
     format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
 }
 
-fn pending_text(n: usize) -> String {
+/// Never "Todo enviado" while the server refused something of this device: those ops are not
+/// on the server, and the person must look at them.
+fn pending_text(n: usize, refused: usize) -> String {
     match n {
+        0 if refused > 0 => "Nada en cola, pero hay operaciones rechazadas".into(),
         0 => "Todo enviado".into(),
         1 => "1 operación por enviar".into(),
         n => format!("{n} operaciones por enviar"),
@@ -50,7 +53,7 @@ pub fn SyncBar() -> impl IntoView {
     view! {
         <div class="syncbar" data-testid="sync-bar">
             <span class="syncbar__pending" data-testid="pending-count" data-count=move || status.pending.get().to_string()>
-                {move || pending_text(status.pending.get())}
+                {move || pending_text(status.pending.get(), status.dead_letters.get())}
             </span>
             // A <progress> element rather than a styled width: the CSP allows no inline styles.
             <progress
@@ -90,6 +93,14 @@ pub fn SyncBar() -> impl IntoView {
         </div>
         {move || status.problem.get().map(|text| view! {
             <p class="syncbar__problem" role="status" data-testid="sync-problem">{text}</p>
+        })}
+        {move || status.notice.get().map(|text| view! {
+            <p class="syncbar__problem" role="status" data-testid="sync-notice">
+                {text}" "
+                <button type="button" class="button" on:click=move |_| status.notice.set(None)>
+                    "Entendido"
+                </button>
+            </p>
         })}
         {move || letters.get().map(|list| view! {
             <section class="card dead-letters" data-testid="dead-letter-list">

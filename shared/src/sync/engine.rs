@@ -66,6 +66,16 @@ pub trait Storage {
         &mut self,
         make: F,
     ) -> Result<Op, StorageError>;
+    /// Raises the last seq to at least `floor` (what the server, or a copy that outlived the
+    /// storage, knows this device used), atomically with respect to `enqueue_with`.
+    async fn raise_seq(&mut self, floor: u64) -> Result<(), StorageError>;
+    /// `enqueue_with`, dropping the dead letter of op `replaces` in the same atomic write: a
+    /// re-sealed op never exists twice (the letter re-sealed again) nor not at all.
+    async fn reseal_with<F: Fn(u64) -> Op + 'static>(
+        &mut self,
+        replaces: Uuid,
+        make: F,
+    ) -> Result<Op, StorageError>;
     /// Up to `limit` pending ops with a seq above `after`, lowest seq first.
     async fn pending(&mut self, after: u64, limit: usize) -> Result<Vec<Op>, StorageError>;
     async fn pending_count(&mut self) -> Result<usize, StorageError>;
@@ -168,6 +178,9 @@ pub struct SyncReport {
     pub retry_after_ms: Option<u64>,
     /// Why the last call failed (e.g. `Status(401)`: nobody is signed in).
     pub failure: Option<TransportError>,
+    /// Ops the server answered for good (applied, duplicate, conflict, held or refused): the
+    /// device may drop any other copy it keeps of them.
+    pub answered: Vec<Uuid>,
 }
 
 /// A change made on the device, before it becomes an op.
@@ -265,6 +278,51 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
         now_ms: u64,
         signer: &G,
     ) -> Result<Op, StorageError> {
+        self.seal(change, now_ms, signer, None).await
+    }
+
+    /// Seals the refused ops this device caused — a seq or an op id it had already used, as a
+    /// device whose storage was reset does — again, with a fresh op id and seq: the sale is
+    /// the same (same entity, fields and author), only its place in the device's sequence is
+    /// new. Only the engine's author's own ops (only they can sign them); call after a sync,
+    /// which has taught the device the server's seq. Returns how many were re-sealed.
+    pub async fn reseal<G: Signer>(
+        &mut self,
+        now_ms: u64,
+        signer: &G,
+    ) -> Result<usize, StorageError> {
+        let letters = self.storage.dead_letters().await?;
+        let mut resealed = 0;
+        for letter in letters {
+            let op = letter.op;
+            if !RESEALABLE.contains(&letter.code.as_str())
+                || op.body.author_id != self.identity.author_id
+                || op.body.device_id != self.identity.device_id
+            {
+                continue;
+            }
+            let change = LocalChange {
+                model: op.body.model,
+                entity_id: op.body.entity_id,
+                kind: op.body.kind,
+                base_version: op.body.base_version,
+                fields: op.body.fields,
+                priority: op.body.priority,
+            };
+            self.seal(change, now_ms, signer, Some(op.body.op_id))
+                .await?;
+            resealed += 1;
+        }
+        Ok(resealed)
+    }
+
+    async fn seal<G: Signer>(
+        &mut self,
+        change: LocalChange,
+        now_ms: u64,
+        signer: &G,
+        replaces: Option<Uuid>,
+    ) -> Result<Op, StorageError> {
         let hlc = self.clock.tick(now_ms);
         let identity = self.identity;
         let body = OpBody {
@@ -287,17 +345,19 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             .await
             .map_err(|e| StorageError(format!("No se pudo firmar la operación: {e}")))?;
         let signature = base64url(&raw);
-        self.storage
-            .enqueue_with(move |seq| {
-                Op::seal_signed(
-                    OpBody {
-                        seq,
-                        ..body.clone()
-                    },
-                    signature.clone(),
-                )
-            })
-            .await
+        let make = move |seq| {
+            Op::seal_signed(
+                OpBody {
+                    seq,
+                    ..body.clone()
+                },
+                signature.clone(),
+            )
+        };
+        match replaces {
+            None => self.storage.enqueue_with(make).await,
+            Some(letter) => self.storage.reseal_with(letter, make).await,
+        }
     }
 
     /// Pushes everything pending, then pulls everything new. Stops at the first transport
@@ -408,11 +468,18 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             report.pulled += page.changes.len();
             if !page.has_more {
                 report.held_for_manager = page.held_for_manager;
+                if let Some(seq) = page.device_seq {
+                    self.storage.raise_seq(seq).await?;
+                }
                 return Ok(());
             }
         }
     }
 }
+
+/// Refusals a device causes itself, by taking a seq or op id again (its storage was reset):
+/// the op is fine, its place is not, so it is re-sealed ([`SyncEngine::reseal`]).
+pub const RESEALABLE: [&str; 2] = ["seq_reused", "op_id_reused"];
 
 /// Counts the answers into `report`; returns the seqs that are settled for good (applied,
 /// duplicate, conflict, refused) and the dead letters of the refused ones.
@@ -454,6 +521,7 @@ fn tally(
             report.dead_lettered += 1;
         }
         done.push(op.body.seq);
+        report.answered.push(op.body.op_id);
     }
     (done, letters)
 }

@@ -50,6 +50,21 @@ impl Storage for MemoryStorage {
         Ok(op)
     }
 
+    async fn raise_seq(&mut self, floor: u64) -> Result<(), StorageError> {
+        self.seq = self.seq.max(floor);
+        Ok(())
+    }
+
+    async fn reseal_with<F: Fn(u64) -> Op + 'static>(
+        &mut self,
+        replaces: Uuid,
+        make: F,
+    ) -> Result<Op, StorageError> {
+        let op = self.enqueue_with(make).await?;
+        self.dead.retain(|letter| letter.op.body.op_id != replaces);
+        Ok(op)
+    }
+
     async fn pending(&mut self, after: u64, limit: usize) -> Result<Vec<Op>, StorageError> {
         Ok(self
             .outbox

@@ -122,4 +122,9 @@ pub struct PullReply {
     /// comes from the server each time rather than being counted on the device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_for_manager: Option<u32>,
+    /// On the last page: the highest seq the server has seen from this device. A device whose
+    /// storage was reset (and so counts from 0 again) raises its own to this, so it never
+    /// takes a seq — and a folio — a second time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_seq: Option<u64>,
 }

@@ -1,0 +1,127 @@
+//! A second, independent copy of what a till must not lose, in `localStorage`: every op not yet
+//! answered by the server, and the highest seq the device has used. A browser may reset or drop
+//! IndexedDB alone — a full disk (Chromium resets the database at the failed write), recovery
+//! from corruption, eviction, a partial "clear data" — while the origin's `localStorage`, where
+//! the device's identity also lives, survives. On start the device restores from here whatever
+//! IndexedDB lost, and never takes a seq (a folio) it already used: identity and sequence live
+//! and die together.
+
+use pronto_shared::sync::Op;
+use uuid::Uuid;
+
+/// At Cobrar, when the two copies cannot both be written: the cart stays, no receipt.
+pub const NO_ROOM: &str =
+    "El dispositivo no tiene espacio para guardar la venta: envía lo pendiente o libera espacio.";
+
+/// After a start that brought back ops the database had lost.
+pub fn restored_message(n: usize) -> Option<String> {
+    (n > 0).then(|| {
+        format!(
+            "Se recuperaron {n} operaciones sin enviar de la copia de respaldo del dispositivo."
+        )
+    })
+}
+
+/// After ops refused for a seq the device had used already went out again in a new place.
+pub fn resealed_message(n: usize) -> Option<String> {
+    (n > 0).then(|| {
+        format!(
+            "El dispositivo había perdido su numeración: {n} operaciones se reenviaron con folio nuevo. \
+             Los comprobantes ya impresos siguen siendo válidos."
+        )
+    })
+}
+
+/// When the sale was stored but its second copy was not.
+pub fn copy_failed_message(err: &str) -> String {
+    format!("La venta se guardó, pero no su copia de respaldo ({err}): envía lo pendiente pronto.")
+}
+
+const OP_PREFIX: &str = "pronto.salida.";
+const SEQ_PREFIX: &str = "pronto.secuencia.";
+/// Scratch key of the space check before a sale.
+const PROBE: &str = "pronto.salida.prueba";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// Whether `bytes` more fit: written and removed at once, before anything is recorded, so a
+/// sale is refused at Cobrar (cart kept) rather than stored in one copy only.
+pub fn can_store(bytes: usize) -> bool {
+    let Some(s) = storage() else {
+        return false;
+    };
+    let fits = s.set_item(PROBE, &"x".repeat(bytes)).is_ok();
+    let _ = s.remove_item(PROBE);
+    fits
+}
+
+/// Keeps `op` until [`forget`]; `Err` when it could not be written.
+pub fn keep(op: &Op) -> Result<(), String> {
+    let s = storage().ok_or("sin localStorage")?;
+    let json = serde_json::to_string(op).map_err(|e| e.to_string())?;
+    s.set_item(&format!("{OP_PREFIX}{}", op.body.op_id), &json)
+        .map_err(|_| "la copia de respaldo está llena".to_owned())?;
+    raise_seq_mark(op.body.device_id, op.body.seq);
+    Ok(())
+}
+
+/// Drops the copies of ops the server has answered.
+pub fn forget(op_ids: &[Uuid]) {
+    if let Some(s) = storage() {
+        for id in op_ids {
+            let _ = s.remove_item(&format!("{OP_PREFIX}{id}"));
+        }
+    }
+}
+
+/// Every kept op of `device`, lowest seq first.
+pub fn kept(device: Uuid) -> Vec<Op> {
+    let Some(s) = storage() else {
+        return Vec::new();
+    };
+    let len = s.length().unwrap_or(0);
+    let keys: Vec<String> = (0..len)
+        .filter_map(|i| s.key(i).ok().flatten())
+        .filter(|k| k.starts_with(OP_PREFIX) && k != PROBE)
+        .collect();
+    let mut ops: Vec<Op> = keys
+        .iter()
+        .filter_map(|k| s.get_item(k).ok().flatten())
+        .filter_map(|json| serde_json::from_str::<Op>(&json).ok())
+        .filter(|op| op.body.device_id == device)
+        .collect();
+    ops.sort_by_key(|op| op.body.seq);
+    ops
+}
+
+/// How many ops are kept (of any device), for the home page.
+pub fn count() -> usize {
+    let Some(s) = storage() else {
+        return 0;
+    };
+    let len = s.length().unwrap_or(0);
+    (0..len)
+        .filter_map(|i| s.key(i).ok().flatten())
+        .filter(|k| k.starts_with(OP_PREFIX) && k != PROBE)
+        .count()
+}
+
+/// The highest seq `device` is known to have used here (0 when none is recorded).
+pub fn seq_mark(device: Uuid) -> u64 {
+    storage()
+        .and_then(|s| s.get_item(&format!("{SEQ_PREFIX}{device}")).ok().flatten())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Records that `device` used `seq` (never lowers the mark).
+pub fn raise_seq_mark(device: Uuid, seq: u64) {
+    if seq <= seq_mark(device) {
+        return;
+    }
+    if let Some(s) = storage() {
+        let _ = s.set_item(&format!("{SEQ_PREFIX}{device}"), &seq.to_string());
+    }
+}
