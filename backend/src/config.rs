@@ -61,8 +61,8 @@ pub struct ServeArgs {
     #[arg(long, env = "PRONTO_SESSION_IDLE_MINUTES", default_value_t = 8 * 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle_minutes: u64,
 
-    /// Days an applied op's answer is kept before it may be compacted (once its device has
-    /// settled it); a replay of a compacted op is still answered as a duplicate.
+    /// Days an applied op is kept whole before it may be compacted to its id, seq and payload
+    /// hash (once its device has settled it); a replay of it is still a duplicate.
     #[arg(long, env = "PRONTO_SYNC_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub sync_retention_days: u64,
 

@@ -207,18 +207,34 @@ impl LocalStore {
     /// lacks — by op id and by seq — and raises the last seq past them; returns how many came
     /// back. After the browser reset this database they are all missing; an op the server
     /// had answered already comes back as a duplicate and leaves again.
-    pub async fn restore(&self, kept: &[Op]) -> Result<usize, DbError> {
+    ///
+    /// `letters` (ops refused for their place, waiting to be re-sealed) go back among the dead
+    /// letters where missing; a letter already re-sealed is gone from the copy too.
+    pub async fn restore(&self, kept: &[Op], letters: &[DeadLetter]) -> Result<usize, DbError> {
         let present = self.outbox().await?;
+        let dead = self.clone().dead_letters().await.unwrap_or_default();
         let missing: Vec<&Op> = kept
             .iter()
             .filter(|op| {
                 !present
                     .iter()
                     .any(|p| p.body.op_id == op.body.op_id || p.body.seq == op.body.seq)
+                    && !dead.iter().any(|d| d.op.body.op_id == op.body.op_id)
             })
             .collect();
+        let lost_letters: Vec<DeadLetter> = letters
+            .iter()
+            .filter(|l| !dead.iter().any(|d| d.op.body.op_id == l.op.body.op_id))
+            .cloned()
+            .collect();
+        if !lost_letters.is_empty() {
+            self.clone()
+                .settle(&[], &lost_letters)
+                .await
+                .map_err(|e| DbError::new("DataError", e.0))?;
+        }
         if missing.is_empty() {
-            return Ok(0);
+            return Ok(lost_letters.len());
         }
         let rows = missing
             .iter()
@@ -246,7 +262,7 @@ impl LocalStore {
             .raise_seq(highest)
             .await
             .map_err(|e| DbError::new("DataError", e.0))?;
-        Ok(missing.len())
+        Ok(missing.len() + lost_letters.len())
     }
 
     /// Every pending op, oldest first (what the screens show on top of the cache).

@@ -6,7 +6,7 @@
 //! IndexedDB lost, and never takes a seq (a folio) it already used: identity and sequence live
 //! and die together.
 
-use pronto_shared::sync::Op;
+use pronto_shared::sync::{engine::DeadLetter, Op};
 use uuid::Uuid;
 
 /// At Cobrar, when the two copies cannot both be written: the cart stays, no receipt.
@@ -38,6 +38,10 @@ pub fn copy_failed_message(err: &str) -> String {
 }
 
 const OP_PREFIX: &str = "pronto.salida.";
+/// Ops refused for their place (a seq or id used already): they must still reach the server,
+/// re-sealed, so their copy stays — as the letter, which a restore puts back among the dead
+/// letters (not the outbox, where its old seq may belong to another op by now).
+const LETTER_PREFIX: &str = "pronto.rechazada.";
 const SEQ_PREFIX: &str = "pronto.secuencia.";
 /// Scratch key of the space check before a sale.
 const PROBE: &str = "pronto.salida.prueba";
@@ -67,45 +71,59 @@ pub fn keep(op: &Op) -> Result<(), String> {
     Ok(())
 }
 
-/// Drops the copies of ops the server has answered.
-pub fn forget(op_ids: &[Uuid]) {
-    if let Some(s) = storage() {
-        for id in op_ids {
+/// Keeps `letter` (an op refused for its place) until it is re-sealed, instead of its op.
+pub fn keep_letter(letter: &DeadLetter) {
+    let Some(s) = storage() else {
+        return;
+    };
+    let id = letter.op.body.op_id;
+    if let Ok(json) = serde_json::to_string(letter) {
+        if s.set_item(&format!("{LETTER_PREFIX}{id}"), &json).is_ok() {
             let _ = s.remove_item(&format!("{OP_PREFIX}{id}"));
         }
     }
 }
 
-/// Every kept op of `device`, lowest seq first.
-pub fn kept(device: Uuid) -> Vec<Op> {
+/// Drops the copies of ops the server has answered (or that were re-sealed as new ones).
+pub fn forget(op_ids: &[Uuid]) {
+    if let Some(s) = storage() {
+        for id in op_ids {
+            let _ = s.remove_item(&format!("{OP_PREFIX}{id}"));
+            let _ = s.remove_item(&format!("{LETTER_PREFIX}{id}"));
+        }
+    }
+}
+
+fn values(prefix: &str) -> Vec<String> {
     let Some(s) = storage() else {
         return Vec::new();
     };
     let len = s.length().unwrap_or(0);
-    let keys: Vec<String> = (0..len)
+    (0..len)
         .filter_map(|i| s.key(i).ok().flatten())
-        .filter(|k| k.starts_with(OP_PREFIX) && k != PROBE)
-        .collect();
-    let mut ops: Vec<Op> = keys
+        .filter(|k| k.starts_with(prefix) && k != PROBE)
+        .filter_map(|k| s.get_item(&k).ok().flatten())
+        .collect()
+}
+
+/// Every kept letter of `device`.
+pub fn kept_letters(device: Uuid) -> Vec<DeadLetter> {
+    values(LETTER_PREFIX)
         .iter()
-        .filter_map(|k| s.get_item(k).ok().flatten())
-        .filter_map(|json| serde_json::from_str::<Op>(&json).ok())
+        .filter_map(|json| serde_json::from_str::<DeadLetter>(json).ok())
+        .filter(|letter| letter.op.body.device_id == device)
+        .collect()
+}
+
+/// Every kept op of `device`, lowest seq first.
+pub fn kept(device: Uuid) -> Vec<Op> {
+    let mut ops: Vec<Op> = values(OP_PREFIX)
+        .iter()
+        .filter_map(|json| serde_json::from_str::<Op>(json).ok())
         .filter(|op| op.body.device_id == device)
         .collect();
     ops.sort_by_key(|op| op.body.seq);
     ops
-}
-
-/// How many ops are kept (of any device), for the home page.
-pub fn count() -> usize {
-    let Some(s) = storage() else {
-        return 0;
-    };
-    let len = s.length().unwrap_or(0);
-    (0..len)
-        .filter_map(|i| s.key(i).ok().flatten())
-        .filter(|k| k.starts_with(OP_PREFIX) && k != PROBE)
-        .count()
 }
 
 /// The highest seq `device` is known to have used here (0 when none is recorded).

@@ -18,7 +18,7 @@ use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::{
     api::{auth::Profile, devices::Device},
     sync::{
-        engine::{Identity, LocalChange, Storage, SyncEngine, TransportError},
+        engine::{Identity, LocalChange, Storage, SyncEngine, TransportError, RESEALABLE},
         Op,
     },
     Role,
@@ -234,7 +234,8 @@ const COPY_OVERHEAD: usize = 2_048;
 async fn recover(store: &LocalStore, device: Uuid, status: SyncStatus) {
     let mut store = store.clone();
     let kept = outbox_copy::kept(device);
-    match store.restore(&kept).await {
+    let letters = outbox_copy::kept_letters(device);
+    match store.restore(&kept, &letters).await {
         Ok(n) => {
             if let Some(text) = outbox_copy::restored_message(n) {
                 status.notice.set(Some(text));
@@ -373,7 +374,13 @@ async fn push_loop(
                 if let Ok(seq) = running.storage.last_seq().await {
                     outbox_copy::raise_seq_mark(identity.device_id, seq);
                 }
-                if store.dead_letter_count().await.unwrap_or(0) > 0 {
+                let letters = running.storage.dead_letters().await.unwrap_or_default();
+                for letter in &letters {
+                    if RESEALABLE.contains(&letter.code.as_str()) {
+                        outbox_copy::keep_letter(letter);
+                    }
+                }
+                if !letters.is_empty() {
                     if let Some(signer) = session
                         .keyring
                         .signer(identity.author_id, identity.device_id)
@@ -381,8 +388,15 @@ async fn push_loop(
                     {
                         // Ops refused for a seq or id this device had used already (its
                         // storage was reset) go out again in a fresh place, at once.
-                        if let Ok(n) = running.reseal(now_ms() as u64, &signer).await {
-                            if let Some(text) = outbox_copy::resealed_message(n) {
+                        if let Ok(resealed) = running.reseal(now_ms() as u64, &signer).await {
+                            for (old, new) in &resealed {
+                                // The new op's copy first: a crash in between leaves two
+                                // copies of one sale (applied once: sales are deduplicated by
+                                // id), never none.
+                                let _ = outbox_copy::keep(new);
+                                outbox_copy::forget(&[*old]);
+                            }
+                            if let Some(text) = outbox_copy::resealed_message(resealed.len()) {
                                 status.notice.set(Some(text));
                                 not_before = 0.0;
                             }

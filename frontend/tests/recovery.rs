@@ -148,10 +148,9 @@ async fn a_device_behind_the_server_learns_its_seq_and_re_seals_the_sale_it_reco
         "the pull taught it"
     );
     let resealed = engine.reseal(3_000, &key).await.expect("reseal");
-    assert_eq!(resealed, 1);
-    assert!(
-        outbox_copy::resealed_message(resealed).is_some_and(|text| text.contains("folio nuevo"))
-    );
+    assert_eq!(resealed.len(), 1);
+    assert!(outbox_copy::resealed_message(resealed.len())
+        .is_some_and(|text| text.contains("folio nuevo")));
     assert!(engine
         .storage
         .dead_letters()
@@ -200,17 +199,39 @@ async fn an_outbox_lost_with_the_database_comes_back_from_the_second_copy() {
     let mut fresh = LocalStore::open(&name).await.expect("open");
     let kept = outbox_copy::kept(who.device_id);
     assert_eq!(kept, recorded);
-    let restored = fresh.restore(&kept).await.expect("restore");
+    let restored = fresh.restore(&kept, &[]).await.expect("restore");
     assert_eq!(restored, 3);
     assert!(outbox_copy::restored_message(restored).is_some_and(|t| t.contains("Se recuperaron 3")));
     assert_eq!(outbox_copy::restored_message(0), None);
     assert_eq!(fresh.pending(0, 10).await.expect("pending"), recorded);
     assert_eq!(fresh.last_seq().await.expect("seq"), 3);
     assert_eq!(
-        fresh.restore(&kept).await.expect("again"),
+        fresh.restore(&kept, &[]).await.expect("again"),
         0,
         "restoring twice adds nothing"
     );
+    // An op refused for its place keeps its copy as a letter, and comes back as one.
+    let letter = pronto_shared::sync::engine::DeadLetter {
+        op: recorded[0].clone(),
+        status: 409,
+        code: "seq_reused".into(),
+        reason: "Ese número de secuencia ya se usó.".into(),
+    };
+    outbox_copy::keep_letter(&letter);
+    assert_eq!(
+        outbox_copy::kept_letters(who.device_id),
+        vec![letter.clone()]
+    );
+    assert_eq!(
+        fresh
+            .restore(&[], std::slice::from_ref(&letter))
+            .await
+            .expect("letter"),
+        1
+    );
+    assert_eq!(fresh.dead_letters().await.expect("dead"), vec![letter]);
+    outbox_copy::forget(&[recorded[0].body.op_id]);
+    assert!(outbox_copy::kept_letters(who.device_id).is_empty());
     // Answered by the server: the copies go.
     let mut engine = SyncEngine::open(fresh.clone(), Server::default(), who, 2)
         .await

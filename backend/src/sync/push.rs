@@ -96,8 +96,6 @@ pub struct DeviceCtx {
     pub price_floor: i64,
     /// Every op up to here is settled on the device (`retention`).
     pub acked_seq: i64,
-    /// Applied ops compacted away (`retention`).
-    pub compacted: retention::Compacted,
 }
 
 /// What every op of one batch shares: the device, the time, the open end of the audit chain,
@@ -284,13 +282,12 @@ async fn device_row(
 }
 
 /// The columns of `devices` a [`DeviceCtx`] is made of, in [`DeviceRow`]'s order.
-pub const DEVICE_COLUMNS: &str =
-    "store_id, code, last_seq, price_floor_seq, acked_seq, compacted_seq, compacted_until_ms";
+pub const DEVICE_COLUMNS: &str = "store_id, code, last_seq, price_floor_seq, acked_seq";
 
-pub type DeviceRow = (String, String, i64, i64, i64, i64, i64);
+pub type DeviceRow = (String, String, i64, i64, i64);
 
 pub fn device_ctx(id: Uuid, row: DeviceRow) -> Result<DeviceCtx, AppError> {
-    let (store, code, last_seq, price_floor, acked_seq, compacted_seq, compacted_until_ms) = row;
+    let (store, code, last_seq, price_floor, acked_seq) = row;
     Ok(DeviceCtx {
         id,
         code,
@@ -298,10 +295,6 @@ pub fn device_ctx(id: Uuid, row: DeviceRow) -> Result<DeviceCtx, AppError> {
         last_seq,
         price_floor,
         acked_seq,
-        compacted: retention::Compacted {
-            seq: compacted_seq,
-            until_ms: compacted_until_ms,
-        },
     })
 }
 
@@ -534,6 +527,30 @@ async fn stored_answers(
             known.insert(db::uuid(&id)?, (hash, result));
         }
     }
+    // Ops compacted away (`retention`): their id and payload hash are kept, and they were
+    // applied.
+    let missing: Vec<Uuid> = ops
+        .iter()
+        .map(|op| op.body.op_id)
+        .filter(|id| !known.contains_key(id))
+        .collect();
+    for chunk in missing.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT op_id, payload_hash FROM sync_ops_archive WHERE op_id IN ({})",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+        for id in chunk {
+            query = query.bind(id.to_string());
+        }
+        for (id, hash) in query.fetch_all(&mut *conn).await? {
+            let id = db::uuid(&id)?;
+            let first = serde_json::to_string(&retention::replay_answer(id))
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            known.insert(id, (hash, first));
+        }
+    }
     Ok(known)
 }
 
@@ -585,9 +602,6 @@ fn admit(
             op_id: id,
             first: Box::new(first),
         }));
-    }
-    if retention::is_compacted_replay(op, device.compacted) {
-        return Ok(Admission::Answer(retention::replay_answer(id)));
     }
     let seq = i64::try_from(op.body.seq).unwrap_or(i64::MAX);
     if seq < *next_seq {

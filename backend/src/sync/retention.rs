@@ -1,63 +1,47 @@
-//! Retention of answered ops. `sync_ops` keeps one row per op a device ever pushed, so the
-//! server can answer a replay with the first answer (exactly-once). A device only ever resends
-//! what is still in its outbox, and it pushes its outbox oldest first: a push whose lowest seq
-//! is `s` says the device has settled everything below `s` (`devices.acked_seq`). Those
-//! answers are needed again only by a stale request still in flight or a device restoring an
-//! old copy of its outbox — both replays.
+//! Retention of answered ops. `sync_ops` keeps one row per op a device ever pushed — the op,
+//! its answer, its place — so the server can answer a replay with the first answer
+//! (exactly-once). A device only ever resends what is still in its outbox, and it pushes its
+//! outbox oldest first: a push whose lowest seq is `s` says the device has settled everything
+//! below `s` (`devices.acked_seq`). Those ops come again only in a stale request still in
+//! flight or from a device restoring an old copy of its outbox — replays.
 //!
-//! So, after a retention period, applied ops at or below the device's acknowledged seq are
-//! deleted and summarised in the device's row: `compacted_seq` (the highest compacted seq) and
-//! `compacted_until_ms` (the latest time, by the device's own clock, one of them was made). An
-//! op that comes later with an unknown id and a seq at or below `compacted_seq` is a replay
-//! when it was made no later than that (the same device's clock on both sides, so its skew does
-//! not matter): it is answered as a duplicate and applied no second time. One made later
-//! reuses a seq (a device that lost its storage and counts again from 1, at least a retention
-//! period later) and is refused as `seq_reused`, as before compaction: that sale must surface,
-//! not be taken for a replay and dropped.
+//! So, after a retention period, applied ops at or below their device's acknowledged seq (and
+//! without a conflict record: the conflict screens show them) are compacted: the op's body and
+//! answer go, and `sync_ops_archive` keeps its id, device, seq and payload hash — about a
+//! tenth of the row. A replay of an archived op is answered as a duplicate of an applied op
+//! (its version is no longer known: 0), the same id with another payload is refused
+//! `op_id_reused`, and a new op on an archived seq is refused `seq_reused` as before — exactly
+//! what the full row answered, minus the version.
 //!
-//! Only `applied` ops without a conflict record are compacted: refusals, held ops and
-//! conflicts stay for the screens that show them.
+//! (A first version kept one row per device — the highest compacted seq and the time its ops
+//! were made — and took any unknown op below that seq and time for a replay. The simulation
+//! found where that is wrong: a device whose storage was reset restarts its clock from its own
+//! wall time, which may be behind the stamps it had taken from the server's clock before; its
+//! new sale looked older than the compacted ops, was answered "duplicate", and was lost.)
 
 use std::time::Duration;
 
-use pronto_shared::sync::{Op, OpResult};
+use pronto_shared::sync::OpResult;
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{clock::rfc3339, db::Database, AppError};
 
-/// How long an answered op is kept before it may be compacted, by default.
+/// How long an answered op is kept whole before it may be compacted, by default.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// Ops deleted per transaction: compaction never holds the write lock for long.
-const CHUNK: i64 = 5_000;
+/// Ops compacted per transaction: compaction never holds the write lock for long.
+const CHUNK: i64 = 2_000;
 
-/// What compaction did to the device rows of one device.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Compacted {
-    pub seq: i64,
-    pub until_ms: i64,
-}
-
-/// Whether an op with an unknown id is a replay of a compacted one (see the module docs).
-pub fn is_compacted_replay(op: &Op, compacted: Compacted) -> bool {
-    let seq = i64::try_from(op.body.seq).unwrap_or(i64::MAX);
-    let made_ms = i64::try_from(op.body.hlc.wall_ms).unwrap_or(i64::MAX);
-    seq <= compacted.seq && made_ms <= compacted.until_ms
-}
-
-/// The answer to such a replay: only applied ops are compacted, so it was applied; the
-/// version it produced is no longer known (0). The device drops it from its outbox.
+/// The answer to a replay of an archived op: only applied ops are archived, so it was applied;
+/// the version it produced is no longer known (0). The device drops it from its outbox.
 pub fn replay_answer(op_id: Uuid) -> OpResult {
-    OpResult::Duplicate {
-        op_id,
-        first: Box::new(OpResult::Applied { op_id, version: 0 }),
-    }
+    OpResult::Applied { op_id, version: 0 }
 }
 
 /// The acknowledged seq a push proves: everything below its lowest seq.
-pub fn acked_by(ops: &[Op]) -> Option<i64> {
+pub fn acked_by(ops: &[pronto_shared::sync::Op]) -> Option<i64> {
     ops.iter()
         .map(|op| i64::try_from(op.body.seq).unwrap_or(i64::MAX))
         .min()
@@ -70,7 +54,7 @@ pub async fn compact(db: &Database, before: OffsetDateTime) -> Result<u64, AppEr
     let before = rfc3339(before);
     let devices: Vec<String> = {
         let mut conn = db.pool().acquire().await?;
-        sqlx::query_scalar("SELECT id FROM devices WHERE acked_seq > compacted_seq ORDER BY id")
+        sqlx::query_scalar("SELECT id FROM devices WHERE acked_seq > 0 ORDER BY id")
             .fetch_all(&mut *conn)
             .await?
     };
@@ -95,7 +79,7 @@ async fn compact_chunk(
     before: &str,
 ) -> Result<u64, AppError> {
     let rows: Vec<(String, i64, String)> = sqlx::query_as(
-        "SELECT s.op_id, s.seq, s.op FROM sync_ops s JOIN devices d ON d.id = s.device_id \
+        "SELECT s.op_id, s.seq, s.payload_hash FROM sync_ops s JOIN devices d ON d.id = s.device_id \
          WHERE s.device_id = $1 AND s.seq <= d.acked_seq AND s.status = 'applied' \
          AND s.received_at < $2 \
          AND NOT EXISTS (SELECT 1 FROM sync_conflicts c WHERE c.op_id = s.op_id) \
@@ -106,16 +90,22 @@ async fn compact_chunk(
     .bind(CHUNK)
     .fetch_all(&mut *conn)
     .await?;
-    let Some(last_seq) = rows.iter().map(|(_, seq, _)| *seq).max() else {
+    if rows.is_empty() {
         return Ok(0);
-    };
-    let mut until_ms = 0_i64;
-    for (id, _, op) in &rows {
-        let op: Op = serde_json::from_str(op)
-            .map_err(|e| AppError::Internal(format!("stored op {id}: {e}")))?;
-        until_ms = until_ms.max(i64::try_from(op.body.hlc.wall_ms).unwrap_or(i64::MAX));
     }
-    for chunk in rows.chunks(500) {
+    for chunk in rows.chunks(300) {
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, $1, ${}, ${})", 3 * i + 2, 3 * i + 3, 3 * i + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO sync_ops_archive (op_id, device_id, seq, payload_hash) VALUES {}",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(device);
+        for (id, seq, hash) in chunk {
+            query = query.bind(id).bind(*seq).bind(hash);
+        }
+        query.execute(&mut *conn).await?;
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!("DELETE FROM sync_ops WHERE op_id IN ({})", marks.join(", "));
         let mut query = sqlx::query(&sql);
@@ -124,16 +114,5 @@ async fn compact_chunk(
         }
         query.execute(&mut *conn).await?;
     }
-    sqlx::query(
-        "UPDATE devices SET \
-         compacted_seq = CASE WHEN compacted_seq > $1 THEN compacted_seq ELSE $1 END, \
-         compacted_until_ms = CASE WHEN compacted_until_ms > $2 THEN compacted_until_ms ELSE $2 END \
-         WHERE id = $3",
-    )
-    .bind(last_seq)
-    .bind(until_ms)
-    .bind(device)
-    .execute(&mut *conn)
-    .await?;
     Ok(rows.len() as u64)
 }

@@ -116,9 +116,15 @@ async fn every_op_was_answered_exactly_once(sim: &Sim, seed: u64) {
     // What was compacted was settled on its device: nothing above a device's acknowledged seq.
     let beyond = scalar(
         sim,
-        "SELECT COUNT(*) FROM devices WHERE compacted_seq > acked_seq OR acked_seq > last_seq",
+        "SELECT COUNT(*) FROM sync_ops_archive a JOIN devices d ON d.id = a.device_id \
+         WHERE a.seq > d.acked_seq OR d.acked_seq > d.last_seq",
     )
     .await;
+    let archived = scalar(sim, "SELECT COUNT(*) FROM sync_ops_archive").await;
+    assert_eq!(
+        archived, sim.compacted as i64,
+        "seed {seed}: every compacted op is archived"
+    );
     assert_eq!(beyond, 0, "seed {seed}: compaction ran ahead of a device");
 }
 

@@ -19,7 +19,7 @@ use pronto_shared::{
     domain::Ean13,
     sync::{
         config::{self, CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
-        engine::{Identity, LocalChange, SyncEngine, SyncReport},
+        engine::{Identity, LocalChange, SyncEngine, SyncReport, RESEALABLE},
         memory::MemoryStorage,
         signing::KeySigner,
         Hlc, OpKind, Strategy,
@@ -486,8 +486,9 @@ impl Sim {
 
     /// The browser resets the device's database (a full disk, a corrupted file, eviction):
     /// cache, cursor, clock and dead letters are gone. What survives is the second copy
-    /// (`outbox_copy` in the browser): every unanswered op, and — unless that was cleared too
-    /// (one time in two here) — the highest seq the device used. Without it the device counts
+    /// (`outbox_copy` in the browser): every unanswered op, the ops refused for their place
+    /// (still to be re-sealed), and — unless that was cleared too (one time in two here) — the
+    /// highest seq the device used. Without it the device counts
     /// from its restored ops again, takes seqs the server has, and must re-seal what it records
     /// before its next pull tells it the server's seq.
     async fn lose_storage(&mut self, i: usize) {
@@ -495,9 +496,15 @@ impl Sim {
         let old = engine.storage;
         let mark_survived = self.rng.gen_bool(0.5);
         let highest_kept = old.outbox.keys().next_back().copied().unwrap_or(0);
+        let misplaced = old
+            .dead
+            .into_iter()
+            .filter(|letter| RESEALABLE.contains(&letter.code.as_str()))
+            .collect();
         let storage = MemoryStorage {
             seq: if mark_survived { old.seq } else { highest_kept },
             outbox: old.outbox,
+            dead: misplaced,
             ..MemoryStorage::default()
         };
         let seed = self.rng.gen();

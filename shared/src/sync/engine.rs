@@ -178,8 +178,9 @@ pub struct SyncReport {
     pub retry_after_ms: Option<u64>,
     /// Why the last call failed (e.g. `Status(401)`: nobody is signed in).
     pub failure: Option<TransportError>,
-    /// Ops the server answered for good (applied, duplicate, conflict, held or refused): the
-    /// device may drop any other copy it keeps of them.
+    /// Ops the server answered for good (applied, duplicate, conflict, held or refused for a
+    /// reason of their own): the device may drop any other copy it keeps of them. Not those
+    /// refused for their place ([`RESEALABLE`]): they still have to reach the server.
     pub answered: Vec<Uuid>,
 }
 
@@ -285,14 +286,15 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
     /// device whose storage was reset does — again, with a fresh op id and seq: the sale is
     /// the same (same entity, fields and author), only its place in the device's sequence is
     /// new. Only the engine's author's own ops (only they can sign them); call after a sync,
-    /// which has taught the device the server's seq. Returns how many were re-sealed.
+    /// which has taught the device the server's seq. Returns each re-sealed op's old id and
+    /// its new op.
     pub async fn reseal<G: Signer>(
         &mut self,
         now_ms: u64,
         signer: &G,
-    ) -> Result<usize, StorageError> {
+    ) -> Result<Vec<(Uuid, Op)>, StorageError> {
         let letters = self.storage.dead_letters().await?;
-        let mut resealed = 0;
+        let mut resealed = Vec::new();
         for letter in letters {
             let op = letter.op;
             if !RESEALABLE.contains(&letter.code.as_str())
@@ -309,9 +311,9 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
                 fields: op.body.fields,
                 priority: op.body.priority,
             };
-            self.seal(change, now_ms, signer, Some(op.body.op_id))
-                .await?;
-            resealed += 1;
+            let old = op.body.op_id;
+            let new = self.seal(change, now_ms, signer, Some(old)).await?;
+            resealed.push((old, new));
         }
         Ok(resealed)
     }
@@ -521,7 +523,11 @@ fn tally(
             report.dead_lettered += 1;
         }
         done.push(op.body.seq);
-        report.answered.push(op.body.op_id);
+        let misplaced = matches!(result.original(),
+            OpResult::Rejected { code, .. } if RESEALABLE.contains(&code.as_str()));
+        if !misplaced {
+            report.answered.push(op.body.op_id);
+        }
     }
     (done, letters)
 }
