@@ -24,6 +24,7 @@ use web_sys::{IdbKeyRange, IdbRequest, IdbTransaction};
 use crate::local_db::{record, stores, text, DbError, LocalDb};
 
 const LAST_SEQ: &str = "last_seq";
+const DATABASE_ID: &str = "database_id";
 const LAST_HLC: &str = "last_hlc";
 const CURSOR: &str = "cursor";
 
@@ -183,6 +184,17 @@ impl LocalStore {
             })
             .await?;
         Ok(())
+    }
+
+    /// This database's own id, made when it is first asked for: a database the browser reset
+    /// and the app created again has a new one (see `outbox_copy`).
+    pub async fn database_id(&self) -> Result<String, DbError> {
+        if let Some(id) = self.meta(DATABASE_ID).await?.as_string() {
+            return Ok(id);
+        }
+        let id = Uuid::now_v7().to_string();
+        self.set_meta(DATABASE_ID, id.clone().into()).await?;
+        Ok(id)
     }
 
     /// How many records `store` holds, without reading them.

@@ -43,6 +43,8 @@ const OP_PREFIX: &str = "pronto.salida.";
 /// letters (not the outbox, where its old seq may belong to another op by now).
 const LETTER_PREFIX: &str = "pronto.rechazada.";
 const SEQ_PREFIX: &str = "pronto.secuencia.";
+/// The id of the IndexedDB database the copies were made beside (`LocalStore::database_id`).
+const DATABASE_PREFIX: &str = "pronto.base.";
 /// Scratch key of the space check before a sale.
 const PROBE: &str = "pronto.salida.prueba";
 
@@ -124,6 +126,40 @@ pub fn kept(device: Uuid) -> Vec<Op> {
         .collect();
     ops.sort_by_key(|op| op.body.seq);
     ops
+}
+
+/// Whether the database `current` is the one the copies of `device` were made beside. `false`
+/// when the browser reset it (a new id) — then the copies are what the device has. A device
+/// with no record yet (a first start) counts as the same database.
+pub fn same_database(device: Uuid, current: &str) -> bool {
+    storage()
+        .and_then(|s| {
+            s.get_item(&format!("{DATABASE_PREFIX}{device}"))
+                .ok()
+                .flatten()
+        })
+        .is_none_or(|seen| seen == current)
+}
+
+pub fn set_database(device: Uuid, current: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(&format!("{DATABASE_PREFIX}{device}"), current);
+    }
+}
+
+/// Drops the copies of `device`'s ops that are in neither `outbox` nor `letters` of an intact
+/// database: the server answered them and the page closed before their copies were dropped.
+pub fn prune(device: Uuid, outbox: &[Op], letters: &[DeadLetter]) {
+    let live = |id: Uuid| {
+        outbox.iter().any(|op| op.body.op_id == id) || letters.iter().any(|l| l.op.body.op_id == id)
+    };
+    let stale: Vec<Uuid> = kept(device)
+        .iter()
+        .map(|op| op.body.op_id)
+        .chain(kept_letters(device).iter().map(|l| l.op.body.op_id))
+        .filter(|id| !live(*id))
+        .collect();
+    forget(&stale);
 }
 
 /// The highest seq `device` is known to have used here (0 when none is recorded).

@@ -229,10 +229,23 @@ impl Sync {
 /// Room for the op around its fields in the second copy (ids, stamps, signature, checksum).
 const COPY_OVERHEAD: usize = 2_048;
 
-/// On start: whatever IndexedDB lost comes back from the second copy, and the device never
-/// takes a seq it already used (the copy's mark; the server's comes with the next pull).
+/// On start: if the browser reset IndexedDB (its database id changed), whatever it lost comes
+/// back from the second copy; if not, copies of ops answered while the page was closing are
+/// dropped. Either way the device never takes a seq it already used (the copy's mark; the
+/// server's comes with the next pull).
 async fn recover(store: &LocalStore, device: Uuid, status: SyncStatus) {
     let mut store = store.clone();
+    let Ok(database) = store.database_id().await else {
+        return;
+    };
+    if outbox_copy::same_database(device, &database) {
+        if let (Ok(outbox), Ok(letters)) = (store.outbox().await, store.dead_letters().await) {
+            outbox_copy::prune(device, &outbox, &letters);
+        }
+        outbox_copy::set_database(device, &database);
+        let _ = store.raise_seq(outbox_copy::seq_mark(device)).await;
+        return;
+    }
     let kept = outbox_copy::kept(device);
     let letters = outbox_copy::kept_letters(device);
     match store.restore(&kept, &letters).await {
@@ -241,10 +254,16 @@ async fn recover(store: &LocalStore, device: Uuid, status: SyncStatus) {
                 status.notice.set(Some(text));
             }
         }
-        Err(err) => status.problem.set(Some(format!(
-            "No se pudo recuperar la copia de respaldo ({err}); se conserva para el próximo intento."
-        ))),
+        Err(err) => {
+            status.problem.set(Some(format!(
+                "No se pudo recuperar la copia de respaldo ({err}); se conserva para el próximo intento."
+            )));
+            // Not recorded as this database's: the next start tries again.
+            let _ = store.raise_seq(outbox_copy::seq_mark(device)).await;
+            return;
+        }
     }
+    outbox_copy::set_database(device, &database);
     let _ = store.raise_seq(outbox_copy::seq_mark(device)).await;
 }
 

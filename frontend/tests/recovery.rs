@@ -270,3 +270,43 @@ async fn a_full_second_copy_refuses_the_sale_before_anything_is_stored() {
         "and take sales again once there is room"
     );
 }
+
+#[wasm_bindgen_test]
+async fn copies_are_restored_only_into_a_new_database_and_pruned_beside_the_same_one() {
+    let who = identity();
+    let name = db_name("same");
+    let store = LocalStore::open(&name).await.expect("open");
+    let id = store.database_id().await.expect("id");
+    assert_eq!(store.database_id().await.expect("again"), id, "stable");
+    assert!(
+        outbox_copy::same_database(who.device_id, &id),
+        "a first start"
+    );
+    outbox_copy::set_database(who.device_id, &id);
+    let mut engine = SyncEngine::open(store.clone(), Server::default(), who, 1)
+        .await
+        .expect("engine");
+    let op = engine
+        .record(sale(), 1_000, &signer().await)
+        .await
+        .expect("record");
+    outbox_copy::keep(&op).expect("copy");
+    // Still waiting: pruning beside the same database keeps it.
+    let outbox = engine.storage.pending(0, 10).await.expect("pending");
+    outbox_copy::prune(who.device_id, &outbox, &[]);
+    assert_eq!(outbox_copy::kept(who.device_id), vec![op.clone()]);
+    // Answered while the page closed: its copy is stale, and goes.
+    outbox_copy::prune(who.device_id, &[], &[]);
+    assert!(outbox_copy::kept(who.device_id).is_empty());
+    close(store, &name).await;
+
+    let other = LocalStore::open(&db_name("same-reset"))
+        .await
+        .expect("open");
+    let new_id = other.database_id().await.expect("id");
+    assert!(
+        !outbox_copy::same_database(who.device_id, &new_id),
+        "the browser reset it"
+    );
+    other.db.close();
+}
