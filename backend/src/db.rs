@@ -310,6 +310,13 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// The condition of a keyset page: rows after row `key = $mark` of `table` in a list ordered by
+/// `columns` descending (the last column makes the order total). Pages cost the same at any
+/// depth, unlike `OFFSET`; a key that is not in the table gives an empty page.
+pub fn before_row(columns: &str, table: &str, key: &str, mark: usize) -> String {
+    format!(" AND ({columns}) < (SELECT {columns} FROM {table} WHERE {key} = ${mark})")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

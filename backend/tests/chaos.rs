@@ -195,6 +195,22 @@ fn fields(value: Value) -> BTreeMap<String, Value> {
     }
 }
 
+/// A sale `id` of one pair of `product` at its catalog `price`, paid in full by `method`.
+fn one_pair(id: Uuid, product: Uuid, price: i64, method: &str) -> LocalChange {
+    LocalChange {
+        model: VENTA.into(),
+        entity_id: id,
+        kind: OpKind::Sale,
+        base_version: None,
+        fields: fields(json!({
+            "id": id,
+            "lineas": [{"producto_id": product, "cantidad": 1, "precio_unitario": price}],
+            "pagos": [{"metodo": method, "monto": price}],
+        })),
+        priority: 100,
+    }
+}
+
 /// A push sent by hand and abandoned: the connection is closed after `cut` bytes of the
 /// request (all of it, then a pause, when `cut` is past the end).
 async fn abandoned_push(server: &Server, till: &Till, rng: &mut ChaCha8Rng) {
@@ -376,18 +392,7 @@ async fn two_thousand_ops_through_five_kills_and_fifty_abandoned_pushes_arrive_e
             let id = Uuid::now_v7();
             sales.push(id);
             *expected_moves.entry(product.to_string()).or_default() -= 1;
-            LocalChange {
-                model: VENTA.into(),
-                entity_id: id,
-                kind: OpKind::Sale,
-                base_version: None,
-                fields: fields(json!({
-                    "id": id,
-                    "lineas": [{"producto_id": product, "cantidad": 1, "precio_unitario": price}],
-                    "pagos": [{"metodo": "tarjeta", "monto": price}],
-                })),
-                priority: 100,
-            }
+            one_pair(id, product, price, "tarjeta")
         };
         let signer = till.signer.clone();
         till.engine
@@ -464,22 +469,7 @@ async fn two_thousand_ops_through_five_kills_and_fifty_abandoned_pushes_arrive_e
     let (product, price) = products[0];
     let signer = till.signer.clone();
     till.engine
-        .record(
-            LocalChange {
-                model: VENTA.into(),
-                entity_id: id,
-                kind: OpKind::Sale,
-                base_version: None,
-                fields: fields(json!({
-                    "id": id,
-                    "lineas": [{"producto_id": product, "cantidad": 1, "precio_unitario": price}],
-                    "pagos": [{"metodo": "efectivo", "monto": price}],
-                })),
-                priority: 100,
-            },
-            now_ms(),
-            &signer,
-        )
+        .record(one_pair(id, product, price, "efectivo"), now_ms(), &signer)
         .await
         .expect("record");
     let report = till.engine.sync(now_ms()).await.expect("sync");

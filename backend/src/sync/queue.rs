@@ -72,9 +72,11 @@ pub async fn list(conn: &mut AnyConnection, filter: &Filter) -> Result<Vec<Queue
     if let Some(before) = filter.before {
         binds.push(before.to_string());
         let n = binds.len();
-        sql.push_str(&format!(
-            " AND (received_at, seq, device_id) < \
-             (SELECT received_at, seq, device_id FROM sync_ops WHERE op_id = ${n})"
+        sql.push_str(&db::before_row(
+            "received_at, seq, device_id",
+            "sync_ops",
+            "op_id",
+            n,
         ));
     }
     sql.push_str(&format!(" {ORDER} LIMIT {}", filter.limit.clamp(1, 1000)));

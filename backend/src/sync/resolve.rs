@@ -122,9 +122,7 @@ pub async fn list(
     if let Some(before) = before {
         binds.push(before.to_string());
         let n = binds.len();
-        sql.push_str(&format!(
-            " AND (created_at, id) < (SELECT created_at, id FROM sync_conflicts WHERE id = ${n})"
-        ));
+        sql.push_str(&db::before_row("created_at, id", "sync_conflicts", "id", n));
     }
     sql.push_str(&format!(
         " ORDER BY created_at DESC, id DESC LIMIT {}",

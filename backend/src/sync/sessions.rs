@@ -129,9 +129,7 @@ pub async fn list(
     if let Some(before) = before {
         binds.push(before.to_string());
         let n = binds.len();
-        sql.push_str(&format!(
-            " AND (started_at, id) < (SELECT started_at, id FROM sync_sessions WHERE id = ${n})"
-        ));
+        sql.push_str(&db::before_row("started_at, id", "sync_sessions", "id", n));
     }
     sql.push_str(&format!(
         " ORDER BY started_at DESC, id DESC LIMIT {}",
