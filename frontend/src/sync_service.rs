@@ -66,6 +66,29 @@ pub struct StorageInfo {
     pub quota_bytes: f64,
 }
 
+/// Free space below which the till warns, before a write fails: a day of sales with their
+/// copies is a few MB; the catalog and its indexes take tens.
+pub const LOW_SPACE_BYTES: f64 = 50.0 * 1024.0 * 1024.0;
+/// How often every tab asks the browser for its storage estimate (in refreshes of the counters).
+const STORAGE_EVERY: u32 = 30;
+
+impl StorageInfo {
+    pub fn free_bytes(&self) -> f64 {
+        (self.quota_bytes - self.usage_bytes).max(0.0)
+    }
+}
+
+/// The warning the sync bar shows when the device is running out of room, if it is.
+pub fn low_space_warning(info: Option<StorageInfo>) -> Option<String> {
+    let info = info?;
+    (info.quota_bytes > 0.0 && info.free_bytes() < LOW_SPACE_BYTES).then(|| {
+        format!(
+            "Queda poco espacio en el dispositivo ({:.0} MB): envía lo pendiente y libera espacio antes de que deje de guardar ventas.",
+            info.free_bytes() / (1024.0 * 1024.0)
+        )
+    })
+}
+
 /// The signals the screens read; `Copy`, provided as context.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncStatus {
@@ -273,9 +296,16 @@ fn held_count() -> usize {
         .unwrap_or(0)
 }
 
-/// Every tab: the counters, from IndexedDB, once a second.
+/// Every tab: the counters, from IndexedDB, once a second; the storage estimate every 30 s.
 async fn refresh_counts(store: LocalStore, status: SyncStatus) {
+    let mut ticks = 0_u32;
     loop {
+        ticks = ticks.wrapping_add(1);
+        if ticks.is_multiple_of(STORAGE_EVERY) {
+            if let Some(info) = storage_info(false).await {
+                status.storage.set(Some(info));
+            }
+        }
         if let Ok(pending) = store.outbox_len().await {
             status.pending.set(pending);
             if let Some(progress) = status.progress.get_untracked() {
@@ -503,4 +533,29 @@ pub async fn storage_info(ask: bool) -> Option<StorageInfo> {
         usage_bytes: number("usage"),
         quota_bytes: number("quota"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(usage_mb: f64, quota_mb: f64) -> StorageInfo {
+        StorageInfo {
+            persisted: false,
+            usage_bytes: usage_mb * 1024.0 * 1024.0,
+            quota_bytes: quota_mb * 1024.0 * 1024.0,
+        }
+    }
+
+    #[test]
+    fn the_till_warns_when_less_than_fifty_megabytes_are_left_and_not_before() {
+        assert_eq!(low_space_warning(None), None);
+        assert_eq!(low_space_warning(Some(info(100.0, 1_000.0))), None);
+        let warning = low_space_warning(Some(info(980.0, 1_000.0))).expect("warned");
+        assert!(warning.contains("(20 MB)"), "{warning}");
+        assert!(
+            low_space_warning(Some(info(0.0, 0.0))).is_none(),
+            "no estimate, no alarm"
+        );
+    }
 }

@@ -91,6 +91,9 @@ pub fn SyncBar() -> impl IntoView {
                 </button>
             })}
         </div>
+        {move || crate::sync_service::low_space_warning(status.storage.get()).map(|text| view! {
+            <p class="syncbar__problem" role="alert" data-testid="low-space">{text}</p>
+        })}
         {move || status.problem.get().map(|text| view! {
             <p class="syncbar__problem" role="status" data-testid="sync-problem">{text}</p>
         })}
