@@ -25,6 +25,8 @@ use crate::local_db::{record, stores, text, DbError, LocalDb};
 
 const LAST_SEQ: &str = "last_seq";
 const DATABASE_ID: &str = "database_id";
+/// Set when the database was reset and nothing said where the device's seq stands.
+const SEQ_UNKNOWN: &str = "seq_unknown";
 const LAST_HLC: &str = "last_hlc";
 const CURSOR: &str = "cursor";
 
@@ -195,6 +197,12 @@ impl LocalStore {
         let id = Uuid::now_v7().to_string();
         self.set_meta(DATABASE_ID, id.clone().into()).await?;
         Ok(id)
+    }
+
+    /// Records that this database lost the device's seq and nothing told it where it stands
+    /// (cleared by the next `raise_seq`).
+    pub async fn forget_seq(&self) -> Result<(), DbError> {
+        self.set_meta(SEQ_UNKNOWN, JsValue::TRUE).await
     }
 
     /// How many records `store` holds, without reading them.
@@ -595,6 +603,10 @@ impl Storage for LocalStore {
         self.enqueue(make, None).await
     }
 
+    async fn seq_unknown(&mut self) -> Result<bool, StorageError> {
+        Ok(self.meta(SEQ_UNKNOWN).await?.as_bool().unwrap_or(false))
+    }
+
     async fn reseal_with<F: Fn(u64) -> Op + 'static>(
         &mut self,
         replaces: Uuid,
@@ -614,13 +626,14 @@ impl Storage for LocalStore {
                 let (tx, read2) = (tx.clone(), read.clone());
                 let on_read = Closure::<dyn FnMut()>::new(move || {
                     let last = read2.result().ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u64;
-                    if floor > last {
-                        let put = tx.object_store(stores::META).and_then(|meta| {
-                            meta.put_with_key(&JsValue::from_f64(floor as f64), &LAST_SEQ.into())
-                        });
-                        if put.is_err() {
-                            let _ = tx.abort();
+                    let written = tx.object_store(stores::META).and_then(|meta| {
+                        if floor > last {
+                            meta.put_with_key(&JsValue::from_f64(floor as f64), &LAST_SEQ.into())?;
                         }
+                        meta.delete(&SEQ_UNKNOWN.into())
+                    });
+                    if written.is_err() {
+                        let _ = tx.abort();
                     }
                 });
                 read.set_onsuccess(Some(on_read.as_ref().unchecked_ref()));

@@ -287,7 +287,15 @@ async fn recover(store: &LocalStore, device: Uuid, status: SyncStatus) {
         }
     }
     outbox_copy::set_database(device, &database);
-    let _ = store.raise_seq(outbox_copy::seq_mark(device)).await;
+    let mark = outbox_copy::seq_mark(device);
+    let highest_kept = kept.iter().map(|op| op.body.seq).max().unwrap_or(0);
+    if mark == 0 && highest_kept == 0 {
+        // A reset database and no trace of the seq (a copy from before marks existed): no sale
+        // until the server says where this device stands.
+        let _ = store.forget_seq().await;
+    } else {
+        let _ = store.raise_seq(mark.max(highest_kept)).await;
+    }
 }
 
 fn held_count() -> usize {

@@ -310,3 +310,27 @@ async fn copies_are_restored_only_into_a_new_database_and_pruned_beside_the_same
     );
     other.db.close();
 }
+
+#[wasm_bindgen_test]
+async fn a_reset_database_without_a_trace_of_its_seq_records_nothing_until_the_server_says() {
+    let who = identity();
+    let name = db_name("unknown");
+    let store = LocalStore::open(&name).await.expect("open");
+    store.forget_seq().await.expect("forget");
+    let server = Server::default();
+    *server.last_seq.borrow_mut() = 9;
+    let mut engine = SyncEngine::open(store.clone(), server, who, 1)
+        .await
+        .expect("engine");
+    let key = signer().await;
+    let refused = engine
+        .record(sale(), 1_000, &key)
+        .await
+        .expect_err("refused");
+    assert!(refused.0.contains("conéctate"), "{}", refused.0);
+    assert_eq!(engine.storage.pending_count().await.expect("count"), 0);
+    engine.sync(2_000).await.expect("sync");
+    let op = engine.record(sale(), 3_000, &key).await.expect("record");
+    assert_eq!(op.body.seq, 10, "after the server's 9");
+    close(store, &name).await;
+}

@@ -488,9 +488,10 @@ impl Sim {
     /// cache, cursor, clock and dead letters are gone. What survives is the second copy
     /// (`outbox_copy` in the browser): every unanswered op, the ops refused for their place
     /// (still to be re-sealed), and — unless that was cleared too (one time in two here) — the
-    /// highest seq the device used. Without it the device counts
-    /// from its restored ops again, takes seqs the server has, and must re-seal what it records
-    /// before its next pull tells it the server's seq.
+    /// highest seq the device used. Without it the device knows it does not know its seq and
+    /// records nothing until a pull tells it the server's (`Storage::seq_unknown`): a device
+    /// that recorded anyway took seqs the server had, and one of its sales, placed right after
+    /// a customer create that was refused for its place, was refused itself (seed 31544).
     async fn lose_storage(&mut self, i: usize) {
         let engine = self.devices[i].engine.take().expect("engine");
         let old = engine.storage;
@@ -503,6 +504,7 @@ impl Sim {
             .collect();
         let storage = MemoryStorage {
             seq: if mark_survived { old.seq } else { highest_kept },
+            seq_unknown: !mark_survived,
             outbox: old.outbox,
             dead: misplaced,
             ..MemoryStorage::default()
@@ -543,6 +545,10 @@ impl Sim {
     }
 
     async fn make_op(&mut self, i: usize) {
+        if self.engine(i).storage.seq_unknown {
+            // The till says to connect first (`SEQ_UNKNOWN`): no sale until a pull.
+            return;
+        }
         let manager = self.devices[i].role == Role::Gerente;
         let roll = self.rng.gen_range(0..100);
         let change = if roll < 8 && !self.devices[i].returnable.is_empty() {

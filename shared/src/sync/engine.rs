@@ -67,8 +67,17 @@ pub trait Storage {
         make: F,
     ) -> Result<Op, StorageError>;
     /// Raises the last seq to at least `floor` (what the server, or a copy that outlived the
-    /// storage, knows this device used), atomically with respect to `enqueue_with`.
+    /// storage, knows this device used), atomically with respect to `enqueue_with`; the seq is
+    /// then known again (see `seq_unknown`).
     async fn raise_seq(&mut self, floor: u64) -> Result<(), StorageError>;
+    /// Whether this storage lost the device's seq and nothing told it where it stands yet (a
+    /// database the browser reset, with no surviving mark). Such a device must not record:
+    /// its next seqs may be the server's already, and an op refused for its place while a later
+    /// one that depends on it gets through (a sale naming a customer created just before) is a
+    /// lost sale. The next pull tells it (`PullReply::device_seq`).
+    async fn seq_unknown(&mut self) -> Result<bool, StorageError> {
+        Ok(false)
+    }
     /// `enqueue_with`, dropping the dead letter of op `replaces` in the same atomic write: a
     /// re-sealed op never exists twice (the letter re-sealed again) nor not at all.
     async fn reseal_with<F: Fn(u64) -> Op + 'static>(
@@ -279,6 +288,9 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
         now_ms: u64,
         signer: &G,
     ) -> Result<Op, StorageError> {
+        if self.storage.seq_unknown().await? {
+            return Err(StorageError(SEQ_UNKNOWN.into()));
+        }
         self.seal(change, now_ms, signer, None).await
     }
 
@@ -478,6 +490,9 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
         }
     }
 }
+
+/// Why a device that lost its seq does not record (`Storage::seq_unknown`), for the cashier.
+pub const SEQ_UNKNOWN: &str = "Este dispositivo perdió su numeración de ventas: conéctate a internet un momento antes de vender (lo guardado se conserva).";
 
 /// Refusals a device causes itself, by taking a seq or op id again (its storage was reset):
 /// the op is fine, its place is not, so it is re-sealed ([`SyncEngine::reseal`]).

@@ -23,6 +23,8 @@ pub struct MemoryStorage {
     pub cursor: i64,
     /// (model, entity) → (version, data).
     pub cache: BTreeMap<(String, Uuid), (i64, Value)>,
+    /// The seq was lost and not learned again yet (`Storage::seq_unknown`).
+    pub seq_unknown: bool,
 }
 
 impl Storage for MemoryStorage {
@@ -52,7 +54,12 @@ impl Storage for MemoryStorage {
 
     async fn raise_seq(&mut self, floor: u64) -> Result<(), StorageError> {
         self.seq = self.seq.max(floor);
+        self.seq_unknown = false;
         Ok(())
+    }
+
+    async fn seq_unknown(&mut self) -> Result<bool, StorageError> {
+        Ok(self.seq_unknown)
     }
 
     async fn reseal_with<F: Fn(u64) -> Op + 'static>(
