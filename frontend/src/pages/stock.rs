@@ -97,24 +97,9 @@ pub fn Stock() -> impl IntoView {
             .is_some_and(|p| p.principal().can(Action::AdjustStock(p.tienda.id)))
     };
 
-    let sync_load = sync.clone();
-    Effect::new(move |_| {
-        if !sync_load.status.ready.get() {
-            return;
-        }
-        let Some(store) = sync_load.store() else {
-            return;
-        };
-        spawn_local(async move { rows.set(negative_rows(&store).await) });
-    });
-
-    let sync_search = sync.clone();
-    let on_input = move |ev: ev::Event| {
-        let text = event_target_value(&ev);
-        query.set(text.clone());
-        let Some(store) = sync_search.store() else {
-            return;
-        };
+    // One search, run when the text changes and again once the device's storage is open: text
+    // typed while it was still opening (right after a reload) is searched then, not dropped.
+    let show = move |store: LocalStore, text: String| {
         spawn_local(async move {
             if text.trim().is_empty() {
                 showing_negatives.set(true);
@@ -134,6 +119,26 @@ pub fn Stock() -> impl IntoView {
                 rows.set(found);
             }
         });
+    };
+
+    let sync_load = sync.clone();
+    Effect::new(move |_| {
+        if !sync_load.status.ready.get() {
+            return;
+        }
+        let Some(store) = sync_load.store() else {
+            return;
+        };
+        show(store, query.get_untracked());
+    });
+
+    let sync_search = sync.clone();
+    let on_input = move |ev: ev::Event| {
+        let text = event_target_value(&ev);
+        query.set(text.clone());
+        if let Some(store) = sync_search.store() {
+            show(store, text);
+        }
     };
 
     view! {
