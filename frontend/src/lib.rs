@@ -23,6 +23,7 @@ pub mod pending;
 pub mod poke;
 pub mod policy;
 pub mod pwa;
+pub mod recovery;
 pub mod session;
 pub mod storage;
 pub mod sync_service;

@@ -155,17 +155,47 @@ fn has_words(record: &JsValue, prefixes: &[&String]) -> bool {
         .all(|p| words.iter().any(|w| w.starts_with(p.as_str())))
 }
 
+/// Why an op was not recorded: the browser reset the database under the open page (a full
+/// disk, a failed write). Its seq would start again at 1 — a folio already printed — so
+/// nothing is recorded until the recovery (`recovery::ensure_current`) has put back what the
+/// second copy holds and where the seq stands.
+pub const DATABASE_RESET: &str =
+    "El almacenamiento del dispositivo se reinició: se está recuperando lo guardado. Intenta de nuevo en un momento.";
+
 /// IndexedDB storage for one device's engine. Clones share the connection.
 #[derive(Clone)]
 pub struct LocalStore {
     pub db: LocalDb,
+    /// The database id the recovery last vouched for (`None` until it has run: tests, a
+    /// device not registered yet). An enqueue into any other database is refused.
+    vouched: Rc<RefCell<Option<String>>>,
 }
 
 impl LocalStore {
     pub async fn open(name: &str) -> Result<Self, DbError> {
-        Ok(Self {
-            db: LocalDb::open(name).await?,
-        })
+        Ok(Self::over(LocalDb::open(name).await?))
+    }
+
+    pub fn over(db: LocalDb) -> Self {
+        Self {
+            db,
+            vouched: Rc::default(),
+        }
+    }
+
+    /// The database id the recovery vouched for.
+    pub fn vouched(&self) -> Option<String> {
+        self.vouched.borrow().clone()
+    }
+
+    /// Records that the database `id` holds everything the second copy does and knows its seq.
+    pub fn vouch(&self, id: &str) {
+        *self.vouched.borrow_mut() = Some(id.to_owned());
+    }
+
+    /// Lets enqueues through whatever the database (its seq was made safe another way).
+    pub fn unvouch(&self) {
+        self.vouched.borrow_mut().take();
     }
 
     async fn meta(&self, key: &'static str) -> Result<JsValue, DbError> {
@@ -783,7 +813,8 @@ impl LocalStore {
         } else {
             &[stores::OUTBOX, stores::META]
         };
-        let kept = self
+        let vouched = self.vouched();
+        let written = self
             .db
             .write(scope, |tx| {
                 built.borrow_mut().take();
@@ -792,15 +823,33 @@ impl LocalStore {
                         .delete(&letter.to_string().into())?;
                 }
                 let meta = tx.object_store(stores::META)?;
+                // In the same transaction as the seq: a reset between a check and the write
+                // cannot slip through. Requests of one transaction complete in order, so the
+                // id is read when the seq's callback runs.
+                let id_read = match vouched {
+                    Some(_) => Some(meta.get(&DATABASE_ID.into())?),
+                    None => None,
+                };
                 let read = meta.get(&LAST_SEQ.into())?;
-                let (tx, read2, out, make) = (
+                let (tx, read2, out, make, vouched) = (
                     tx.clone(),
                     read.clone(),
                     Rc::clone(&built),
                     Rc::clone(&make),
+                    vouched.clone(),
                 );
                 let on_read = Closure::<dyn FnMut()>::new(move || {
-                    let outcome = write_op(&tx, &read2, make.as_ref());
+                    let same = match (&vouched, &id_read) {
+                        (Some(expected), Some(id)) => {
+                            id.result().ok().and_then(|v| v.as_string()).as_ref() == Some(expected)
+                        }
+                        _ => true,
+                    };
+                    let outcome = if same {
+                        write_op(&tx, &read2, make.as_ref())
+                    } else {
+                        Err(JsValue::from_str(DATABASE_RESET))
+                    };
                     if outcome.is_err() {
                         let _ = tx.abort();
                     }
@@ -809,13 +858,17 @@ impl LocalStore {
                 read.set_onsuccess(Some(on_read.as_ref().unchecked_ref()));
                 Ok(on_read)
             })
-            .await?;
-        drop(kept);
+            .await;
         let op = built.borrow_mut().take();
-        match op {
-            Some(Ok(op)) => Ok(op),
-            Some(Err(err)) => Err(StorageError(DbError::from_js(&err).to_string())),
-            None => Err(StorageError("la operación no se guardó".into())),
+        match (written, op) {
+            // The op's own failure says more than the abort it caused.
+            (_, Some(Err(err))) => Err(StorageError(match err.as_string() {
+                Some(text) if text == DATABASE_RESET => text,
+                _ => DbError::from_js(&err).to_string(),
+            })),
+            (Err(err), _) => Err(err.into()),
+            (Ok(_), Some(Ok(op))) => Ok(op),
+            (Ok(_), None) => Err(StorageError("la operación no se guardó".into())),
         }
     }
 }

@@ -30,9 +30,18 @@ use wasm_bindgen_futures::JsFuture;
 use uuid::Uuid;
 
 use crate::{
-    connection::Connection, device::ThisDevice, keyring::Keyring, local_db::DB_NAME,
-    local_store::LocalStore, outbox_copy, poke::Pokes, session::Session, storage,
-    sync_transport::FetchTransport, web_lock,
+    connection::Connection,
+    device::ThisDevice,
+    keyring::Keyring,
+    local_db::DB_NAME,
+    local_store::{LocalStore, DATABASE_RESET},
+    outbox_copy,
+    poke::Pokes,
+    recovery::{self, Recovery},
+    session::Session,
+    storage,
+    sync_transport::FetchTransport,
+    web_lock,
 };
 
 /// How often the pushing tab pulls when nothing is pending (and no realtime poke exists yet).
@@ -41,6 +50,9 @@ pub const PULL_INTERVAL_MS: f64 = 10_000.0;
 const TICK_MS: u32 = 250;
 /// Pull interval while the server's socket is open (it pokes on every change).
 pub const POKED_PULL_INTERVAL_MS: f64 = 60_000.0;
+/// Every how many ticks the pushing tab checks that IndexedDB was not reset under the page
+/// (one read; a reset found is repaired at once, even offline).
+const RECOVERY_EVERY: u32 = 4;
 /// How often every tab re-reads the counters the screens show.
 const REFRESH_MS: u32 = 1_000;
 /// Ops per push: a backlog replays in a few large requests (≈ 0.5 MB each, far below the
@@ -232,10 +244,16 @@ impl Sync {
                 engine
             }
         };
-        let op = engine
-            .record(change, now_ms() as u64, &signer)
-            .await
-            .map_err(|e| e.0)?;
+        recover(&engine.storage, device.id, self.status).await;
+        let mut recorded = engine
+            .record(change.clone(), now_ms() as u64, &signer)
+            .await;
+        if recorded.as_ref().is_err_and(|e| e.0 == DATABASE_RESET) {
+            // Reset between the check and the write: put things back, then once more.
+            recover(&engine.storage, device.id, self.status).await;
+            recorded = engine.record(change, now_ms() as u64, &signer).await;
+        }
+        let op = recorded.map_err(|e| e.0)?;
         *self.inner.recorder.borrow_mut() = Some(engine);
         if let Err(err) = outbox_copy::keep(&op) {
             // Recorded in IndexedDB already (taking it back would leave a gap in the seqs):
@@ -252,49 +270,21 @@ impl Sync {
 /// Room for the op around its fields in the second copy (ids, stamps, signature, checksum).
 const COPY_OVERHEAD: usize = 2_048;
 
-/// On start: if the browser reset IndexedDB (its database id changed), whatever it lost comes
-/// back from the second copy; if not, copies of ops answered while the page was closing are
-/// dropped. Either way the device never takes a seq it already used (the copy's mark; the
-/// server's comes with the next pull).
+/// Puts back what the browser's reset of IndexedDB took (see `recovery`) and tells the person.
 async fn recover(store: &LocalStore, device: Uuid, status: SyncStatus) {
-    let mut store = store.clone();
-    let Ok(database) = store.database_id().await else {
-        return;
-    };
-    if outbox_copy::same_database(device, &database) {
-        if let (Ok(outbox), Ok(letters)) = (store.outbox().await, store.dead_letters().await) {
-            outbox_copy::prune(device, &outbox, &letters);
-        }
-        outbox_copy::set_database(device, &database);
-        let _ = store.raise_seq(outbox_copy::seq_mark(device)).await;
-        return;
-    }
-    let kept = outbox_copy::kept(device);
-    let letters = outbox_copy::kept_letters(device);
-    match store.restore(&kept, &letters).await {
-        Ok(n) => {
-            if let Some(text) = outbox_copy::restored_message(n) {
+    let outcome = recovery::ensure_current(store, device).await;
+    match &outcome {
+        Recovery::Intact => {}
+        Recovery::Restored(_) => {
+            if let Some(text) = outcome.message() {
                 status.notice.set(Some(text));
             }
+            // The catalog went with the database: counters now, the pull follows.
+            if let Ok(pending) = store.outbox_len().await {
+                status.pending.set(pending);
+            }
         }
-        Err(err) => {
-            status.problem.set(Some(format!(
-                "No se pudo recuperar la copia de respaldo ({err}); se conserva para el próximo intento."
-            )));
-            // Not recorded as this database's: the next start tries again.
-            let _ = store.raise_seq(outbox_copy::seq_mark(device)).await;
-            return;
-        }
-    }
-    outbox_copy::set_database(device, &database);
-    let mark = outbox_copy::seq_mark(device);
-    let highest_kept = kept.iter().map(|op| op.body.seq).max().unwrap_or(0);
-    if mark == 0 && highest_kept == 0 {
-        // A reset database and no trace of the seq (a copy from before marks existed): no sale
-        // until the server says where this device stands.
-        let _ = store.forget_seq().await;
-    } else {
-        let _ = store.raise_seq(mark.max(highest_kept)).await;
+        Recovery::Failed(_) => status.problem.set(outcome.message()),
     }
 }
 
@@ -365,9 +355,16 @@ async fn push_loop(
         device,
     ));
     let mut not_before = 0.0;
+    let mut ticks = 0_u32;
     loop {
         TimeoutFuture::new(TICK_MS).await;
         let now = now_ms();
+        ticks = ticks.wrapping_add(1);
+        if ticks.is_multiple_of(RECOVERY_EVERY) {
+            if let Some(registered) = device.device.get_untracked() {
+                recover(&store, registered.id, status).await;
+            }
+        }
         let Some(identity) =
             pusher_identity(device.device.get_untracked(), session.profile_untracked())
         else {

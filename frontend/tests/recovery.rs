@@ -6,8 +6,9 @@ use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
 use pronto_frontend::{
     keyring::WebSigner,
     local_db::{LocalDb, DB_NAME},
-    local_store::LocalStore,
+    local_store::{LocalStore, DATABASE_RESET},
     outbox_copy,
+    recovery::{self, Recovery},
 };
 use pronto_shared::sync::{
     config::VENTA,
@@ -332,5 +333,56 @@ async fn a_reset_database_without_a_trace_of_its_seq_records_nothing_until_the_s
     engine.sync(2_000).await.expect("sync");
     let op = engine.record(sale(), 3_000, &key).await.expect("record");
     assert_eq!(op.body.seq, 10, "after the server's 9");
+    close(store, &name).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_database_reset_under_the_open_page_takes_no_seq_until_the_copy_is_back_in_it() {
+    let who = identity();
+    let name = db_name("in-place");
+    let store = LocalStore::open(&name).await.expect("open");
+    assert_eq!(
+        recovery::ensure_current(&store, who.device_id).await,
+        Recovery::Intact,
+        "a first start"
+    );
+    let mut engine = SyncEngine::open(store.clone(), Server::default(), who, 1)
+        .await
+        .expect("engine");
+    let key = signer().await;
+    let first = engine.record(sale(), 1_000, &key).await.expect("record");
+    outbox_copy::keep(&first).expect("copy");
+
+    // As Chromium does at a write that failed on a full disk: the database goes while the
+    // page holds it open; the next use creates it again, empty.
+    LocalDb::delete(&name).await.expect("reset");
+    let refused = engine
+        .record(sale(), 2_000, &key)
+        .await
+        .expect_err("a reset database takes no seq");
+    assert_eq!(refused.0, DATABASE_RESET);
+    assert!(refused.0.contains("se reinició"), "the cashier is told");
+    assert_eq!(engine.storage.pending_count().await.expect("count"), 0);
+
+    let outcome = recovery::ensure_current(&store, who.device_id).await;
+    assert_eq!(outcome, Recovery::Restored(1));
+    assert!(outcome
+        .message()
+        .is_some_and(|t| t.contains("Se recuperaron 1")));
+    assert_eq!(
+        engine.storage.pending(0, 10).await.expect("pending"),
+        vec![first.clone()]
+    );
+    let second = engine.record(sale(), 3_000, &key).await.expect("record");
+    assert_eq!(
+        second.body.seq, 2,
+        "after the restored sale, not seq 1 again"
+    );
+    assert_eq!(
+        recovery::ensure_current(&store, who.device_id).await,
+        Recovery::Intact,
+        "and nothing to do while the database stays"
+    );
+    outbox_copy::forget(&[first.body.op_id]);
     close(store, &name).await;
 }

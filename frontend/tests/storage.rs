@@ -138,9 +138,7 @@ async fn a_lost_connection_is_reopened_and_the_write_goes_through() {
 #[wasm_bindgen_test]
 async fn a_schema_upgrade_keeps_the_outbox_and_indexes_the_cached_products() {
     let name = db_name("upgrade");
-    let old = LocalStore {
-        db: LocalDb::open_at(&name, 1).await.expect("open v1"),
-    };
+    let old = LocalStore::over(LocalDb::open_at(&name, 1).await.expect("open v1"));
     let mut engine = SyncEngine::open(old.clone(), Accepting::default(), identity(), 1)
         .await
         .expect("engine");
