@@ -253,7 +253,14 @@ impl Sync {
             recover(&engine.storage, device.id, self.status).await;
             recorded = engine.record(change, now_ms() as u64, &signer).await;
         }
-        let op = recorded.map_err(|e| e.0)?;
+        let op = recorded.map_err(|e| {
+            if out_of_space(&e.0) {
+                // The browser's figures lag behind a failed write: read them again now.
+                let storage = self.status.storage;
+                spawn_local(async move { storage.set(storage_info(false).await) });
+            }
+            write_failure(&e.0)
+        })?;
         *self.inner.recorder.borrow_mut() = Some(engine);
         if let Err(err) = outbox_copy::keep(&op) {
             // Recorded in IndexedDB already (taking it back would leave a gap in the seqs):
@@ -269,6 +276,23 @@ impl Sync {
 
 /// Room for the op around its fields in the second copy (ids, stamps, signature, checksum).
 const COPY_OVERHEAD: usize = 2_048;
+
+/// Whether a storage error is the browser refusing a write for lack of room (Chromium also
+/// reports a full disk as an `UnknownError` of the backing store).
+fn out_of_space(err: &str) -> bool {
+    err.contains("QuotaExceeded") || err.contains("UnknownError")
+}
+
+/// What the person is told when the device's storage failed them.
+pub fn write_failure(err: &str) -> String {
+    if out_of_space(err) {
+        format!("El dispositivo se quedó sin espacio ({err}): envía lo pendiente o libera espacio.")
+    } else if err == DATABASE_RESET {
+        err.to_owned()
+    } else {
+        format!("Almacenamiento del dispositivo: {err}")
+    }
+}
 
 /// Puts back what the browser's reset of IndexedDB took (see `recovery`) and tells the person.
 async fn recover(store: &LocalStore, device: Uuid, status: SyncStatus) {
@@ -504,9 +528,7 @@ async fn push_loop(
                 }
             }
             Err(err) => {
-                status
-                    .problem
-                    .set(Some(format!("Almacenamiento del dispositivo: {}", err.0)));
+                status.problem.set(Some(write_failure(&err.0)));
                 not_before = now_ms() + 5_000.0;
             }
         }
@@ -561,6 +583,21 @@ mod tests {
         assert!(
             low_space_warning(Some(info(0.0, 0.0))).is_none(),
             "no estimate, no alarm"
+        );
+    }
+
+    #[test]
+    fn a_write_refused_for_lack_of_room_says_so_in_spanish_and_other_failures_keep_their_cause() {
+        let full = write_failure("QuotaExceededError: The quota has been exceeded.");
+        assert!(
+            full.starts_with("El dispositivo se quedó sin espacio"),
+            "{full}"
+        );
+        assert!(write_failure("UnknownError: Internal error.").contains("sin espacio"));
+        assert_eq!(write_failure(DATABASE_RESET), DATABASE_RESET);
+        assert_eq!(
+            write_failure("DataError: op guardada ilegible"),
+            "Almacenamiento del dispositivo: DataError: op guardada ilegible"
         );
     }
 }
