@@ -63,9 +63,15 @@ impl DbError {
         }
     }
 
-    /// The connection was closed under us: reopening and retrying is right.
+    /// The connection was closed under us: reopening and retrying is right. Chromium closes
+    /// every connection of a database whose disk write failed ("UnknownError: Connection is
+    /// closing because of: IO error …") without always firing `close`; kept, the dead
+    /// connection would fail every later transaction of this page.
     fn connection_lost(&self) -> bool {
-        self.name == "InvalidStateError" || self.name == "AbortError"
+        matches!(
+            self.name.as_str(),
+            "InvalidStateError" | "AbortError" | "UnknownError"
+        )
     }
 }
 
@@ -200,13 +206,18 @@ impl LocalDb {
             match transact(&db, stores, mode, &work).await {
                 Ok(result) => return Ok(result),
                 Err(err) if attempt < 3 && err.connection_lost() => {
-                    let mut slot = self.connection.borrow_mut();
-                    if let Some(current) = slot.as_ref() {
-                        if current == &db {
-                            current.close();
-                            *slot = None;
+                    {
+                        let mut slot = self.connection.borrow_mut();
+                        if let Some(current) = slot.as_ref() {
+                            if current == &db {
+                                current.close();
+                                *slot = None;
+                            }
                         }
                     }
+                    // After a failed disk write the browser tears its backing store down only
+                    // once no connection holds it: reopening at once could keep the broken one.
+                    gloo_timers::future::TimeoutFuture::new(250 * attempt).await;
                 }
                 Err(err) => return Err(err),
             }

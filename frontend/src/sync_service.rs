@@ -200,6 +200,18 @@ impl Sync {
         self.inner.store.borrow().clone()
     }
 
+    /// The local store, waiting (up to 15 s) while it opens: a scan right after a page load
+    /// must not be dropped.
+    pub async fn opened_store(&self) -> Option<LocalStore> {
+        for _ in 0..300 {
+            if let Some(store) = self.store() {
+                return Some(store);
+            }
+            TimeoutFuture::new(50).await;
+        }
+        None
+    }
+
     /// Writes `change` as an op by `author`, signed with their key for this device, into the
     /// outbox; resolves once it is durable.
     pub async fn record(
@@ -238,7 +250,7 @@ impl Sync {
                     now_ms() as u64,
                 )
                 .await
-                .map_err(|e| e.0)?;
+                .map_err(|e| write_failure(&e.0))?;
                 // Random ids: two tabs of one device may open engines in the same millisecond.
                 engine.op_ids = Box::new(Uuid::now_v7);
                 engine
@@ -286,7 +298,9 @@ fn out_of_space(err: &str) -> bool {
 /// What the person is told when the device's storage failed them.
 pub fn write_failure(err: &str) -> String {
     if out_of_space(err) {
-        format!("El dispositivo se quedó sin espacio ({err}): envía lo pendiente o libera espacio.")
+        // The browser's words (file names, LevelDB codes) are for the console, not the cashier.
+        leptos::logging::warn!("{err}");
+        "El dispositivo se quedó sin espacio: envía lo pendiente o libera espacio.".to_owned()
     } else if err == DATABASE_RESET {
         err.to_owned()
     } else {

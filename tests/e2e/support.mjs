@@ -82,9 +82,10 @@ export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST }
   };
 }
 
-/** A persistent context on a throwaway profile directory, so every run starts clean. */
-export async function launchBrowser() {
-  const profile = mkdtempSync(path.join(tmpdir(), "pronto-chromium-"));
+/** A persistent context on a throwaway profile directory, so every run starts clean; `under`
+ *  puts that directory inside another one (a small filesystem). */
+export async function launchBrowser({ under = tmpdir() } = {}) {
+  const profile = mkdtempSync(path.join(under, "pronto-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,

@@ -343,10 +343,14 @@ pub fn Sale() -> impl IntoView {
         ev.prevent_default();
         let text = query.get_untracked().trim().to_owned();
         if text.len() == 13 && text.chars().all(|c| c.is_ascii_digit()) {
-            let Some(store) = sync_scan.store() else {
-                return;
-            };
+            let sync = sync_scan.clone();
             spawn_local(async move {
+                let Some(store) = sync.opened_store().await else {
+                    notice.set(Some(Notice::Problem(
+                        "El almacenamiento del dispositivo no abrió: recarga la página.".into(),
+                    )));
+                    return;
+                };
                 match store.product_by_barcode(&text).await {
                     Ok(Some(value)) => match serde_json::from_value::<Product>(value) {
                         Ok(product) => add(product),
@@ -456,6 +460,8 @@ pub fn Sale() -> impl IntoView {
                 return;
             };
             saving.set(true);
+            // A problem of an earlier try is not this one's answer.
+            notice.set(None);
             let sync = sync_record.clone();
             spawn_local(async move {
                 match sync.record(change, &device, &profile).await {
