@@ -5,6 +5,7 @@
 
 pub mod approvals;
 pub mod customers;
+pub mod dead_letters;
 pub mod devices;
 pub mod field_versions;
 pub mod keys;

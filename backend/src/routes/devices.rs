@@ -3,11 +3,11 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    routing::{get, post},
+    routing::{get, post, put},
     Json, Router,
 };
 use pronto_shared::{
-    api::devices::{Device, DeviceInput, KeyInput, RegisteredKey},
+    api::devices::{DeadLetterReport, Device, DeviceInput, KeyInput, RegisteredKey},
     domain::FieldErrors,
     sync::signing,
     Action, Role,
@@ -19,7 +19,7 @@ use crate::{
     auth::CurrentUser,
     extract::{AppJson, AppQuery},
     model::{
-        devices,
+        dead_letters, devices,
         keys::{self, Owner, Registered},
         stores,
     },
@@ -36,6 +36,30 @@ pub fn router() -> Router<AppState> {
         .route("/devices", get(list).post(register))
         .route("/devices/{id}/claves", post(register_key))
         .route("/devices/{id}/desactivar", post(deactivate))
+        .route("/devices/{id}/rechazadas", put(report_dead_letters))
+}
+
+/// A device reports the ops stranded in its dead letters (the whole list, replacing the last
+/// report), signed in as someone of its store. Not audited: it changes no record, only what the
+/// queue screen shows.
+async fn report_dead_letters(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(device_id): Path<Uuid>,
+    AppJson(letters): AppJson<Vec<DeadLetterReport>>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    DeadLetterReport::validate_all(&letters)?;
+    let mut tx = state.db.begin_write().await?;
+    let device = devices::get(&mut tx, device_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("dispositivo {device_id}")))?;
+    if device.tienda_id != user.store_id() && user.profile.rol != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    let at = state.clock.now_rfc3339();
+    let kept = dead_letters::replace(&mut tx, device_id, &letters, &at, user.id()).await?;
+    tx.commit().await?;
+    Ok(Json(serde_json::json!({ "rechazadas": kept })))
 }
 
 /// The signed-in person registers their signing key for a device of their store (an admin:

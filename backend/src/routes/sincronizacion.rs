@@ -7,7 +7,10 @@ use axum::{
     Json, Router,
 };
 use pronto_shared::{
-    api::conflicts::{ConflictQuery, ConflictView, ResolveInput},
+    api::{
+        conflicts::{ConflictQuery, ConflictView, ResolveInput},
+        devices::StrandedOp,
+    },
     sync::{config, events::Event, ModelConfig, Op, OpResult},
     Action, Role,
 };
@@ -19,6 +22,7 @@ use crate::{
     auth::CurrentUser,
     db,
     extract::{AppJson, AppQuery},
+    model::dead_letters,
     sync::{
         audit::{self, Entry},
         config_store,
@@ -81,6 +85,7 @@ pub fn router() -> Router<AppState> {
             "/sincronizacion/configuracion/",
             get(read_config).put(write_config),
         )
+        .route("/sincronizacion/en-dispositivos/", get(stranded))
         .route("/sincronizacion/registros/", get(history))
         .route("/sincronizacion/conflictos/", get(conflicts))
         .route(
@@ -135,6 +140,23 @@ async fn queue(
     };
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(queue::list(&mut conn, &filter).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct StoreQuery {
+    #[serde(default)]
+    tienda_id: Option<Uuid>,
+}
+
+/// Ops stranded in the dead letters of the store's devices, as the devices reported them.
+async fn stranded(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    AppQuery(q): AppQuery<StoreQuery>,
+) -> Result<Json<Vec<StrandedOp>>, AppError> {
+    let store = scope(&user, q.tienda_id)?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(Json(dead_letters::list(&mut conn, store).await?))
 }
 
 async fn stored_op(

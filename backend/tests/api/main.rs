@@ -22,4 +22,5 @@ mod server;
 mod signatures;
 mod sincronizacion;
 mod static_files;
+mod stranded;
 mod sync;

@@ -90,3 +90,78 @@ pub struct RegisteredKey {
     pub dispositivo_id: Uuid,
     pub usuario_id: Uuid,
 }
+
+/// Most ops one report of a device's dead letters carries (more stay on the device, counted).
+pub const MAX_REPORTED_LETTERS: usize = 500;
+
+/// One op stranded in a device's dead letters (refused for good, not re-sealable), as the
+/// device reports it after a sync: the manager's queue screen lists what tills could not
+/// deliver, which the server otherwise never sees (issue 17).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterReport {
+    pub op_id: Uuid,
+    pub seq: u64,
+    pub modelo: String,
+    pub entidad_id: Uuid,
+    /// The server's refusal code (`seq_gap`, `invalid`, …) and its Spanish reason.
+    pub codigo: String,
+    pub motivo: String,
+}
+
+impl DeadLetterReport {
+    pub fn of(letter: &crate::sync::engine::DeadLetter) -> Self {
+        let body = &letter.op.body;
+        Self {
+            op_id: body.op_id,
+            seq: body.seq,
+            modelo: body.model.clone(),
+            entidad_id: body.entity_id,
+            codigo: letter.code.clone(),
+            motivo: letter.reason.clone(),
+        }
+    }
+
+    /// A whole report: bounded in count and in every text.
+    pub fn validate_all(letters: &[Self]) -> Result<(), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        if letters.len() > MAX_REPORTED_LETTERS {
+            errors.add(
+                "rechazadas",
+                format!("Un informe lleva como mucho {MAX_REPORTED_LETTERS} operaciones."),
+            );
+        }
+        for (i, letter) in letters.iter().enumerate() {
+            for (field, value, max) in [
+                ("modelo", &letter.modelo, 64),
+                ("codigo", &letter.codigo, 64),
+                ("motivo", &letter.motivo, 500),
+            ] {
+                if value.chars().count() > max {
+                    errors.add(
+                        &format!("rechazadas[{i}].{field}"),
+                        format!("Como mucho {max} caracteres."),
+                    );
+                }
+            }
+        }
+        errors.into_result()
+    }
+}
+
+/// A reported dead letter as the queue screen lists it: names, not ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StrandedOp {
+    pub dispositivo_id: Uuid,
+    pub dispositivo: String,
+    pub tienda_id: Uuid,
+    pub op_id: Uuid,
+    pub seq: u64,
+    pub modelo: String,
+    pub entidad_id: Uuid,
+    pub codigo: String,
+    pub motivo: String,
+    /// When the device last reported it (RFC 3339) and who was signed in there.
+    pub reportada: String,
+    pub reportada_por: String,
+}
