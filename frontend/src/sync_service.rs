@@ -16,9 +16,14 @@ use std::{cell::RefCell, rc::Rc};
 use gloo_timers::future::TimeoutFuture;
 use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::{
-    api::{auth::Profile, devices::Device},
+    api::{
+        auth::Profile,
+        devices::{DeadLetterReport, Device, MAX_REPORTED_LETTERS},
+    },
     sync::{
-        engine::{Identity, LocalChange, Storage, SyncEngine, TransportError, RESEALABLE},
+        engine::{
+            DeadLetter, Identity, LocalChange, Storage, SyncEngine, TransportError, RESEALABLE,
+        },
         Op,
     },
     Role,
@@ -394,6 +399,8 @@ async fn push_loop(
     ));
     let mut not_before = 0.0;
     let mut ticks = 0_u32;
+    // The dead letters last reported to the server (none yet since this page opened).
+    let mut reported: Option<Vec<Uuid>> = None;
     loop {
         TimeoutFuture::new(TICK_MS).await;
         let now = now_ms();
@@ -495,6 +502,10 @@ async fn push_loop(
                         }
                     }
                 }
+                if report.retry_after_ms.is_none() {
+                    let stranded = running.storage.dead_letters().await.unwrap_or_default();
+                    reported = report_stranded(identity.device_id, &stranded, reported).await;
+                }
                 if report.pushed > 0 {
                     status.clock_ahead_ms.set(report.clock_ahead_ms);
                 }
@@ -546,6 +557,31 @@ async fn push_loop(
                 not_before = now_ms() + 5_000.0;
             }
         }
+    }
+}
+
+/// Tells the server which ops sit in this device's dead letters, when that changed since the
+/// last report (after a re-seal only the ones that could not go out again are left), so the
+/// manager's queue screen lists them. Returns what the server now knows.
+async fn report_stranded(
+    device: Uuid,
+    letters: &[DeadLetter],
+    reported: Option<Vec<Uuid>>,
+) -> Option<Vec<Uuid>> {
+    let ids: Vec<Uuid> = letters.iter().map(|l| l.op.body.op_id).collect();
+    if reported.as_ref() == Some(&ids) {
+        return reported;
+    }
+    let body: Vec<DeadLetterReport> = letters
+        .iter()
+        .take(MAX_REPORTED_LETTERS)
+        .map(DeadLetterReport::of)
+        .collect();
+    let url = format!("/api/devices/{device}/rechazadas");
+    match crate::api::put::<_, serde_json::Value>(&url, &body).await {
+        Ok(_) => Some(ids),
+        // Tried again after the next sync.
+        Err(_) => reported,
     }
 }
 

@@ -82,3 +82,49 @@ test("a till that takes a seq the server has already (its sequence lost offline)
   const folios = (await salesOfToday(page)).map((s) => s.folio);
   assert.equal(new Set(folios).size, folios.length, `every folio once: ${folios}`);
 });
+
+test("an op stranded in a till's dead letters is listed, by device, on the manager's queue screen", async () => {
+  const { context } = env.browser;
+  const page = context.pages()[0];
+  const product = await page.evaluate(async () => (await (await fetch("/api/products?q=oxford")).json()).items[0]);
+  await page.goto(env.server.url);
+  await page.getByTestId("go-sell").click();
+  await context.setOffline(true);
+  await sellByBarcode(page, product.codigo_barras);
+  // A refusal no re-seal can mend, as the engine files it: the op (under an id the server
+  // never saw) with the server's answer.
+  const reason = "La venta no cuadra con sus pagos.";
+  await page.evaluate(async (why) => {
+    const open = indexedDB.open("pronto");
+    const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
+    const ops = await new Promise((ok) => {
+      const r = db.transaction("outbox").objectStore("outbox").getAll();
+      r.onsuccess = () => ok(r.result);
+    });
+    const op = JSON.parse(ops[0].op);
+    op.op_id = crypto.randomUUID();
+    op.seq = 99_999;
+    const letter = { op, status: 422, code: "invalid", reason: why };
+    await new Promise((ok, bad) => {
+      const tx = db.transaction("dead_letters", "readwrite");
+      tx.objectStore("dead_letters").put({ op_id: op.op_id, letter: JSON.stringify(letter) });
+      tx.oncomplete = ok;
+      tx.onerror = bad;
+    });
+    db.close();
+  }, reason);
+  await context.setOffline(false);
+  await waitForPending(page, 0);
+
+  await page.goto(`${env.server.url}/sincronizacion/cola`);
+  const row = page.getByTestId("stranded-op").filter({ hasText: reason });
+  await waitUntil(async () => {
+    await page.reload();
+    return (await row.count()) === 1;
+  }, 30_000);
+  const text = await row.innerText();
+  assert.match(text, /Caja 1/, "the device by name");
+  assert.match(text, /99999/);
+  assert.match(text, /Venta/);
+  assert.doesNotMatch(text, /\d{4}-\d{2}-\d{2}T/, "local time, not UTC ISO");
+});

@@ -6,7 +6,7 @@
 //! the previous release pushed by someone other than its author).
 
 use leptos::{prelude::*, task::spawn_local};
-use pronto_shared::Role;
+use pronto_shared::{api::devices::StrandedOp, Role};
 use serde_json::Value;
 
 use crate::{api, session::Session};
@@ -24,6 +24,27 @@ fn flag_label(flags: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" · ")
+}
+
+/// A synced model's name for a person (`ventas.Venta` → `Venta`).
+fn model_label(model: &str) -> String {
+    model.rsplit('.').next().unwrap_or(model).to_owned()
+}
+
+/// An RFC 3339 instant as `DD/MM/AAAA HH:MM` in the device's local time.
+fn local_time(at: &str) -> String {
+    let d = js_sys::Date::new(&at.into());
+    if d.get_time().is_nan() {
+        return at.to_owned();
+    }
+    format!(
+        "{:02}/{:02}/{} {:02}:{:02}",
+        d.get_date(),
+        d.get_month() + 1,
+        d.get_full_year(),
+        d.get_hours(),
+        d.get_minutes()
+    )
 }
 
 fn text(v: &Value, key: &str) -> String {
@@ -164,6 +185,13 @@ pub fn Queue() -> impl IntoView {
         });
     };
     load();
+    let stranded: RwSignal<Vec<StrandedOp>> = RwSignal::new(Vec::new());
+    spawn_local(async move {
+        match api::get::<Vec<StrandedOp>>("/api/sincronizacion/en-dispositivos/").await {
+            Ok(list) => stranded.set(list),
+            Err(e) => message.set(Some((false, e.message()))),
+        }
+    });
     let act = move |op_id: String, action: &'static str| {
         spawn_local(async move {
             let url = format!("/api/sincronizacion/cola/{op_id}/{action}");
@@ -221,6 +249,25 @@ pub fn Queue() -> impl IntoView {
                             </tr>
                         }
                     }).collect_view()}
+                </tbody>
+            </table>
+            <h2>"Sin entregar en los dispositivos"</h2>
+            <p class="hint">"Operaciones que un dispositivo no pudo entregar y que no se pueden reenviar solas. Revisa el dispositivo antes de borrar sus datos."</p>
+            <table class="conflict__table" data-testid="stranded-ops">
+                <thead><tr><th>"Dispositivo"</th><th>"Núm."</th><th>"Registro"</th><th>"Motivo"</th><th>"Informado"</th><th>"Por"</th></tr></thead>
+                <tbody>
+                    {move || {
+                        let list = stranded.get();
+                        if list.is_empty() {
+                            return view! { <tr><td colspan="6">"Ningún dispositivo tiene operaciones sin entregar."</td></tr> }.into_any();
+                        }
+                        list.into_iter().map(|op| view! {
+                            <tr data-testid="stranded-op">
+                                <td>{op.dispositivo}</td><td>{op.seq}</td><td>{model_label(&op.modelo)}</td>
+                                <td>{op.motivo}</td><td>{local_time(&op.reportada)}</td><td>{op.reportada_por}</td>
+                            </tr>
+                        }).collect_view().into_any()
+                    }}
                 </tbody>
             </table>
         </section>

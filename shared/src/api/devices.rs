@@ -139,7 +139,7 @@ impl DeadLetterReport {
             ] {
                 if value.chars().count() > max {
                     errors.add(
-                        &format!("rechazadas[{i}].{field}"),
+                        format!("rechazadas[{i}].{field}"),
                         format!("Como mucho {max} caracteres."),
                     );
                 }
