@@ -33,6 +33,8 @@ step "Browser tests (wasm-bindgen-test, headless Chromium)"
 
 step "End-to-end tests (Playwright, Chromium, real server)"
 build_web
+# BENCHMARKS.md's wasm size against the build just made (skipped in step 2 without one).
+cargo test --quiet -p pronto-backend --test docs
 cargo build --quiet -p pronto-backend
 (cd tests && PRONTO_BIN="$(target_dir)/debug/pronto" PRONTO_DIST="$REPO_ROOT/dist" npm test --silent)
 
