@@ -1,0 +1,401 @@
+//! The outbox side of the device's storage: the engine's [`Storage`] over IndexedDB (seq,
+//! HLC, cursor, pull pages into the cache, dead letters) and putting back what the second copy
+//! holds after a reset.
+
+use std::{cell::RefCell, rc::Rc};
+
+use pronto_shared::sync::{
+    engine::{DeadLetter, Storage, StorageError},
+    Change, Hlc, Op,
+};
+use uuid::Uuid;
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use web_sys::{IdbKeyRange, IdbRequest, IdbTransaction};
+
+use super::{
+    cache_record, cache_store, js_err, results, LocalStore, CURSOR, DATABASE_ID, DATABASE_RESET,
+    LAST_HLC, LAST_SEQ, SEQ_UNKNOWN,
+};
+use crate::local_db::{record, stores, text, DbError};
+
+impl LocalStore {
+    /// Puts back into the outbox the ops of `kept` (the second copy, `outbox_copy`) that it
+    /// lacks — by op id and by seq — and raises the last seq past them; returns how many came
+    /// back. After the browser reset this database they are all missing; an op the server
+    /// had answered already comes back as a duplicate and leaves again.
+    ///
+    /// `letters` (ops refused for their place, waiting to be re-sealed) go back among the dead
+    /// letters where missing; a letter already re-sealed is gone from the copy too.
+    pub async fn restore(&self, kept: &[Op], letters: &[DeadLetter]) -> Result<usize, DbError> {
+        let present = self.outbox().await?;
+        let dead = self.clone().dead_letters().await.unwrap_or_default();
+        let missing: Vec<&Op> = kept
+            .iter()
+            .filter(|op| {
+                !present
+                    .iter()
+                    .any(|p| p.body.op_id == op.body.op_id || p.body.seq == op.body.seq)
+                    && !dead.iter().any(|d| d.op.body.op_id == op.body.op_id)
+            })
+            .collect();
+        let lost_letters: Vec<DeadLetter> = letters
+            .iter()
+            .filter(|l| !dead.iter().any(|d| d.op.body.op_id == l.op.body.op_id))
+            .cloned()
+            .collect();
+        if !lost_letters.is_empty() {
+            self.clone()
+                .settle(&[], &lost_letters)
+                .await
+                .map_err(|e| DbError::new("DataError", e.0))?;
+        }
+        if missing.is_empty() {
+            return Ok(lost_letters.len());
+        }
+        let rows = missing
+            .iter()
+            .map(|op| {
+                let json = serde_json::to_string(op).map_err(js_err)?;
+                record(&[
+                    ("op_id", op.body.op_id.to_string().into()),
+                    ("seq", JsValue::from_f64(op.body.seq as f64)),
+                    ("op", json.into()),
+                ])
+            })
+            .collect::<Result<Vec<_>, JsValue>>()
+            .map_err(|e| DbError::from_js(&e))?;
+        self.db
+            .write(&[stores::OUTBOX], |tx| {
+                let outbox = tx.object_store(stores::OUTBOX)?;
+                for row in &rows {
+                    outbox.put(row)?;
+                }
+                Ok(())
+            })
+            .await?;
+        let highest = missing.iter().map(|op| op.body.seq).max().unwrap_or(0);
+        self.clone()
+            .raise_seq(highest)
+            .await
+            .map_err(|e| DbError::new("DataError", e.0))?;
+        Ok(missing.len() + lost_letters.len())
+    }
+
+    /// Every pending op, oldest first (what the screens show on top of the cache).
+    pub async fn outbox(&self) -> Result<Vec<Op>, DbError> {
+        self.pending_ops(0, None).await
+    }
+
+    async fn pending_ops(&self, after: u64, limit: Option<u32>) -> Result<Vec<Op>, DbError> {
+        let request = self
+            .db
+            .read(&[stores::OUTBOX], |tx| {
+                let outbox = tx.object_store(stores::OUTBOX)?;
+                let above =
+                    IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(after as f64), true)?;
+                match limit {
+                    Some(n) => outbox.get_all_with_key_and_limit(&above, n),
+                    None => outbox.get_all_with_key(&above),
+                }
+            })
+            .await?;
+        results(&request)
+            .iter()
+            .map(|stored| {
+                let json = text(stored, "op").unwrap_or_default();
+                serde_json::from_str(&json)
+                    .map_err(|e| DbError::new("DataError", format!("op guardada ilegible: {e}")))
+            })
+            .collect()
+    }
+}
+
+/// A request kept alive until its transaction completes, with what its callback produced.
+type Built = Rc<RefCell<Option<Result<Op, JsValue>>>>;
+
+impl Storage for LocalStore {
+    async fn last_seq(&mut self) -> Result<u64, StorageError> {
+        Ok(self.meta(LAST_SEQ).await?.as_f64().unwrap_or(0.0) as u64)
+    }
+
+    async fn last_hlc(&mut self) -> Result<Option<Hlc>, StorageError> {
+        let value = self.meta(LAST_HLC).await?;
+        Ok(value
+            .as_string()
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    async fn set_last_hlc(&mut self, hlc: &Hlc) -> Result<(), StorageError> {
+        let json = serde_json::to_string(hlc).map_err(|e| StorageError(e.to_string()))?;
+        Ok(self.set_meta(LAST_HLC, json.into()).await?)
+    }
+
+    async fn enqueue_with<F: Fn(u64) -> Op + 'static>(
+        &mut self,
+        make: F,
+    ) -> Result<Op, StorageError> {
+        self.enqueue(make, None).await
+    }
+
+    async fn seq_unknown(&mut self) -> Result<bool, StorageError> {
+        Ok(self.meta(SEQ_UNKNOWN).await?.as_bool().unwrap_or(false))
+    }
+
+    async fn reseal_with<F: Fn(u64) -> Op + 'static>(
+        &mut self,
+        replaces: Uuid,
+        make: F,
+    ) -> Result<Op, StorageError> {
+        self.enqueue(make, Some(replaces)).await
+    }
+
+    /// Reads the last seq and writes the larger of it and `floor` in one readwrite
+    /// transaction: a tab enqueuing meanwhile is serialised with it, never set back.
+    async fn raise_seq(&mut self, floor: u64) -> Result<(), StorageError> {
+        let kept = self
+            .db
+            .write(&[stores::META], |tx| {
+                let meta = tx.object_store(stores::META)?;
+                let read = meta.get(&LAST_SEQ.into())?;
+                let (tx, read2) = (tx.clone(), read.clone());
+                let on_read = Closure::<dyn FnMut()>::new(move || {
+                    let last = read2.result().ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u64;
+                    let written = tx.object_store(stores::META).and_then(|meta| {
+                        if floor > last {
+                            meta.put_with_key(&JsValue::from_f64(floor as f64), &LAST_SEQ.into())?;
+                        }
+                        meta.delete(&SEQ_UNKNOWN.into())
+                    });
+                    if written.is_err() {
+                        let _ = tx.abort();
+                    }
+                });
+                read.set_onsuccess(Some(on_read.as_ref().unchecked_ref()));
+                Ok(on_read)
+            })
+            .await?;
+        drop(kept);
+        Ok(())
+    }
+
+    async fn pending(&mut self, after: u64, limit: usize) -> Result<Vec<Op>, StorageError> {
+        Ok(self.pending_ops(after, Some(limit as u32)).await?)
+    }
+
+    async fn pending_count(&mut self) -> Result<usize, StorageError> {
+        Ok(self.outbox_len().await?)
+    }
+
+    /// One transaction: each run of consecutive seqs is deleted as one key range (a pushed
+    /// batch is usually a single run), and the dead letters are put by op id.
+    async fn settle(&mut self, seqs: &[u64], letters: &[DeadLetter]) -> Result<(), StorageError> {
+        if seqs.is_empty() && letters.is_empty() {
+            return Ok(());
+        }
+        let mut sorted = seqs.to_vec();
+        sorted.sort_unstable();
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for seq in sorted {
+            match runs.last_mut() {
+                Some((_, end)) if *end + 1 == seq => *end = seq,
+                _ => runs.push((seq, seq)),
+            }
+        }
+        let rows = letters
+            .iter()
+            .map(|letter| {
+                let json = serde_json::to_string(letter).map_err(js_err)?;
+                record(&[
+                    ("op_id", letter.op.body.op_id.to_string().into()),
+                    ("letter", json.into()),
+                ])
+            })
+            .collect::<Result<Vec<_>, JsValue>>()
+            .map_err(|e| StorageError(DbError::from_js(&e).to_string()))?;
+        self.db
+            .write(&[stores::OUTBOX, stores::DEAD_LETTERS], |tx| {
+                let outbox = tx.object_store(stores::OUTBOX)?;
+                for (first, last) in &runs {
+                    let range = IdbKeyRange::bound(
+                        &JsValue::from_f64(*first as f64),
+                        &JsValue::from_f64(*last as f64),
+                    )?;
+                    outbox.delete(&range)?;
+                }
+                let dead = tx.object_store(stores::DEAD_LETTERS)?;
+                for row in &rows {
+                    dead.put(row)?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn dead_letters(&mut self) -> Result<Vec<DeadLetter>, StorageError> {
+        let request = self
+            .db
+            .read(&[stores::DEAD_LETTERS], |tx| {
+                tx.object_store(stores::DEAD_LETTERS)?.get_all()
+            })
+            .await?;
+        Ok(results(&request)
+            .iter()
+            .filter_map(|stored| serde_json::from_str(&text(stored, "letter")?).ok())
+            .collect())
+    }
+
+    async fn cursor(&mut self) -> Result<i64, StorageError> {
+        Ok(self.meta(CURSOR).await?.as_f64().unwrap_or(0.0) as i64)
+    }
+
+    async fn apply_change(&mut self, change: &Change) -> Result<(), StorageError> {
+        let cursor = self.cursor().await?;
+        self.apply_pull(std::slice::from_ref(change), cursor).await
+    }
+
+    async fn set_cursor(&mut self, cursor: i64) -> Result<(), StorageError> {
+        Ok(self
+            .set_meta(CURSOR, JsValue::from_f64(cursor as f64))
+            .await?)
+    }
+
+    /// The page's records and the new cursor in one transaction: a crash keeps both or neither.
+    async fn apply_pull(&mut self, changes: &[Change], cursor: i64) -> Result<(), StorageError> {
+        let mut writes: Vec<(&'static str, String, Option<JsValue>)> = Vec::new();
+        for change in changes {
+            let Some(store) = cache_store(&change.model) else {
+                continue;
+            };
+            let id = change.entity_id.to_string();
+            if change.deleted {
+                writes.push((store, id, None));
+            } else {
+                let row = cache_record(
+                    &change.model,
+                    change.entity_id,
+                    change.version,
+                    &change.data,
+                )
+                .map_err(|e| StorageError(DbError::from_js(&e).to_string()))?;
+                writes.push((store, id, Some(row)));
+            }
+        }
+        let mut names: Vec<&str> = stores::CACHES.to_vec();
+        names.push(stores::META);
+        self.db
+            .write(&names, |tx| {
+                for (store, id, row) in &writes {
+                    let cache = tx.object_store(store)?;
+                    match row {
+                        Some(row) => cache.put(row)?,
+                        None => cache.delete(&id.as_str().into())?,
+                    };
+                }
+                tx.object_store(stores::META)?
+                    .put_with_key(&JsValue::from_f64(cursor as f64), &CURSOR.into())?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+impl LocalStore {
+    /// Reads the last seq and writes the op built for the next one in the same readwrite
+    /// transaction, so tabs enqueuing at once are serialised by IndexedDB itself; with
+    /// `replaces`, the dead letter it re-seals goes in the same transaction.
+    async fn enqueue<F: Fn(u64) -> Op + 'static>(
+        &mut self,
+        make: F,
+        replaces: Option<Uuid>,
+    ) -> Result<Op, StorageError> {
+        let make = Rc::new(make);
+        let built: Built = Rc::default();
+        let scope: &[&str] = if replaces.is_some() {
+            &[stores::OUTBOX, stores::META, stores::DEAD_LETTERS]
+        } else {
+            &[stores::OUTBOX, stores::META]
+        };
+        let vouched = self.vouched();
+        let written = self
+            .db
+            .write(scope, |tx| {
+                built.borrow_mut().take();
+                if let Some(letter) = replaces {
+                    tx.object_store(stores::DEAD_LETTERS)?
+                        .delete(&letter.to_string().into())?;
+                }
+                let meta = tx.object_store(stores::META)?;
+                // In the same transaction as the seq: a reset between a check and the write
+                // cannot slip through. Requests of one transaction complete in order, so the
+                // id is read when the seq's callback runs.
+                let id_read = match vouched {
+                    Some(_) => Some(meta.get(&DATABASE_ID.into())?),
+                    None => None,
+                };
+                let read = meta.get(&LAST_SEQ.into())?;
+                let (tx, read2, out, make, vouched) = (
+                    tx.clone(),
+                    read.clone(),
+                    Rc::clone(&built),
+                    Rc::clone(&make),
+                    vouched.clone(),
+                );
+                let on_read = Closure::<dyn FnMut()>::new(move || {
+                    let same = match (&vouched, &id_read) {
+                        (Some(expected), Some(id)) => {
+                            id.result().ok().and_then(|v| v.as_string()).as_ref() == Some(expected)
+                        }
+                        _ => true,
+                    };
+                    let outcome = if same {
+                        write_op(&tx, &read2, make.as_ref())
+                    } else {
+                        Err(JsValue::from_str(DATABASE_RESET))
+                    };
+                    if outcome.is_err() {
+                        let _ = tx.abort();
+                    }
+                    *out.borrow_mut() = Some(outcome);
+                });
+                read.set_onsuccess(Some(on_read.as_ref().unchecked_ref()));
+                Ok(on_read)
+            })
+            .await;
+        let op = built.borrow_mut().take();
+        match (written, op) {
+            // The op's own failure says more than the abort it caused.
+            (_, Some(Err(err))) => Err(StorageError(match err.as_string() {
+                Some(text) if text == DATABASE_RESET => text,
+                _ => DbError::from_js(&err).to_string(),
+            })),
+            (Err(err), _) => Err(err.into()),
+            (Ok(_), Some(Ok(op))) => Ok(op),
+            (Ok(_), None) => Err(StorageError("la operación no se guardó".into())),
+        }
+    }
+}
+
+/// Inside the enqueue transaction, once the last seq is read: builds the next op and stores it
+/// with the new last seq and HLC.
+fn write_op(
+    tx: &IdbTransaction,
+    read: &IdbRequest,
+    make: &dyn Fn(u64) -> Op,
+) -> Result<Op, JsValue> {
+    let last = read.result()?.as_f64().unwrap_or(0.0) as u64;
+    let op = make(last + 1);
+    let json = serde_json::to_string(&op).map_err(js_err)?;
+    let hlc = serde_json::to_string(&op.body.hlc).map_err(js_err)?;
+    let row = record(&[
+        ("op_id", op.body.op_id.to_string().into()),
+        ("seq", JsValue::from_f64(op.body.seq as f64)),
+        ("op", json.into()),
+    ])?;
+    tx.object_store(stores::OUTBOX)?.add(&row)?;
+    let meta = tx.object_store(stores::META)?;
+    meta.put_with_key(&JsValue::from_f64(op.body.seq as f64), &LAST_SEQ.into())?;
+    meta.put_with_key(&hlc.into(), &LAST_HLC.into())?;
+    Ok(op)
+}
