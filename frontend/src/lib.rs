@@ -26,6 +26,7 @@ pub mod pwa;
 pub mod recovery;
 pub mod session;
 pub mod storage;
+pub mod storage_space;
 pub mod sync_service;
 pub mod sync_transport;
 pub mod web_lock;

@@ -29,8 +29,6 @@ use pronto_shared::{
     Role,
 };
 use send_wrapper::SendWrapper;
-use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
 
 use uuid::Uuid;
 
@@ -45,6 +43,7 @@ use crate::{
     recovery::{self, Recovery},
     session::Session,
     storage,
+    storage_space::{out_of_space, storage_info, write_failure, StorageInfo},
     sync_transport::FetchTransport,
     web_lock,
 };
@@ -74,37 +73,8 @@ pub struct Progress {
     pub total: usize,
 }
 
-/// What the browser says about this origin's storage.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StorageInfo {
-    /// `navigator.storage.persist()` granted: the browser will not evict our data.
-    pub persisted: bool,
-    pub usage_bytes: f64,
-    pub quota_bytes: f64,
-}
-
-/// Free space below which the till warns, before a write fails: a day of sales with their
-/// copies is a few MB; the catalog and its indexes take tens.
-pub const LOW_SPACE_BYTES: f64 = 50.0 * 1024.0 * 1024.0;
 /// How often every tab asks the browser for its storage estimate (in refreshes of the counters).
 const STORAGE_EVERY: u32 = 30;
-
-impl StorageInfo {
-    pub fn free_bytes(&self) -> f64 {
-        (self.quota_bytes - self.usage_bytes).max(0.0)
-    }
-}
-
-/// The warning the sync bar shows when the device is running out of room, if it is.
-pub fn low_space_warning(info: Option<StorageInfo>) -> Option<String> {
-    let info = info?;
-    (info.quota_bytes > 0.0 && info.free_bytes() < LOW_SPACE_BYTES).then(|| {
-        format!(
-            "Queda poco espacio en el dispositivo ({:.0} MB): envía lo pendiente y libera espacio antes de que deje de guardar ventas.",
-            info.free_bytes() / (1024.0 * 1024.0)
-        )
-    })
-}
 
 /// The signals the screens read; `Copy`, provided as context.
 #[derive(Debug, Clone, Copy)]
@@ -294,25 +264,6 @@ impl Sync {
 /// Room for the op around its fields in the second copy (ids, stamps, signature, checksum).
 const COPY_OVERHEAD: usize = 2_048;
 
-/// Whether a storage error is the browser refusing a write for lack of room (Chromium also
-/// reports a full disk as an `UnknownError` of the backing store).
-fn out_of_space(err: &str) -> bool {
-    err.contains("QuotaExceeded") || err.contains("UnknownError")
-}
-
-/// What the person is told when the device's storage failed them.
-pub fn write_failure(err: &str) -> String {
-    if out_of_space(err) {
-        // The browser's words (file names, LevelDB codes) are for the console, not the cashier.
-        leptos::logging::warn!("{err}");
-        "El dispositivo se quedó sin espacio: envía lo pendiente o libera espacio.".to_owned()
-    } else if err == DATABASE_RESET {
-        err.to_owned()
-    } else {
-        format!("Almacenamiento del dispositivo: {err}")
-    }
-}
-
 /// Puts back what the browser's reset of IndexedDB took (see `recovery`) and tells the person.
 async fn recover(store: &LocalStore, device: Uuid, status: SyncStatus) {
     let outcome = recovery::ensure_current(store, device).await;
@@ -387,7 +338,7 @@ async fn push_loop(
     session: Session,
 ) {
     status.pusher.set(true);
-    let mut engine: Option<SyncEngine<LocalStore, FetchTransport>> = None;
+    let mut engine: Option<Engine> = None;
     let mut next_pull = 0.0;
     // The server pokes this tab when there is something to pull.
     let pokes = Pokes::new(status.live);
@@ -473,34 +424,8 @@ async fn push_loop(
                 if let Ok(seq) = running.storage.last_seq().await {
                     outbox_copy::raise_seq_mark(identity.device_id, seq);
                 }
-                let letters = running.storage.dead_letters().await.unwrap_or_default();
-                for letter in &letters {
-                    if RESEALABLE.contains(&letter.code.as_str()) {
-                        outbox_copy::keep_letter(letter);
-                    }
-                }
-                if !letters.is_empty() {
-                    if let Some(signer) = session
-                        .keyring
-                        .signer(identity.author_id, identity.device_id)
-                        .await
-                    {
-                        // Ops refused for a seq or id this device had used already (its
-                        // storage was reset) go out again in a fresh place, at once.
-                        if let Ok(resealed) = running.reseal(now_ms() as u64, &signer).await {
-                            for (old, new) in &resealed {
-                                // The new op's copy first: a crash in between leaves two
-                                // copies of one sale (applied once: sales are deduplicated by
-                                // id), never none.
-                                let _ = outbox_copy::keep(new);
-                                outbox_copy::forget(&[*old]);
-                            }
-                            if let Some(text) = outbox_copy::resealed_message(resealed.len()) {
-                                status.notice.set(Some(text));
-                                not_before = 0.0;
-                            }
-                        }
-                    }
+                if reseal_refused(running, identity, session, status).await {
+                    not_before = 0.0;
                 }
                 if report.retry_after_ms.is_none() {
                     let stranded = running.storage.dead_letters().await.unwrap_or_default();
@@ -516,23 +441,7 @@ async fn push_loop(
                 match report.retry_after_ms {
                     Some(wait) => {
                         not_before = now_ms() + wait as f64;
-                        status.problem.set(match report.failure {
-                            Some(TransportError::Status(401)) => Some(
-                                "La sesión expiró: inicia sesión para enviar lo pendiente.".into(),
-                            ),
-                            Some(TransportError::Status(403)) => Some(
-                                "Este dispositivo no está autorizado para la tienda de quien inició sesión."
-                                    .into(),
-                            ),
-                            Some(TransportError::Status(426)) => Some(
-                                "Hay una versión nueva de la aplicación: actualízala para seguir enviando. Lo guardado se conserva."
-                                    .into(),
-                            ),
-                            Some(TransportError::Status(code)) => {
-                                Some(format!("El servidor respondió {code}; se reintentará."))
-                            }
-                            _ => None,
-                        });
+                        status.problem.set(failure_problem(report.failure));
                     }
                     None => {
                         let done = now_ms();
@@ -560,6 +469,70 @@ async fn push_loop(
     }
 }
 
+type Engine = SyncEngine<LocalStore, FetchTransport>;
+
+/// After a sync: ops refused for a seq or id this device had used already (its storage was
+/// reset) go out again in a fresh place, at once; their copies follow. Whether any did.
+async fn reseal_refused(
+    running: &mut Engine,
+    identity: Identity,
+    session: Session,
+    status: SyncStatus,
+) -> bool {
+    let letters = running.storage.dead_letters().await.unwrap_or_default();
+    for letter in &letters {
+        if RESEALABLE.contains(&letter.code.as_str()) {
+            outbox_copy::keep_letter(letter);
+        }
+    }
+    if letters.is_empty() {
+        return false;
+    }
+    let Some(signer) = session
+        .keyring
+        .signer(identity.author_id, identity.device_id)
+        .await
+    else {
+        return false;
+    };
+    let Ok(resealed) = running.reseal(now_ms() as u64, &signer).await else {
+        return false;
+    };
+    for (old, new) in &resealed {
+        // The new op's copy first: a crash in between leaves two copies of one sale (applied
+        // once: sales are deduplicated by id), never none.
+        let _ = outbox_copy::keep(new);
+        outbox_copy::forget(&[*old]);
+    }
+    match outbox_copy::resealed_message(resealed.len()) {
+        Some(text) => {
+            status.notice.set(Some(text));
+            true
+        }
+        None => false,
+    }
+}
+
+/// What the person is told when the server turned a sync away.
+fn failure_problem(failure: Option<TransportError>) -> Option<String> {
+    match failure {
+        Some(TransportError::Status(401)) => {
+            Some("La sesión expiró: inicia sesión para enviar lo pendiente.".into())
+        }
+        Some(TransportError::Status(403)) => Some(
+            "Este dispositivo no está autorizado para la tienda de quien inició sesión.".into(),
+        ),
+        Some(TransportError::Status(426)) => Some(
+            "Hay una versión nueva de la aplicación: actualízala para seguir enviando. Lo guardado se conserva."
+                .into(),
+        ),
+        Some(TransportError::Status(code)) => {
+            Some(format!("El servidor respondió {code}; se reintentará."))
+        }
+        _ => None,
+    }
+}
+
 /// Tells the server which ops sit in this device's dead letters, when that changed since the
 /// last report (after a re-seal only the ones that could not go out again are left), so the
 /// manager's queue screen lists them. Returns what the server now knows.
@@ -582,72 +555,5 @@ async fn report_stranded(
         Ok(_) => Some(ids),
         // Tried again after the next sync.
         Err(_) => reported,
-    }
-}
-
-/// Asks the browser to keep our data (`persist`) when `ask`, then reads the grant and quota.
-pub async fn storage_info(ask: bool) -> Option<StorageInfo> {
-    let manager = web_sys::window()?.navigator().storage();
-    let call = |promise: Result<js_sys::Promise, JsValue>| async move {
-        JsFuture::from(promise.ok()?).await.ok()
-    };
-    let persisted = if ask {
-        call(manager.persist()).await
-    } else {
-        call(manager.persisted()).await
-    }
-    .and_then(|v| v.as_bool())
-    .unwrap_or(false);
-    let estimate = call(manager.estimate()).await?;
-    let number = |key: &str| {
-        js_sys::Reflect::get(&estimate, &key.into())
-            .ok()
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.0)
-    };
-    Some(StorageInfo {
-        persisted,
-        usage_bytes: number("usage"),
-        quota_bytes: number("quota"),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn info(usage_mb: f64, quota_mb: f64) -> StorageInfo {
-        StorageInfo {
-            persisted: false,
-            usage_bytes: usage_mb * 1024.0 * 1024.0,
-            quota_bytes: quota_mb * 1024.0 * 1024.0,
-        }
-    }
-
-    #[test]
-    fn the_till_warns_when_less_than_fifty_megabytes_are_left_and_not_before() {
-        assert_eq!(low_space_warning(None), None);
-        assert_eq!(low_space_warning(Some(info(100.0, 1_000.0))), None);
-        let warning = low_space_warning(Some(info(980.0, 1_000.0))).expect("warned");
-        assert!(warning.contains("(20 MB)"), "{warning}");
-        assert!(
-            low_space_warning(Some(info(0.0, 0.0))).is_none(),
-            "no estimate, no alarm"
-        );
-    }
-
-    #[test]
-    fn a_write_refused_for_lack_of_room_says_so_in_spanish_and_other_failures_keep_their_cause() {
-        let full = write_failure("QuotaExceededError: The quota has been exceeded.");
-        assert!(
-            full.starts_with("El dispositivo se quedó sin espacio"),
-            "{full}"
-        );
-        assert!(write_failure("UnknownError: Internal error.").contains("sin espacio"));
-        assert_eq!(write_failure(DATABASE_RESET), DATABASE_RESET);
-        assert_eq!(
-            write_failure("DataError: op guardada ilegible"),
-            "Almacenamiento del dispositivo: DataError: op guardada ilegible"
-        );
     }
 }

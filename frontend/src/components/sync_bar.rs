@@ -91,7 +91,7 @@ pub fn SyncBar() -> impl IntoView {
                 </button>
             })}
         </div>
-        {move || crate::sync_service::low_space_warning(status.storage.get()).map(|text| view! {
+        {move || crate::storage_space::low_space_warning(status.storage.get()).map(|text| view! {
             <p class="syncbar__problem" role="alert" data-testid="low-space">{text}</p>
         })}
         {move || status.problem.get().map(|text| view! {

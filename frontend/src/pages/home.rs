@@ -8,7 +8,8 @@ use crate::{
     connection::Connection,
     pwa::Pwa,
     session::Session,
-    sync_service::{StorageInfo, SyncStatus},
+    storage_space::StorageInfo,
+    sync_service::SyncStatus,
 };
 
 fn megabytes(bytes: f64) -> String {
