@@ -21,7 +21,6 @@ use pronto_shared::{
         devices::{Device, KeyInput},
     },
     sync::engine::{base64url, base64url_decode, Signer},
-    Role,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -127,7 +126,9 @@ fn save_material(material: &Material) {
 
 /// Whether `profile` may push through `device` (and so needs a key there).
 fn usable(profile: &Profile, device: &Device) -> bool {
-    device.tienda_id == profile.tienda.id || profile.rol == Role::Admin
+    profile
+        .principal()
+        .can(pronto_shared::Action::UseDevice(device.tienda_id))
 }
 
 fn upgrade(db: &IdbDatabase, _tx: &IdbTransaction, from: u32, _to: u32) -> Result<(), JsValue> {

@@ -17,6 +17,7 @@ pub mod keyring;
 pub mod live_search;
 pub mod local_db;
 pub mod local_store;
+pub mod local_time;
 pub mod outbox_copy;
 pub mod pages;
 pub mod pending;

@@ -26,7 +26,6 @@ use pronto_shared::{
         },
         Op,
     },
-    Role,
 };
 use send_wrapper::SendWrapper;
 
@@ -323,10 +322,13 @@ async fn refresh_counts(store: LocalStore, status: SyncStatus) {
 /// Who may push through `device` right now: someone of its store (or an admin).
 fn pusher_identity(device: Option<Device>, profile: Option<Profile>) -> Option<Identity> {
     let (device, profile) = (device?, profile?);
-    (profile.tienda.id == device.tienda_id || profile.rol == Role::Admin).then_some(Identity {
-        device_id: device.id,
-        author_id: profile.id,
-    })
+    profile
+        .principal()
+        .can(pronto_shared::Action::UseDevice(device.tienda_id))
+        .then_some(Identity {
+            device_id: device.id,
+            author_id: profile.id,
+        })
 }
 
 /// The pushing tab's loop (runs while this tab holds the lock).

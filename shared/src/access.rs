@@ -80,6 +80,9 @@ pub enum Action {
     /// Lists of the store's sales (by day): managers.
     ReadSales(Uuid),
     ManageDevices(Uuid),
+    /// Sync through a device of the store, register one's signing key on it, report its dead
+    /// letters: anyone of the store (the till is theirs to use).
+    UseDevice(Uuid),
     /// See a store's sync queue, history, conflicts and audit; resolve its conflicts.
     SuperviseSync(Uuid),
     /// Change the sync configuration, retry or discard ops.
@@ -98,7 +101,9 @@ impl Principal {
         let manager = self.role == Role::Gerente;
         match action {
             ReadCatalog | ReadCustomers | CreateCustomer | EditCustomer => true,
-            ReadStock(store) | CreateSale(store) | LookUpSale(store) => own(store),
+            ReadStock(store) | CreateSale(store) | LookUpSale(store) | UseDevice(store) => {
+                own(store)
+            }
             EditCatalog | DeleteCustomer => manager,
             AdjustStock(store) | ReadSales(store) | ManageDevices(store) | SuperviseSync(store) => {
                 manager && own(store)
@@ -134,6 +139,7 @@ mod tests {
             LookUpSale(store),
             ReadSales(store),
             ManageDevices(store),
+            UseDevice(store),
             SuperviseSync(store),
             ConfigureSync,
             ManageStoresAndUsers,
@@ -168,6 +174,8 @@ mod tests {
         assert!(!cajero.can(Action::DeleteCustomer));
         assert!(!cajero.can(Action::AdjustStock(A)));
         assert!(!cajero.can(Action::ManageDevices(A)));
+        assert!(cajero.can(Action::UseDevice(A)), "the store's tills");
+        assert!(!cajero.can(Action::UseDevice(B)));
     }
 
     #[test]

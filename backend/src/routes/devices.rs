@@ -53,9 +53,7 @@ async fn report_dead_letters(
     let device = devices::get(&mut tx, device_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("dispositivo {device_id}")))?;
-    if device.tienda_id != user.store_id() && user.profile.rol != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    user.require(Action::UseDevice(device.tienda_id))?;
     let at = state.clock.now_rfc3339();
     let kept = dead_letters::replace(&mut tx, device_id, &letters, &at, user.id()).await?;
     tx.commit().await?;
@@ -83,9 +81,7 @@ async fn register_key(
     let device = devices::get(&mut tx, device_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("dispositivo {device_id}")))?;
-    if device.tienda_id != user.store_id() && user.profile.rol != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    user.require(Action::UseDevice(device.tienda_id))?;
     if !devices::is_active(&mut tx, device_id).await? {
         return Err(AppError::Conflict(
             "El dispositivo está dado de baja.".into(),

@@ -31,22 +31,6 @@ fn model_label(model: &str) -> String {
     model.rsplit('.').next().unwrap_or(model).to_owned()
 }
 
-/// An RFC 3339 instant as `DD/MM/AAAA HH:MM` in the device's local time.
-fn local_time(at: &str) -> String {
-    let d = js_sys::Date::new(&at.into());
-    if d.get_time().is_nan() {
-        return at.to_owned();
-    }
-    format!(
-        "{:02}/{:02}/{} {:02}:{:02}",
-        d.get_date(),
-        d.get_month() + 1,
-        d.get_full_year(),
-        d.get_hours(),
-        d.get_minutes()
-    )
-}
-
 fn text(v: &Value, key: &str) -> String {
     match v.get(key) {
         Some(Value::String(s)) => s.clone(),
@@ -264,7 +248,7 @@ pub fn Queue() -> impl IntoView {
                         list.into_iter().map(|op| view! {
                             <tr data-testid="stranded-op">
                                 <td>{op.dispositivo}</td><td>{op.seq}</td><td>{model_label(&op.modelo)}</td>
-                                <td>{op.motivo}</td><td>{local_time(&op.reportada)}</td><td>{op.reportada_por}</td>
+                                <td>{op.motivo}</td><td>{crate::local_time::of(&op.reportada)}</td><td>{op.reportada_por}</td>
                             </tr>
                         }).collect_view().into_any()
                     }}

@@ -72,19 +72,6 @@ struct Receipt {
     customer: Option<String>,
 }
 
-/// `DD/MM/AAAA HH:MM` in the device's local time.
-fn local_now() -> String {
-    let d = js_sys::Date::new_0();
-    format!(
-        "{:02}/{:02}/{} {:02}:{:02}",
-        d.get_date(),
-        d.get_month() + 1,
-        d.get_full_year(),
-        d.get_hours(),
-        d.get_minutes()
-    )
-}
-
 /// A model's variants by colour and size, with this store's stock of each.
 #[derive(Debug, Clone, PartialEq)]
 struct Grid {
@@ -475,7 +462,7 @@ pub fn Sale() -> impl IntoView {
                             folio: folio(&profile.tienda.codigo, &device.codigo, op.body.seq),
                             store: profile.tienda.nombre.clone(),
                             cashier: profile.nombre.clone(),
-                            at: local_now(),
+                            at: crate::local_time::now(),
                             lines: cart.get_untracked(),
                             discount: valid.discount.centavos(),
                             total: valid.total.centavos(),

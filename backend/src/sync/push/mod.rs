@@ -27,7 +27,7 @@ use pronto_shared::{
         protocol::MAX_PUSH_OPS,
         ModelConfig, Op, OpBody, OpKind, OpResult, PushReply, PushRequest,
     },
-    Principal, Role,
+    Action, Principal, Role,
 };
 use sqlx::{Acquire, AnyConnection};
 use uuid::Uuid;
@@ -149,9 +149,7 @@ async fn device_row(
         .await?;
     let row = row.ok_or_else(|| AppError::NotFound(format!("dispositivo {device_id}")))?;
     let device = device_ctx(device_id, row)?;
-    if device.store_id != user.store_id() && user.profile.rol != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    user.require(Action::UseDevice(device.store_id))?;
     Ok(device)
 }
 
