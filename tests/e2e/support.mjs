@@ -113,7 +113,13 @@ export async function signIn(page, account) {
   await page.getByLabel("Usuario").fill(account.usuario);
   await page.getByLabel("Contraseña").fill(account.contrasena);
   await page.getByRole("button", { name: "Entrar" }).click();
-  await page.getByTestId("user-name").filter({ hasText: account.nombre }).waitFor();
+  try {
+    await page.getByTestId("user-name").filter({ hasText: account.nombre }).waitFor();
+  } catch (err) {
+    // What the page said instead (a refusal, "servidor ocupado" …) makes a failure readable.
+    const said = await page.locator("[role=alert], [role=status]").allInnerTexts().catch(() => []);
+    throw new Error(`sign-in of ${account.usuario} did not complete; the page says: ${JSON.stringify(said)}`, { cause: err });
+  }
 }
 
 /** Resolves when the page's indicator shows `state` (the data-state attribute). */
