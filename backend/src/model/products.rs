@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::{
     db,
     model::{field_versions, WriteAt},
+    rows::Rows,
     AppError,
 };
 
@@ -273,14 +274,12 @@ async fn replace_words(
         .bind(id.to_string())
         .execute(&mut *conn)
         .await?;
+    // One multi-row INSERT for all the words, not one statement each.
+    let mut words = Rows::new("product_words", &["word", "product_id"]);
     for word in search::product_words(&p.name, &p.brand, &p.model, &p.color) {
-        sqlx::query("INSERT INTO product_words (word, product_id) VALUES ($1, $2)")
-            .bind(word)
-            .bind(id.to_string())
-            .execute(&mut *conn)
-            .await?;
+        words.push(vec![word.into(), id.to_string().into()]);
     }
-    Ok(())
+    words.flush(conn).await
 }
 
 /// The row as the conflict rules see it, deleted or not: `(product, deleted, field stamps,

@@ -382,12 +382,12 @@ impl SaleWriter {
                 .bind(sale.id.to_string())
                 .fetch_all(&mut *conn)
                 .await?;
-        let mut earlier = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(back) = get(conn, db::uuid(&id)?).await? {
-                earlier.push(back);
-            }
-        }
+        // The earlier returns with their lines in three queries, however many there are.
+        let ids = ids
+            .iter()
+            .map(|id| db::uuid(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut earlier = get_many(conn, &ids).await?;
         earlier.extend(
             self.collected
                 .values()
