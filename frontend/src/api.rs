@@ -13,9 +13,17 @@ use web_sys::{Headers, RequestInit, Response};
 pub enum ApiError {
     /// The server answered with an error status and body.
     Server { status: u16, body: ErrorBody },
-    /// No answer: offline, server down, or the request was cut.
+    /// No answer: offline, server down, the request was cut, or no answer within
+    /// [`TIMEOUT_MS`].
     Network,
+    /// An answer that is not what this build expects (a proxy's error page, a newer server):
+    /// not "offline", and worth reporting.
+    Unreadable { status: u16, detail: String },
 }
+
+/// How long a request may wait for its answer before it counts as no answer: a push of 500
+/// ops takes well under a second; a hung connection must not hold the sync loop forever.
+pub const TIMEOUT_MS: u32 = 30_000;
 
 impl ApiError {
     /// What to show the person.
@@ -25,16 +33,21 @@ impl ApiError {
             Self::Network => {
                 "No hay conexión con el servidor. Intenta de nuevo en un momento.".into()
             }
+            Self::Unreadable { .. } => UNREADABLE.into(),
         }
     }
 
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Server { status, .. } => Some(*status),
+            Self::Server { status, .. } | Self::Unreadable { status, .. } => Some(*status),
             Self::Network => None,
         }
     }
 }
+
+/// What the person is told about an answer the app cannot read.
+pub const UNREADABLE: &str =
+    "La respuesta del servidor no se pudo leer: actualiza la aplicación; si sigue, avisa a sistemas.";
 
 pub async fn get<R: DeserializeOwned>(url: &str) -> Result<R, ApiError> {
     let response = send("GET", url, None).await?;
@@ -90,6 +103,10 @@ async fn send(method: &str, url: &str, body: Option<String>) -> Result<Response,
         init.set_body(&JsValue::from_str(&body));
     }
     init.set_headers(&headers);
+    // `AbortSignal.timeout(ms)` through Reflect (web-sys keeps it behind its unstable flag).
+    if let Some(signal) = timeout_signal(TIMEOUT_MS) {
+        init.set_signal(Some(&signal));
+    }
     let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .map_err(|_| ApiError::Network)?;
@@ -98,12 +115,31 @@ async fn send(method: &str, url: &str, body: Option<String>) -> Result<Response,
         .map_err(|_| ApiError::Network)
 }
 
+fn timeout_signal(ms: u32) -> Option<web_sys::AbortSignal> {
+    let class = js_sys::Reflect::get(&js_sys::global(), &"AbortSignal".into()).ok()?;
+    let timeout: js_sys::Function = js_sys::Reflect::get(&class, &"timeout".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    timeout
+        .call1(&class, &JsValue::from(ms))
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
 async fn read_json<R: DeserializeOwned>(response: Response) -> Result<R, ApiError> {
     if !response.ok() {
         return Err(error_of(response).await);
     }
+    let status = response.status();
+    // A body cut on the way is no answer; a whole body that does not parse is an answer.
     let text = text_of(&response).await.ok_or(ApiError::Network)?;
-    serde_json::from_str(&text).map_err(|_| ApiError::Network)
+    serde_json::from_str(&text).map_err(|err| {
+        let detail = format!("{err}");
+        leptos::logging::warn!("unreadable answer ({status}): {detail}");
+        ApiError::Unreadable { status, detail }
+    })
 }
 
 async fn error_of(response: Response) -> ApiError {

@@ -528,6 +528,7 @@ fn failure_problem(failure: Option<TransportError>) -> Option<String> {
             "Hay una versión nueva de la aplicación: actualízala para seguir enviando. Lo guardado se conserva."
                 .into(),
         ),
+        Some(TransportError::Unreadable) => Some(crate::api::UNREADABLE.into()),
         Some(TransportError::Status(code)) => {
             Some(format!("El servidor respondió {code}; se reintentará."))
         }

@@ -23,6 +23,7 @@ fn transport_error(err: ApiError) -> TransportError {
     match err {
         ApiError::Network => TransportError::Unreachable,
         ApiError::Server { status, .. } => TransportError::Status(status),
+        ApiError::Unreadable { .. } => TransportError::Unreadable,
     }
 }
 
@@ -37,5 +38,25 @@ impl Transport for FetchTransport {
             self.device_id
         );
         api::get(&url).await.map_err(transport_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_that_does_not_parse_is_reported_as_such_not_as_offline() {
+        let unreadable = ApiError::Unreadable {
+            status: 200,
+            detail: "expected value at line 1 column 1".into(),
+        };
+        assert_eq!(unreadable.status(), Some(200));
+        assert!(unreadable.message().contains("no se pudo leer"));
+        assert_eq!(transport_error(unreadable), TransportError::Unreadable);
+        assert_eq!(
+            transport_error(ApiError::Network),
+            TransportError::Unreachable
+        );
     }
 }

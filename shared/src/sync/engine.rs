@@ -44,6 +44,9 @@ pub enum TransportError {
     Unreachable,
     /// The server answered with an error status for the whole request.
     Status(u16),
+    /// The server answered, but not in a form this build reads (a proxy's page, a newer
+    /// protocol): reported as such, kept and retried like an error status.
+    Unreadable,
 }
 
 /// A storage failure (quota, a closed database); the engine stops and reports it.
