@@ -116,6 +116,16 @@ impl Session {
     }
 
     async fn sign_in_inner(self, usuario: String, contrasena: String) -> Result<(), ApiError> {
+        // The previous person's sign-out ends their session with the cookie the browser holds
+        // when it is sent: sent after this sign-in's answer, it would end the new one (seen
+        // under load: the next person's key registration answered 401). Its request fails fast
+        // offline, so waiting is short; bounded all the same.
+        for _ in 0..400 {
+            if !SIGNING_OUT.get() {
+                break;
+            }
+            gloo_timers::future::TimeoutFuture::new(25).await;
+        }
         let device = self.device.device.get_untracked();
         let request = LoginRequest {
             usuario: usuario.clone(),
@@ -155,11 +165,13 @@ impl Session {
     pub fn sign_out(self) {
         forget_profile();
         self.state.set(SessionState::SignedOut);
+        SIGNING_OUT.set(true);
         spawn_local(async move {
             self.keyring.sign_out().await;
             if api::post_empty("/api/auth/logout").await == Err(ApiError::Network) {
                 storage::set(PENDING_LOGOUT_KEY, "1");
             }
+            SIGNING_OUT.set(false);
         });
     }
 }
@@ -168,6 +180,8 @@ thread_local! {
     /// A sign-in is under way: its answer may already have set the new cookie, which a pending
     /// sign-out sent now would end.
     static SIGNING_IN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// A sign-out's request to end the session on the server has not been sent yet.
+    static SIGNING_OUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Ends, as soon as the server answers, a session whose person signed out offline: until then
