@@ -135,6 +135,30 @@ async fn a_lost_connection_is_reopened_and_the_write_goes_through() {
     LocalDb::delete(&name).await.expect("delete");
 }
 
+fn nothing(
+    _: &web_sys::IdbDatabase,
+    _: &web_sys::IdbTransaction,
+    _: u32,
+    _: u32,
+) -> Result<(), JsValue> {
+    Ok(())
+}
+
+#[wasm_bindgen_test]
+async fn a_database_another_script_created_empty_opens_with_every_store() {
+    let name = db_name("empty-v1");
+    // `indexedDB.open(name)` without a version, as a probe or a devtools snippet does.
+    let probe = LocalDb::open_with(&name, 1, nothing).await.expect("probe");
+    probe.close();
+    let mut store = LocalStore::open(&name)
+        .await
+        .expect("opens at the app's version");
+    assert_eq!(store.pending_count().await.expect("outbox"), 0);
+    assert_eq!(store.cursor().await.expect("meta"), 0);
+    store.db.close();
+    LocalDb::delete(&name).await.expect("delete");
+}
+
 #[wasm_bindgen_test]
 async fn a_schema_upgrade_keeps_the_outbox_and_indexes_the_cached_products() {
     let name = db_name("upgrade");

@@ -208,6 +208,8 @@ export async function waitUntil(check, timeout = 60_000) {
 export async function waitForCatalog(page, barcode) {
   await waitUntil(() =>
     page.evaluate(async (code) => {
+      // Opening a database that does not exist yet would create it, empty, under the app.
+      if (!(await indexedDB.databases()).some((d) => d.name === "pronto")) return false;
       const open = indexedDB.open("pronto");
       const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
       if (!db.objectStoreNames.contains("productos")) {
