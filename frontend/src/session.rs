@@ -167,10 +167,12 @@ impl Session {
         self.state.set(SessionState::SignedOut);
         SIGNING_OUT.set(true);
         spawn_local(async move {
-            self.keyring.sign_out().await;
+            // The server's session ends first: the key's local copy (a durable IndexedDB write,
+            // slow on a busy tablet) is nobody's to use once the profile is gone.
             if api::post_empty("/api/auth/logout").await == Err(ApiError::Network) {
                 storage::set(PENDING_LOGOUT_KEY, "1");
             }
+            self.keyring.sign_out().await;
             SIGNING_OUT.set(false);
         });
     }
