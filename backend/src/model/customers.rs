@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     db,
-    model::{field_versions, WriteAt},
+    model::{field_versions, RowMeta, WriteAt},
     AppError,
 };
 
@@ -119,7 +119,7 @@ pub async fn insert(
     .bind(c.rfc.as_ref().map(|r| r.as_str().to_owned()))
     .bind(points)
     .bind(&c.notes)
-    .bind(field_versions::all(FIELDS, 1, w.hlc))
+    .bind(field_versions::created(FIELDS, w.hlc))
     .bind(w.seq)
     .bind(w.at)
     .execute(conn)
@@ -135,74 +135,36 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn update(
+/// Writes the row the conflict rule returned: `c` is its fields, validated (points are the
+/// sales', never written here); `meta` its version, stamps and deleted flag.
+pub async fn write(
     conn: &mut AnyConnection,
     id: Uuid,
     c: &ValidCustomer,
-    expected_version: Option<i64>,
+    meta: &RowMeta,
     w: WriteAt<'_>,
-    stamp_anyway: &[&str],
-) -> Result<Customer, AppError> {
-    let current = get(conn, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("cliente {id}")))?;
-    if expected_version.is_some_and(|v| v != current.version) {
-        return Err(AppError::Conflict(
-            "Otra persona modificó este cliente. Recarga y vuelve a intentarlo.".into(),
-        ));
-    }
-    let phone = c.phone.as_ref().map(|p| p.as_str().to_owned());
-    let email = c.email.as_ref().map(|e| e.as_str().to_owned());
-    let rfc = c.rfc.as_ref().map(|r| r.as_str().to_owned());
-    let mut changed: Vec<&str> = Vec::new();
-    if current.nombre != c.name {
-        changed.push("nombre");
-    }
-    if current.telefono != phone {
-        changed.push("telefono");
-    }
-    if current.email != email {
-        changed.push("email");
-    }
-    if current.rfc != rfc {
-        changed.push("rfc");
-    }
-    if current.notas != c.notes {
-        changed.push("notas");
-    }
-    for field in stamp_anyway {
-        if !changed.contains(field) {
-            changed.push(*field);
-        }
-    }
-    if changed.is_empty() {
-        return Ok(current);
-    }
-    let version = current.version + 1;
-    let stored: String = sqlx::query_scalar("SELECT field_versions FROM customers WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_one(&mut *conn)
-        .await?;
+) -> Result<(), AppError> {
     sqlx::query(
         "UPDATE customers SET name = $1, name_folded = $2, phone = $3, email = $4, rfc = $5, notes = $6, \
-         version = $7, field_versions = $8, change_seq = $9, updated_at = $10 WHERE id = $11",
+         version = $7, field_versions = $8, deleted = $9, deleted_stamp = $10, change_seq = $11, \
+         updated_at = $12 WHERE id = $13",
     )
     .bind(&c.name)
     .bind(search::fold(&c.name))
-    .bind(phone)
-    .bind(email)
-    .bind(rfc)
+    .bind(c.phone.as_ref().map(|p| p.as_str().to_owned()))
+    .bind(c.email.as_ref().map(|e| e.as_str().to_owned()))
+    .bind(c.rfc.as_ref().map(|r| r.as_str().to_owned()))
     .bind(&c.notes)
-    .bind(version)
-    .bind(field_versions::bump(&stored, &changed, version, w.hlc)?)
+    .bind(meta.version)
+    .bind(&meta.field_versions)
+    .bind(i64::from(meta.deleted))
+    .bind(meta.deleted_stamp.as_deref())
     .bind(w.seq)
     .bind(w.at)
     .bind(id.to_string())
     .execute(&mut *conn)
     .await?;
-    get(conn, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("cliente {id}")))
+    Ok(())
 }
 
 /// The row as the conflict rules see it, deleted or not.

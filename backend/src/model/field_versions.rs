@@ -1,45 +1,26 @@
 //! Per-field change stamps of a synced row: `{field: {"version": v, "hlc": {…}}}`, stored as
-//! JSON text. The conflict rules (`pronto_shared::sync::conflict`) compare `version` with an
-//! op's `base_version` and `hlc` with the op's HLC.
+//! JSON text. The conflict rules (`pronto_shared::sync::conflict`) make and compare them; this
+//! module only encodes and decodes.
 
 use std::collections::BTreeMap;
 
-use pronto_shared::sync::{conflict::FieldStamp, Hlc};
+use pronto_shared::sync::{
+    conflict::{self, FieldStamp},
+    Hlc,
+};
+use serde_json::Value;
 
 use crate::AppError;
 
 pub type Stamps = BTreeMap<String, FieldStamp>;
 
-/// Every field stamped with `version` at `hlc` (a new row).
-pub fn all(fields: &[&str], version: i64, hlc: &Hlc) -> String {
-    let stamps: Stamps = fields
+/// Stamps of a new row, as the conflict rule's `create` makes them (every field at version 1).
+pub fn created(fields: &[&str], hlc: &Hlc) -> String {
+    let names = fields
         .iter()
-        .map(|f| {
-            (
-                (*f).to_owned(),
-                FieldStamp {
-                    version,
-                    hlc: hlc.clone(),
-                },
-            )
-        })
+        .map(|f| ((*f).to_owned(), Value::Null))
         .collect();
-    encode(&stamps)
-}
-
-/// `stored` with each of `changed` re-stamped.
-pub fn bump(stored: &str, changed: &[&str], version: i64, hlc: &Hlc) -> Result<String, AppError> {
-    let mut stamps = parse(stored)?;
-    for field in changed {
-        stamps.insert(
-            (*field).to_owned(),
-            FieldStamp {
-                version,
-                hlc: hlc.clone(),
-            },
-        );
-    }
-    Ok(encode(&stamps))
+    encode(&conflict::create(&names, hlc).stamps)
 }
 
 pub fn parse(stored: &str) -> Result<Stamps, AppError> {
@@ -51,37 +32,34 @@ pub fn encode(stamps: &Stamps) -> String {
     serde_json::to_string(stamps).unwrap_or_else(|_| "{}".into())
 }
 
+/// A deleted stamp as stored (`deleted_stamp`, JSON text or NULL).
+pub fn parse_deleted(stored: Option<&str>) -> Result<Option<FieldStamp>, AppError> {
+    stored
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| AppError::Internal(format!("deleted_stamp does not parse: {e}")))
+}
+
+pub fn encode_deleted(stamp: Option<&FieldStamp>) -> Option<String> {
+    stamp.and_then(|s| serde_json::to_string(s).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn bump_restamps_only_the_changed_fields() {
-        let h1 = Hlc {
-            wall_ms: 1,
-            counter: 0,
+    fn created_stamps_every_field_at_version_one_and_round_trips() {
+        let hlc = Hlc {
+            wall_ms: 7,
+            counter: 1,
             node: "s".into(),
         };
-        let h2 = Hlc {
-            wall_ms: 2,
-            counter: 0,
-            node: "s".into(),
-        };
-        let start = all(&["precio", "nombre"], 1, &h1);
-        let next = parse(&bump(&start, &["precio"], 2, &h2).unwrap()).unwrap();
-        assert_eq!(
-            next["precio"],
-            FieldStamp {
-                version: 2,
-                hlc: h2
-            }
-        );
-        assert_eq!(
-            next["nombre"],
-            FieldStamp {
-                version: 1,
-                hlc: h1
-            }
-        );
+        let stamps = parse(&created(&["precio", "nombre"], &hlc)).unwrap();
+        assert_eq!(stamps.len(), 2);
+        assert_eq!(stamps["precio"], FieldStamp { version: 1, hlc });
+        let deleted = Some(stamps["nombre"].clone());
+        let text = encode_deleted(deleted.as_ref());
+        assert_eq!(parse_deleted(text.as_deref()).unwrap(), deleted);
     }
 }

@@ -1,7 +1,7 @@
 //! Reads and writes of each kind of record, taking a connection or transaction from the
-//! caller. The REST routes call these, and so will the sync apply path: the validation and the
-//! bookkeeping (versions, field versions, change sequence) are written once, here and in
-//! `pronto_shared`.
+//! caller. The REST routes and the sync apply path both call these; the synced records'
+//! fields, stamps and versions are written only as the shared conflict rule settles them
+//! (`synced`).
 
 pub mod approvals;
 pub mod customers;
@@ -13,6 +13,7 @@ pub mod products;
 pub mod sales;
 pub mod stock;
 pub mod stores;
+pub mod synced;
 pub mod users;
 
 /// When a write happens: its position in the change sequence, its wall time (RFC 3339) and
@@ -31,31 +32,51 @@ pub enum Tombstoned {
     Customers,
 }
 
-/// Marks a row deleted (a tombstone devices will pull) or brings it back; `stamp` is the
-/// JSON field stamp of the change. Returns the new version.
-pub async fn set_deleted(
+/// A synced row's bookkeeping as the conflict rule left it, encoded for its columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowMeta {
+    pub version: i64,
+    pub field_versions: String,
+    pub deleted: bool,
+    pub deleted_stamp: Option<String>,
+}
+
+impl RowMeta {
+    pub fn of(row: &pronto_shared::sync::RowState) -> Self {
+        Self {
+            version: row.version,
+            field_versions: field_versions::encode(&row.stamps),
+            deleted: row.deleted,
+            deleted_stamp: field_versions::encode_deleted(row.deleted_stamp.as_ref()),
+        }
+    }
+}
+
+/// Writes only the bookkeeping of a row whose fields stay (a delete, an undelete).
+pub async fn write_meta(
     conn: &mut sqlx::AnyConnection,
     table: Tombstoned,
     id: uuid::Uuid,
-    deleted: bool,
-    stamp: &str,
+    meta: &RowMeta,
     w: WriteAt<'_>,
-) -> Result<i64, crate::AppError> {
+) -> Result<(), crate::AppError> {
     // The table name is one of two literals, never input.
     let table = match table {
         Tombstoned::Products => "products",
         Tombstoned::Customers => "customers",
     };
-    let version: i64 = sqlx::query_scalar(&format!(
-        "UPDATE {table} SET deleted = $1, deleted_stamp = $2, version = version + 1, change_seq = $3, \
-         updated_at = $4 WHERE id = $5 RETURNING version"
+    sqlx::query(&format!(
+        "UPDATE {table} SET deleted = $1, deleted_stamp = $2, version = $3, field_versions = $4, \
+         change_seq = $5, updated_at = $6 WHERE id = $7"
     ))
-    .bind(i64::from(deleted))
-    .bind(stamp)
+    .bind(i64::from(meta.deleted))
+    .bind(meta.deleted_stamp.as_deref())
+    .bind(meta.version)
+    .bind(&meta.field_versions)
     .bind(w.seq)
     .bind(w.at)
     .bind(id.to_string())
-    .fetch_one(conn)
+    .execute(conn)
     .await?;
-    Ok(version)
+    Ok(())
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     db,
-    model::{field_versions, WriteAt},
+    model::{field_versions, RowMeta, WriteAt},
     rows::Rows,
     AppError,
 };
@@ -139,7 +139,7 @@ pub async fn insert(
     .bind(p.price.centavos())
     .bind(p.image.as_deref())
     .bind(i64::from(p.active))
-    .bind(field_versions::all(FIELDS, 1, w.hlc))
+    .bind(field_versions::created(FIELDS, w.hlc))
     .bind(w.seq)
     .bind(w.at)
     .execute(&mut *conn)
@@ -156,44 +156,21 @@ pub async fn insert(
     replace_words(conn, id, p).await
 }
 
-/// Replaces every field of product `id`; re-stamps the fields whose value changed, and those
-/// in `stamp_anyway` (a synced write re-stamps what it wrote even when the value was the same,
-/// so the latest HLC keeps winning). `expected_version`, when given, must equal the stored
-/// version (else 409).
-pub async fn update(
+/// Writes the row the conflict rule returned: `p` is its fields, validated; `meta` its
+/// version, stamps and deleted flag. `price_changed` adds a step to the price history.
+pub async fn write(
     conn: &mut AnyConnection,
     id: Uuid,
     p: &ValidProduct,
-    expected_version: Option<i64>,
+    meta: &RowMeta,
+    price_changed: bool,
     w: WriteAt<'_>,
-    stamp_anyway: &[&str],
-) -> Result<Product, AppError> {
-    let current = get(conn, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("producto {id}")))?;
-    if expected_version.is_some_and(|v| v != current.version) {
-        return Err(AppError::Conflict(
-            "Otra persona modificó este producto. Recarga y vuelve a intentarlo.".into(),
-        ));
-    }
-    let mut changed: Vec<&str> = changed_fields(&current, p);
-    for field in stamp_anyway {
-        if !changed.contains(field) {
-            changed.push(*field);
-        }
-    }
-    if changed.is_empty() {
-        return Ok(current);
-    }
-    let version = current.version + 1;
-    let stored: String = sqlx::query_scalar("SELECT field_versions FROM products WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_one(&mut *conn)
-        .await?;
+) -> Result<(), AppError> {
     sqlx::query(
         "UPDATE products SET sku = $1, barcode = $2, name = $3, brand = $4, model = $5, color = $6, \
          size_tenths = $7, price_centavos = $8, image = $9, active = $10, version = $11, \
-         field_versions = $12, change_seq = $13, updated_at = $14 WHERE id = $15",
+         field_versions = $12, deleted = $13, deleted_stamp = $14, change_seq = $15, updated_at = $16 \
+         WHERE id = $17",
     )
     .bind(p.sku.as_str())
     .bind(p.barcode.as_str())
@@ -205,44 +182,20 @@ pub async fn update(
     .bind(p.price.centavos())
     .bind(p.image.as_deref())
     .bind(i64::from(p.active))
-    .bind(version)
-    .bind(field_versions::bump(&stored, &changed, version, w.hlc)?)
+    .bind(meta.version)
+    .bind(&meta.field_versions)
+    .bind(i64::from(meta.deleted))
+    .bind(meta.deleted_stamp.as_deref())
     .bind(w.seq)
     .bind(w.at)
     .bind(id.to_string())
     .execute(&mut *conn)
     .await
     .map_err(|err| db::on_unique(err, "Ya existe un producto con ese SKU o código de barras."))?;
-    if current.precio != p.price.centavos() {
+    if price_changed {
         record_price(conn, id, p.price.centavos(), w.seq).await?;
     }
-    replace_words(conn, id, p).await?;
-    get(conn, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("producto {id}")))
-}
-
-fn changed_fields(current: &Product, p: &ValidProduct) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    let mut diff = |field: &'static str, same: bool| {
-        if !same {
-            changed.push(field);
-        }
-    };
-    diff("sku", current.sku == p.sku.as_str());
-    diff("codigo_barras", current.codigo_barras == p.barcode.as_str());
-    diff("nombre", current.nombre == p.name);
-    diff("marca", current.marca == p.brand);
-    diff("modelo", current.modelo == p.model);
-    diff("color", current.color == p.color);
-    diff(
-        "talla",
-        (current.talla * 10.0).round() as i64 == p.size.tenths(),
-    );
-    diff("precio", current.precio == p.price.centavos());
-    diff("imagen", current.imagen == p.image);
-    diff("activo", current.activo == p.active);
-    changed
+    replace_words(conn, id, p).await
 }
 
 /// Keeps the price history the sale rule judges by (`approval::lowest_known`): `price` holds

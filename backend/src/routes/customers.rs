@@ -14,6 +14,7 @@ use pronto_shared::{
     },
     sync::config::CLIENTE,
     sync::events::Event,
+    sync::records::ValidRecord,
     Action,
 };
 use uuid::Uuid;
@@ -22,7 +23,7 @@ use crate::{
     auth::CurrentUser,
     db,
     extract::{AppJson, AppQuery},
-    model::{customers, WriteAt},
+    model::{customers, synced, WriteAt},
     sync::audit::{self, Entry},
     AppError, AppState,
 };
@@ -114,7 +115,10 @@ async fn update(
         hlc: &hlc,
     };
     let before = customers::get(&mut tx, id).await?;
-    let customer = customers::update(&mut tx, id, &valid, body.version, write, &[]).await?;
+    let fields = ValidRecord::Customer(valid).fields();
+    let after = synced::edit(&mut tx, CLIENTE, id, &fields, (body.version, false), write).await?;
+    let customer: Customer =
+        serde_json::from_value(after).map_err(|e| AppError::Internal(e.to_string()))?;
     let entry = Entry::rest(&user, &at, CLIENTE, id, before.as_ref(), Some(&customer));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;

@@ -13,6 +13,7 @@ use pronto_shared::{
     },
     sync::config::PRODUCTO,
     sync::events::Event,
+    sync::records::ValidRecord,
     Action,
 };
 use uuid::Uuid;
@@ -21,7 +22,7 @@ use crate::{
     auth::CurrentUser,
     db,
     extract::{AppJson, AppQuery},
-    model::{products, WriteAt},
+    model::{products, synced, WriteAt},
     sync::audit::{self, Entry},
     AppError, AppState,
 };
@@ -113,7 +114,10 @@ async fn update(
         hlc: &hlc,
     };
     let before = products::get(&mut tx, id).await?;
-    let product = products::update(&mut tx, id, &valid, body.version, write, &[]).await?;
+    let fields = ValidRecord::Product(valid).fields();
+    let after = synced::edit(&mut tx, PRODUCTO, id, &fields, (body.version, false), write).await?;
+    let product: Product =
+        serde_json::from_value(after).map_err(|e| AppError::Internal(e.to_string()))?;
     let entry = Entry::rest(&user, &at, PRODUCTO, id, before.as_ref(), Some(&product));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;

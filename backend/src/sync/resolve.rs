@@ -4,18 +4,14 @@
 //! audited. Devices get the new values through their next pull (the caller pokes them).
 
 use pronto_shared::{
-    api::{
-        conflicts::{ConflictView, ResolveInput},
-        customers::{Customer, CustomerInput},
-        products::{Product, ProductInput},
-    },
+    api::conflicts::{ConflictView, ResolveInput},
     sync::{
         config::{CLIENTE, PRODUCTO},
         ConflictRecord,
     },
     Action, Role,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
@@ -23,7 +19,7 @@ use super::audit::{self, Entry};
 use crate::{
     auth::CurrentUser,
     db,
-    model::{customers, products, WriteAt},
+    model::{customers, products, synced, WriteAt},
     AppError, AppState,
 };
 
@@ -172,9 +168,7 @@ pub async fn resolve(
     // Deleted since the conflict: the delete stands and nothing is written; the conflict is
     // closed so it stops waiting (and stops counting on the till that made the edit).
     let after = match &before {
-        Some(before) => {
-            Some(write_choice(&mut tx, state, &found, before.clone(), input, &at).await?)
-        }
+        Some(_) => Some(write_choice(&mut tx, state, &found, input, &at).await?),
         None => None,
     };
     sqlx::query(
@@ -212,77 +206,26 @@ pub async fn resolve(
     Ok(resolved)
 }
 
-/// Writes the manager's values over the record's current ones; the record as written.
+/// Writes the manager's values over the record's current ones, each re-stamped with a fresh
+/// HLC; the record as written.
 async fn write_choice(
     tx: &mut AnyConnection,
     state: &AppState,
     found: &ConflictView,
-    before: Value,
     input: &ResolveInput,
     at: &str,
 ) -> Result<Value, AppError> {
-    let mut merged: Map<String, Value> = match before {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
-    for (field, value) in &input.valores {
-        merged.insert(field.clone(), value.clone());
-    }
-    let fields: Vec<&str> = input.valores.keys().map(String::as_str).collect();
     let seq = db::next_change_seq(&mut *tx).await?;
     let hlc = state.next_hlc();
     let write = WriteAt { seq, at, hlc: &hlc };
-    match found.modelo.as_str() {
-        CLIENTE => {
-            let customer: Customer = from(merged)?;
-            let valid = CustomerInput {
-                id: None,
-                nombre: customer.nombre,
-                telefono: customer.telefono,
-                email: customer.email,
-                rfc: customer.rfc,
-                notas: Some(customer.notas),
-                version: None,
-            }
-            .validate()?;
-            serde_json::to_value(
-                customers::update(&mut *tx, found.entidad_id, &valid, None, write, &fields).await?,
-            )
-        }
-        PRODUCTO => {
-            let product: Product = from(merged)?;
-            let valid = ProductInput {
-                id: None,
-                sku: product.sku,
-                codigo_barras: product.codigo_barras,
-                nombre: product.nombre,
-                marca: product.marca,
-                modelo: product.modelo,
-                color: product.color,
-                talla: product.talla,
-                precio: product.precio,
-                imagen: product.imagen,
-                activo: product.activo,
-                version: None,
-            }
-            .validate()?;
-            serde_json::to_value(
-                products::update(&mut *tx, found.entidad_id, &valid, None, write, &fields).await?,
-            )
-        }
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "{other} no se resuelve a mano."
-            )))
-        }
-    }
-    .map_err(|e| AppError::Internal(e.to_string()))
-}
-
-fn from<T: serde::de::DeserializeOwned>(map: Map<String, Value>) -> Result<T, AppError> {
-    serde_json::from_value(Value::Object(map)).map_err(|e| {
-        let mut fields = pronto_shared::domain::FieldErrors::new();
-        fields.add("valores", format!("Valor no válido: {e}"));
-        fields.into()
-    })
+    let fields = input.valores.clone().into_iter().collect();
+    synced::edit(
+        tx,
+        &found.modelo,
+        found.entidad_id,
+        &fields,
+        (None, true),
+        write,
+    )
+    .await
 }

@@ -6,6 +6,7 @@ mod approvals;
 mod auth;
 mod bad_input;
 mod cancellation;
+mod conflict_rule;
 mod demo;
 mod durability;
 mod edges;

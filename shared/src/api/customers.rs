@@ -91,6 +91,22 @@ impl CustomerInput {
     }
 }
 
+impl ValidCustomer {
+    /// The customer as the API shows it, with this id, points and version.
+    pub fn record(&self, id: Uuid, puntos: i64, version: i64) -> Customer {
+        Customer {
+            id,
+            nombre: self.name.clone(),
+            telefono: self.phone.as_ref().map(|p| p.as_str().to_owned()),
+            email: self.email.as_ref().map(|e| e.as_str().to_owned()),
+            rfc: self.rfc.as_ref().map(|r| r.as_str().to_owned()),
+            puntos,
+            notas: self.notes.clone(),
+            version,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CustomerQuery {
     /// Name prefix (any word), phone digits, or e-mail prefix.

@@ -117,6 +117,26 @@ impl ProductInput {
     }
 }
 
+impl ValidProduct {
+    /// The product as the API shows it, with this id and version.
+    pub fn record(&self, id: Uuid, version: i64) -> Product {
+        Product {
+            id,
+            sku: self.sku.to_string(),
+            codigo_barras: self.barcode.to_string(),
+            nombre: self.name.clone(),
+            marca: self.brand.clone(),
+            modelo: self.model.clone(),
+            color: self.color.clone(),
+            talla: self.size.tenths() as f64 / 10.0,
+            precio: self.price.centavos(),
+            imagen: self.image.clone(),
+            activo: self.active,
+            version,
+        }
+    }
+}
+
 /// `GET /api/products` filters: at most one of them is used, in this order of precedence.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ProductQuery {

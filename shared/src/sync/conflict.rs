@@ -320,6 +320,26 @@ fn settle_whole_row(strategy: Strategy, local_newer: bool) -> Option<(Outcome, b
     }
 }
 
+/// A server-side edit made on the row's current version (a REST edit, a manager's
+/// resolution), so it cannot conflict. Only the fields whose value changes are written, unless
+/// `restamp`: a resolution re-stamps every chosen field so the choice keeps winning by HLC.
+pub fn edit(row: &RowState, fields: &BTreeMap<String, Value>, restamp: bool) -> Decision {
+    let write: BTreeMap<String, Value> = fields
+        .iter()
+        .filter(|(f, v)| restamp || row.fields.get(*f) != Some(*v))
+        .map(|(f, v)| (f.clone(), v.clone()))
+        .collect();
+    if write.is_empty() {
+        Decision::Keep { conflict: None }
+    } else {
+        Decision::Write {
+            fields: write,
+            deleted: false,
+            conflict: None,
+        }
+    }
+}
+
 /// A new row from a create op: every field stamped at version 1.
 pub fn create(fields: &BTreeMap<String, Value>, op_hlc: &Hlc) -> RowState {
     let stamp = FieldStamp {

@@ -12,6 +12,7 @@ pub mod memory;
 pub mod op;
 pub mod order;
 pub mod protocol;
+pub mod records;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod signing;
 
