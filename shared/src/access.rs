@@ -9,6 +9,9 @@
 //! | edit catalog (products, prices), edit customers | no | yes | yes |
 //! | adjust stock, read sales, register/list devices | no | own store | any store |
 //! | supervise sync (queue, history, conflicts, audit) | no | own store | any store |
+//! | read a store's discount policy | own store | own store | any store |
+//! | approve a discount above the limit, set one's approval PIN | no | own store | any store |
+//! | see every store at once (lists without a store), set discount limits | no | no | yes |
 //! | configure sync, retry/discard ops, manage stores and users | no | no | yes |
 
 use serde::{Deserialize, Serialize};
@@ -87,10 +90,29 @@ pub enum Action {
     SuperviseSync(Uuid),
     /// Change the sync configuration, retry or discard ops.
     ConfigureSync,
+    /// Read the store's discount rule (its limit, who approves): the till needs it.
+    ReadSalesPolicy(Uuid),
+    /// Approve a discount above the store's limit (and keep the PIN that signs it).
+    ApproveDiscount(Uuid),
+    /// Set a store's discount limit.
+    SetDiscountLimit,
+    /// Lists of every store at once (a store left out of the query means all of them).
+    SeeEveryStore,
     ManageStoresAndUsers,
 }
 
 impl Principal {
+    /// The store a list is about: the one named, else the person's own — or, for whoever may
+    /// see every store, the one named or `None` for all. The caller still checks its action
+    /// on the store returned.
+    pub fn scope(&self, requested: Option<Uuid>) -> Option<Uuid> {
+        if self.can(Action::SeeEveryStore) {
+            requested
+        } else {
+            Some(requested.unwrap_or(self.store_id))
+        }
+    }
+
     /// Whether this principal may perform `action`.
     pub fn can(&self, action: Action) -> bool {
         use Action::*;
@@ -101,14 +123,18 @@ impl Principal {
         let manager = self.role == Role::Gerente;
         match action {
             ReadCatalog | ReadCustomers | CreateCustomer | EditCustomer => true,
-            ReadStock(store) | CreateSale(store) | LookUpSale(store) | UseDevice(store) => {
-                own(store)
-            }
+            ReadStock(store)
+            | CreateSale(store)
+            | LookUpSale(store)
+            | UseDevice(store)
+            | ReadSalesPolicy(store) => own(store),
             EditCatalog | DeleteCustomer => manager,
-            AdjustStock(store) | ReadSales(store) | ManageDevices(store) | SuperviseSync(store) => {
-                manager && own(store)
-            }
-            ConfigureSync | ManageStoresAndUsers => false,
+            AdjustStock(store)
+            | ReadSales(store)
+            | ManageDevices(store)
+            | SuperviseSync(store)
+            | ApproveDiscount(store) => manager && own(store),
+            ConfigureSync | ManageStoresAndUsers | SetDiscountLimit | SeeEveryStore => false,
         }
     }
 }
@@ -143,6 +169,10 @@ mod tests {
             SuperviseSync(store),
             ConfigureSync,
             ManageStoresAndUsers,
+            ReadSalesPolicy(store),
+            ApproveDiscount(store),
+            SetDiscountLimit,
+            SeeEveryStore,
         ]
     }
 
@@ -209,6 +239,28 @@ mod tests {
         assert!(!who(Role::Gerente).can(Action::ConfigureSync));
         assert!(!who(Role::Cajero).can(Action::SuperviseSync(A)));
         assert!(who(Role::Admin).can(Action::ConfigureSync));
+    }
+
+    #[test]
+    fn discounts_are_approved_by_the_store_manager_and_limits_set_by_admins() {
+        assert!(who(Role::Cajero).can(Action::ReadSalesPolicy(A)));
+        assert!(!who(Role::Cajero).can(Action::ReadSalesPolicy(B)));
+        assert!(!who(Role::Cajero).can(Action::ApproveDiscount(A)));
+        assert!(who(Role::Gerente).can(Action::ApproveDiscount(A)));
+        assert!(!who(Role::Gerente).can(Action::ApproveDiscount(B)));
+        assert!(!who(Role::Gerente).can(Action::SetDiscountLimit));
+    }
+
+    #[test]
+    fn lists_default_to_the_own_store_and_only_admins_see_every_store() {
+        assert_eq!(who(Role::Gerente).scope(None), Some(A));
+        assert_eq!(
+            who(Role::Gerente).scope(Some(B)),
+            Some(B),
+            "then refused by its action"
+        );
+        assert_eq!(who(Role::Admin).scope(None), None);
+        assert_eq!(who(Role::Admin).scope(Some(B)), Some(B));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use pronto_shared::{
         approval::{self, Approval, ApprovalStatus, Approver, SalesPolicy},
         sales::ValidSale,
     },
-    Role,
+    Action, Principal, Role,
 };
 use sqlx::AnyConnection;
 use uuid::Uuid;
@@ -113,12 +113,11 @@ pub async fn judge(
     let Some((role, user_store, active, Some(key))) = row else {
         return Ok((ApprovalStatus::SinAutorizacion, None));
     };
+    let approver = Role::parse(&role).zip(Uuid::parse_str(&user_store).ok());
     let may_approve = active == 1
-        && match Role::parse(&role) {
-            Some(Role::Admin) => true,
-            Some(Role::Gerente) => user_store == store.to_string(),
-            _ => false,
-        };
+        && approver.is_some_and(|(role, store_id)| {
+            Principal { role, store_id }.can(Action::ApproveDiscount(store))
+        });
     let signed = approval::check(
         &key_of(&key)?,
         sale_id,

@@ -15,7 +15,7 @@ use pronto_shared::{
         auth::{LoginRequest, Profile},
     },
     domain::FieldErrors,
-    Role,
+    Action,
 };
 
 use crate::{
@@ -42,9 +42,7 @@ async fn set_pin(
     user: CurrentUser,
     AppJson(body): AppJson<PinInput>,
 ) -> Result<StatusCode, AppError> {
-    if user.profile.rol == Role::Cajero {
-        return Err(AppError::Forbidden);
-    }
+    user.require(Action::ApproveDiscount(user.store_id()))?;
     if let Err(err) = validate_pin(&body.pin) {
         let mut fields = FieldErrors::new();
         fields.add("pin", err);

@@ -24,7 +24,7 @@ use crate::{
     db,
     extract::{AppJson, AppQuery},
     model::{customers, synced, WriteAt},
-    sync::audit::{self, Entry},
+    sync::audit,
     AppError, AppState,
 };
 
@@ -83,7 +83,7 @@ async fn create(
     let customer = customers::get(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::Internal("customer vanished".into()))?;
-    let entry = Entry::rest(&user, &at, CLIENTE, id, None::<&Customer>, Some(&customer));
+    let entry = audit::rest(&user, &at, CLIENTE, id, None::<&Customer>, Some(&customer));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     state
@@ -119,7 +119,7 @@ async fn update(
     let after = synced::edit(&mut tx, CLIENTE, id, &fields, (body.version, false), write).await?;
     let customer: Customer =
         serde_json::from_value(after).map_err(|e| AppError::Internal(e.to_string()))?;
-    let entry = Entry::rest(&user, &at, CLIENTE, id, before.as_ref(), Some(&customer));
+    let entry = audit::rest(&user, &at, CLIENTE, id, before.as_ref(), Some(&customer));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     state

@@ -10,7 +10,7 @@ use pronto_shared::{
     api::devices::{DeadLetterReport, Device, DeviceInput, KeyInput, RegisteredKey},
     domain::FieldErrors,
     sync::signing,
-    Action, Role,
+    Action,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -23,7 +23,7 @@ use crate::{
         keys::{self, Owner, Registered},
         stores,
     },
-    sync::audit::{self, Entry},
+    sync::audit,
     AppError, AppState,
 };
 
@@ -105,7 +105,7 @@ async fn register_key(
     if registered == Registered::Again {
         return Ok((StatusCode::OK, Json(key)));
     }
-    let mut entry = Entry::rest(&user, &at, KEYS, body.clave_id, None::<&()>, Some(&key));
+    let mut entry = audit::rest(&user, &at, KEYS, body.clave_id, None::<&()>, Some(&key));
     entry.device_id = Some(device_id.to_string());
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
@@ -129,7 +129,7 @@ async fn deactivate(
     let revoked =
         keys::revoke(&mut tx, Owner::Device(device_id), &at, state.clock.now_ms()).await?;
     let after = serde_json::json!({"activo": false, "claves_revocadas": revoked});
-    let mut entry = Entry::rest(&user, &at, DEVICES, device_id, None::<&()>, Some(&after));
+    let mut entry = audit::rest(&user, &at, DEVICES, device_id, None::<&()>, Some(&after));
     entry.device_id = Some(device_id.to_string());
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
@@ -153,7 +153,7 @@ async fn register(
     let at = state.clock.now_rfc3339();
     let device =
         devices::register(&mut tx, state.clock.new_id(), store, &name, user.id(), &at).await?;
-    let entry = Entry::rest(&user, &at, DEVICES, device.id, None::<&()>, Some(&device));
+    let entry = audit::rest(&user, &at, DEVICES, device.id, None::<&()>, Some(&device));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(device)))
@@ -171,10 +171,7 @@ async fn list(
     user: CurrentUser,
     AppQuery(query): AppQuery<DeviceQuery>,
 ) -> Result<Json<Vec<Device>>, AppError> {
-    let scope = match (user.profile.rol, query.tienda_id) {
-        (Role::Admin, requested) => requested,
-        (_, requested) => Some(requested.unwrap_or(user.store_id())),
-    };
+    let scope = user.principal().scope(query.tienda_id);
     if let Some(store) = scope {
         user.require(Action::ManageDevices(store))?;
     }

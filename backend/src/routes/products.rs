@@ -23,7 +23,7 @@ use crate::{
     db,
     extract::{AppJson, AppQuery},
     model::{products, synced, WriteAt},
-    sync::audit::{self, Entry},
+    sync::audit,
     AppError, AppState,
 };
 
@@ -82,7 +82,7 @@ async fn create(
     let product = products::get(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::Internal("product vanished".into()))?;
-    let entry = Entry::rest(&user, &at, PRODUCTO, id, None::<&Product>, Some(&product));
+    let entry = audit::rest(&user, &at, PRODUCTO, id, None::<&Product>, Some(&product));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     state
@@ -118,7 +118,7 @@ async fn update(
     let after = synced::edit(&mut tx, PRODUCTO, id, &fields, (body.version, false), write).await?;
     let product: Product =
         serde_json::from_value(after).map_err(|e| AppError::Internal(e.to_string()))?;
-    let entry = Entry::rest(&user, &at, PRODUCTO, id, before.as_ref(), Some(&product));
+    let entry = audit::rest(&user, &at, PRODUCTO, id, before.as_ref(), Some(&product));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     state

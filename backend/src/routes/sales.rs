@@ -14,7 +14,7 @@ use pronto_shared::{
     },
     domain::FieldErrors,
     sync::{config::VENTA, events::Event},
-    Action, Role,
+    Action,
 };
 use uuid::Uuid;
 
@@ -25,7 +25,7 @@ use crate::{
         approvals,
         sales::{self, NewSale, SaleContext},
     },
-    sync::audit::{self, Entry},
+    sync::audit,
     AppError, AppState,
 };
 
@@ -43,9 +43,7 @@ async fn policy(
     AppQuery(query): AppQuery<PolicyQuery>,
 ) -> Result<Json<SalesPolicy>, AppError> {
     let store = query.tienda_id.unwrap_or(user.store_id());
-    if store != user.store_id() && user.profile.rol != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    user.require(Action::ReadSalesPolicy(store))?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(approvals::policy(&mut conn, store).await?))
 }
@@ -56,9 +54,7 @@ async fn set_limit(
     user: CurrentUser,
     AppJson(body): AppJson<LimitInput>,
 ) -> Result<Json<SalesPolicy>, AppError> {
-    if user.profile.rol != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    user.require(Action::SetDiscountLimit)?;
     if !(0..=100).contains(&body.descuento_sin_autorizacion) {
         let mut fields = FieldErrors::new();
         fields.add(
@@ -113,7 +109,7 @@ async fn create(
     )
     .await?;
     if created {
-        let entry = Entry::rest(&user, &at, VENTA, sale.id, None::<&()>, Some(&sale));
+        let entry = audit::rest(&user, &at, VENTA, sale.id, None::<&()>, Some(&sale));
         audit::append(&mut tx, &entry).await?;
     }
     tx.commit().await?;

@@ -12,7 +12,7 @@ use pronto_shared::{
         devices::StrandedOp,
     },
     sync::{config, events::Event, ModelConfig, Op, OpResult},
-    Action, Role,
+    Action,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -99,10 +99,7 @@ pub fn router() -> Router<AppState> {
 
 /// The store a request is about: the session's, or for an admin the one named (or all).
 fn scope(user: &CurrentUser, requested: Option<Uuid>) -> Result<Option<Uuid>, AppError> {
-    let store = match (user.profile.rol, requested) {
-        (Role::Admin, requested) => requested,
-        (_, requested) => Some(requested.unwrap_or(user.store_id())),
-    };
+    let store = user.principal().scope(requested);
     match store {
         Some(store) => user.require(Action::SuperviseSync(store))?,
         None => user.require(Action::ConfigureSync)?,

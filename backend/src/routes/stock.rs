@@ -21,7 +21,7 @@ use crate::{
     db,
     extract::{AppJson, AppQuery},
     model::{products, stock},
-    sync::audit::{self, Entry},
+    sync::audit,
     AppError, AppState,
 };
 
@@ -77,7 +77,7 @@ async fn movement(
         "cantidad": quantity,
         "negativo": quantity < 0,
     });
-    let entry = Entry::rest(
+    let entry = audit::rest(
         &user,
         &at,
         EXISTENCIA,

@@ -16,7 +16,7 @@ use crate::{
         keys::{self, Owner},
         users,
     },
-    sync::audit::{self, Entry},
+    sync::audit,
     AppError, AppState,
 };
 
@@ -69,7 +69,7 @@ async fn set(
         keys::revoke(&mut tx, Owner::User(id), &at, state.clock.now_ms()).await?
     };
     let after = json!({"activo": active, "claves_revocadas": revoked});
-    let entry = Entry::rest(&user, &at, USERS, id, None::<&()>, Some(&after));
+    let entry = audit::rest(&user, &at, USERS, id, None::<&()>, Some(&after));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(Json(after))

@@ -14,42 +14,29 @@ use crate::{
     AppError,
 };
 
-/// One entry before it is chained.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    pub at: String,
-    pub user_id: Option<String>,
-    pub device_id: Option<String>,
-    pub op_id: Option<String>,
-    pub model: String,
-    pub entity_id: String,
-    /// `applied`, `conflict`, `pending`, `rejected`, `resolved`, …
-    pub result: String,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-}
+pub use pronto_shared::api::supervision::{
+    AuditEntry as Entry, Integrity, StoredAuditEntry as Stored,
+};
 
-impl Entry {
-    /// A write made through the REST API by a signed-in person: no device, no op.
-    pub fn rest<B: Serialize, A: Serialize>(
-        user: &CurrentUser,
-        at: &str,
-        model: &str,
-        entity_id: impl ToString,
-        before: Option<&B>,
-        after: Option<&A>,
-    ) -> Self {
-        Self {
-            at: at.to_owned(),
-            user_id: Some(user.id().to_string()),
-            device_id: None,
-            op_id: None,
-            model: model.to_owned(),
-            entity_id: entity_id.to_string(),
-            result: "applied".into(),
-            before: before.and_then(|b| serde_json::to_value(b).ok()),
-            after: after.and_then(|a| serde_json::to_value(a).ok()),
-        }
+/// The entry of a write made through the REST API by a signed-in person: no device, no op.
+pub fn rest<B: Serialize, A: Serialize>(
+    user: &CurrentUser,
+    at: &str,
+    model: &str,
+    entity_id: impl ToString,
+    before: Option<&B>,
+    after: Option<&A>,
+) -> Entry {
+    Entry {
+        at: at.to_owned(),
+        user_id: Some(user.id().to_string()),
+        device_id: None,
+        op_id: None,
+        model: model.to_owned(),
+        entity_id: entity_id.to_string(),
+        result: "applied".into(),
+        before: before.and_then(|b| serde_json::to_value(b).ok()),
+        after: after.and_then(|a| serde_json::to_value(a).ok()),
     }
 }
 
@@ -186,14 +173,6 @@ pub async fn append(conn: &mut AnyConnection, entry: &Entry) -> Result<i64, AppE
 }
 
 /// Result of an integrity check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Integrity {
-    pub ok: bool,
-    pub entries: i64,
-    /// Id of the first entry whose hash or link does not match (or where one is missing).
-    pub first_broken: Option<i64>,
-    pub reason: Option<String>,
-}
 
 fn entry_of(row: &AnyRow) -> Result<(i64, Entry, String, String), AppError> {
     let parse = |text: Option<String>| -> Result<Option<Value>, AppError> {
@@ -309,16 +288,6 @@ pub struct Filter {
     /// The next page: entries older than this one (the id of the last of the previous page).
     #[serde(default)]
     pub antes: Option<i64>,
-}
-
-/// A stored entry with its chain fields, for the audit screen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stored {
-    pub id: i64,
-    #[serde(flatten)]
-    pub entry: Entry,
-    pub prev_hash: String,
-    pub hash: String,
 }
 
 /// Newest first. `store` restricts to what happened in one store (a manager's view): ops from

@@ -2,8 +2,6 @@
 //! paged by key. The order is read off the indexes of migration 0012 (no sort of every
 //! matching row; `tests/api/queue_order.rs` checks the plan of [`ORDER`]).
 
-use serde::Serialize;
-use serde_json::Value;
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
@@ -22,21 +20,7 @@ pub struct Filter {
     pub before: Option<Uuid>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct QueuedOp {
-    pub op_id: Uuid,
-    pub dispositivo_id: Uuid,
-    pub seq: i64,
-    pub tienda_id: Uuid,
-    pub modelo: String,
-    pub entidad_id: Uuid,
-    pub tipo: String,
-    pub estado: String,
-    pub resultado: Value,
-    pub recibida: String,
-    /// Why the manager should look at it (`autor_revocado`, `reloj_adelantado`, `sin_firma`).
-    pub marca: Option<String>,
-}
+pub use pronto_shared::api::supervision::QueuedOp;
 
 type Row = (
     String,
@@ -99,7 +83,7 @@ pub async fn list(conn: &mut AnyConnection, filter: &Filter) -> Result<Vec<Queue
                     entidad_id: db::uuid(&entity)?,
                     tipo: kind,
                     estado: status,
-                    resultado: serde_json::from_str(&result).unwrap_or(Value::Null),
+                    resultado: serde_json::from_str(&result).ok(),
                     recibida: at,
                     marca: flag,
                 })

@@ -9,7 +9,7 @@ use pronto_shared::{
         config::{CLIENTE, PRODUCTO},
         ConflictRecord,
     },
-    Action, Role,
+    Action,
 };
 use serde_json::Value;
 use sqlx::AnyConnection;
@@ -103,12 +103,10 @@ pub async fn list(
     (limit, before): (Option<i64>, Option<Uuid>),
 ) -> Result<Vec<ConflictView>, AppError> {
     let status = if pending { "pending" } else { "resolved" };
-    let store = if user.profile.rol == Role::Admin {
-        None
-    } else {
-        user.require(Action::SuperviseSync(user.store_id()))?;
-        Some(user.store_id())
-    };
+    let store = user.principal().scope(None);
+    if let Some(store) = store {
+        user.require(Action::SuperviseSync(store))?;
+    }
     let mut sql = format!("SELECT {COLUMNS} FROM sync_conflicts WHERE status = $1");
     let mut binds = vec![status.to_owned()];
     if let Some(store) = store {

@@ -3,7 +3,6 @@
 //! keeps its start, its last activity and the counts.
 
 use pronto_shared::sync::OpResult;
-use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
@@ -36,19 +35,7 @@ impl Counts {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionRecord {
-    pub id: Uuid,
-    pub dispositivo_id: Uuid,
-    pub usuario_id: Uuid,
-    pub tienda_id: Uuid,
-    pub inicio: String,
-    pub fin: String,
-    pub enviadas: i64,
-    pub recibidas: i64,
-    pub conflictos: i64,
-    pub errores: i64,
-}
+pub use pronto_shared::api::supervision::SessionRecord;
 
 /// Adds `counts` to the device's open session (last activity less than [`GAP_MINUTES`] ago),
 /// or starts one, at the clock's time.

@@ -6,8 +6,16 @@
 //! the previous release pushed by someone other than its author).
 
 use leptos::{prelude::*, task::spawn_local};
-use pronto_shared::{api::devices::StrandedOp, Role};
+use pronto_shared::{
+    api::{
+        devices::StrandedOp,
+        supervision::{Integrity, QueuedOp, StoredAuditEntry},
+    },
+    sync::OpResult,
+    Action,
+};
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::{api, session::Session};
 
@@ -31,11 +39,17 @@ fn model_label(model: &str) -> String {
     model.rsplit('.').next().unwrap_or(model).to_owned()
 }
 
-fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
+/// The start of an id, enough to tell records apart on one screen.
+fn short(id: Option<&str>) -> String {
+    id.unwrap_or_default().chars().take(8).collect()
+}
+
+/// What the server answered an op, in a few words.
+fn answer(result: Option<&OpResult>) -> String {
+    match result.map(OpResult::original) {
+        Some(OpResult::Rejected { reason, .. } | OpResult::Held { reason, .. }) => reason.clone(),
+        Some(OpResult::Applied { version, .. }) => format!("versión {version}"),
+        _ => String::new(),
     }
 }
 
@@ -59,11 +73,15 @@ fn query(pairs: &[(&str, String)]) -> String {
 #[component]
 pub fn Audit() -> impl IntoView {
     let session = expect_context::<Session>();
-    let admin = move || session.profile().is_some_and(|p| p.rol == Role::Admin);
+    let admin = move || {
+        session
+            .profile()
+            .is_some_and(|p| p.principal().can(Action::ConfigureSync))
+    };
     let filters: [RwSignal<String>; 5] = std::array::from_fn(|_| RwSignal::new(String::new()));
     let [modelo, entidad, usuario, desde, hasta] = filters;
-    let entries: RwSignal<Vec<Value>> = RwSignal::new(Vec::new());
-    let integrity: RwSignal<Option<Value>> = RwSignal::new(None);
+    let entries: RwSignal<Vec<StoredAuditEntry>> = RwSignal::new(Vec::new());
+    let integrity: RwSignal<Option<Integrity>> = RwSignal::new(None);
     let problem: RwSignal<Option<String>> = RwSignal::new(None);
 
     let load = move || {
@@ -79,7 +97,7 @@ pub fn Audit() -> impl IntoView {
             ])
         );
         spawn_local(async move {
-            match api::get::<Vec<Value>>(&url).await {
+            match api::get::<Vec<StoredAuditEntry>>(&url).await {
                 Ok(list) => {
                     problem.set(None);
                     entries.set(list);
@@ -91,7 +109,7 @@ pub fn Audit() -> impl IntoView {
     load();
     let check = move |_| {
         spawn_local(async move {
-            match api::get::<Value>("/api/sincronizacion/auditoria/integridad").await {
+            match api::get::<Integrity>("/api/sincronizacion/auditoria/integridad").await {
                 Ok(result) => integrity.set(Some(result)),
                 Err(e) => problem.set(Some(e.message())),
             }
@@ -122,11 +140,15 @@ pub fn Audit() -> impl IntoView {
                 <button class="button" type="button" data-testid="integrity-check" on:click=check>"Verificar integridad de la cadena"</button>
             })}
             {move || integrity.get().map(|r| {
-                let ok = r.get("ok").and_then(Value::as_bool).unwrap_or(false);
+                let ok = r.ok;
                 let message = if ok {
-                    format!("Cadena íntegra: {} entradas verificadas.", text(&r, "entries"))
+                    format!("Cadena íntegra: {} entradas verificadas.", r.entries)
                 } else {
-                    format!("Cadena rota en la entrada {}: {}", text(&r, "first_broken"), text(&r, "reason"))
+                    format!(
+                        "Cadena rota en la entrada {}: {}",
+                        r.first_broken.map(|id| id.to_string()).unwrap_or_default(),
+                        r.reason.unwrap_or_default()
+                    )
                 };
                 view! { <p class=if ok { "notice notice--ok" } else { "notice notice--bad" } data-testid="integrity-result" data-ok=ok.to_string()>{message}</p> }
             })}
@@ -136,10 +158,10 @@ pub fn Audit() -> impl IntoView {
                 <tbody>
                     {move || entries.get().into_iter().map(|e| view! {
                         <tr data-testid="audit-entry">
-                            <td>{text(&e, "id")}</td><td>{text(&e, "at")}</td><td>{text(&e, "model")}</td>
-                            <td>{text(&e, "entity_id").chars().take(8).collect::<String>()}</td><td>{text(&e, "result")}</td>
-                            <td>{text(&e, "user_id").chars().take(8).collect::<String>()}</td>
-                            <td>{text(&e, "device_id").chars().take(8).collect::<String>()}</td>
+                            <td>{e.id}</td><td>{e.entry.at}</td><td>{e.entry.model}</td>
+                            <td>{short(Some(&e.entry.entity_id))}</td><td>{e.entry.result}</td>
+                            <td>{short(e.entry.user_id.as_deref())}</td>
+                            <td>{short(e.entry.device_id.as_deref())}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
@@ -151,9 +173,13 @@ pub fn Audit() -> impl IntoView {
 #[component]
 pub fn Queue() -> impl IntoView {
     let session = expect_context::<Session>();
-    let admin = move || session.profile().is_some_and(|p| p.rol == Role::Admin);
+    let admin = move || {
+        session
+            .profile()
+            .is_some_and(|p| p.principal().can(Action::ConfigureSync))
+    };
     let status = RwSignal::new(String::from("rejected"));
-    let ops: RwSignal<Vec<Value>> = RwSignal::new(Vec::new());
+    let ops: RwSignal<Vec<QueuedOp>> = RwSignal::new(Vec::new());
     let message: RwSignal<Option<(bool, String)>> = RwSignal::new(None);
 
     let load = move || {
@@ -162,7 +188,7 @@ pub fn Queue() -> impl IntoView {
             query(&[("estado", status.get_untracked())])
         );
         spawn_local(async move {
-            match api::get::<Vec<Value>>(&url).await {
+            match api::get::<Vec<QueuedOp>>(&url).await {
                 Ok(list) => ops.set(list),
                 Err(e) => message.set(Some((false, e.message()))),
             }
@@ -176,14 +202,14 @@ pub fn Queue() -> impl IntoView {
             Err(e) => message.set(Some((false, e.message()))),
         }
     });
-    let act = move |op_id: String, action: &'static str| {
+    let act = move |op_id: Uuid, action: &'static str| {
         spawn_local(async move {
             let url = format!("/api/sincronizacion/cola/{op_id}/{action}");
             match api::post::<_, Value>(&url, &serde_json::json!({})).await {
                 Ok(_) => {
                     message.set(Some((
                         true,
-                        format!("Operación {}: hecho.", &op_id[..8.min(op_id.len())]),
+                        format!("Operación {}: hecho.", short(Some(&op_id.to_string()))),
                     )));
                     load();
                 }
@@ -207,28 +233,23 @@ pub fn Queue() -> impl IntoView {
                 <thead><tr><th>"Recibida"</th><th>"Dispositivo"</th><th>"Seq"</th><th>"Modelo"</th><th>"Tipo"</th><th>"Respuesta"</th><th>"Marca"</th><th></th></tr></thead>
                 <tbody>
                     {move || ops.get().into_iter().map(|op| {
-                        let id = text(&op, "op_id");
-                        let (retry_id, discard_id) = (id.clone(), id.clone());
-                        let answer = op.get("resultado").and_then(|r| r.get("reason").or_else(|| r.get("version"))).map(|v| match v {
-                            Value::String(s) => s.clone(),
-                            other => format!("versión {other}"),
-                        }).unwrap_or_default();
-                        let refused = text(&op, "estado") == "rejected";
-                        let held = op.get("resultado").and_then(|r| r.get("result")).and_then(Value::as_str) == Some("held");
-                        let (accept_id, drop_id) = (id.clone(), id.clone());
-                        let flags = flag_label(&text(&op, "marca"));
+                        let id = op.op_id;
+                        let answer = answer(op.resultado.as_ref());
+                        let refused = op.estado == "rejected";
+                        let held = matches!(op.resultado, Some(OpResult::Held { .. }));
+                        let flags = flag_label(op.marca.as_deref().unwrap_or_default());
                         view! {
                             <tr data-testid="queue-op">
-                                <td>{text(&op, "recibida")}</td><td>{text(&op, "dispositivo_id").chars().take(8).collect::<String>()}</td>
-                                <td>{text(&op, "seq")}</td><td>{text(&op, "modelo")}</td><td>{text(&op, "tipo")}</td><td>{answer}</td>
+                                <td>{op.recibida}</td><td>{short(Some(&op.dispositivo_id.to_string()))}</td>
+                                <td>{op.seq}</td><td>{op.modelo}</td><td>{op.tipo}</td><td>{answer}</td>
                                 <td data-testid="queue-flag">{flags}</td>
                                 <td>{(admin() && refused).then(|| view! {
-                                    <button class="button" type="button" on:click=move |_| act(retry_id.clone(), "reintentar")>"Reintentar"</button>
-                                    <button class="button" type="button" on:click=move |_| act(discard_id.clone(), "descartar")>"Descartar"</button>
+                                    <button class="button" type="button" on:click=move |_| act(id, "reintentar")>"Reintentar"</button>
+                                    <button class="button" type="button" on:click=move |_| act(id, "descartar")>"Descartar"</button>
                                 })}
                                 {held.then(|| view! {
-                                    <button class="button" type="button" data-testid="accept-held" on:click=move |_| act(accept_id.clone(), "reintentar")>"Aceptar"</button>
-                                    <button class="button" type="button" on:click=move |_| act(drop_id.clone(), "descartar")>"Descartar"</button>
+                                    <button class="button" type="button" data-testid="accept-held" on:click=move |_| act(id, "reintentar")>"Aceptar"</button>
+                                    <button class="button" type="button" on:click=move |_| act(id, "descartar")>"Descartar"</button>
                                 })}</td>
                             </tr>
                         }

@@ -28,9 +28,7 @@ use crate::{
 
 const RESULTS: usize = 30;
 
-fn money(centavos: i64) -> String {
-    Money::from_centavos(centavos).format_mxn()
-}
+use pronto_shared::domain::money::mxn as money;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Form {

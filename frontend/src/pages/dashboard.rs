@@ -11,9 +11,10 @@ use pronto_shared::{
     api::{
         conflicts::{ConflictView, ResolveInput},
         devices::Device,
+        supervision::SessionRecord,
     },
     sync::events::Event,
-    Action, Role,
+    Action,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -45,22 +46,15 @@ fn model_label(model: &str) -> &str {
 }
 
 /// Devices by their latest session: (device, last end, ops sent, ops received).
-fn devices(sessions: &[Value]) -> Vec<(String, String, i64, i64)> {
+fn devices(sessions: &[SessionRecord]) -> Vec<(String, String, i64, i64)> {
     let mut by: BTreeMap<String, (String, i64, i64)> = BTreeMap::new();
     for s in sessions {
-        let text = |k: &str| {
-            s.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let num = |k: &str| s.get(k).and_then(Value::as_i64).unwrap_or(0);
-        let entry = by.entry(text("dispositivo_id")).or_default();
-        if text("fin") > entry.0 {
-            entry.0 = text("fin");
+        let entry = by.entry(s.dispositivo_id.to_string()).or_default();
+        if s.fin > entry.0 {
+            entry.0 = s.fin.clone();
         }
-        entry.1 += num("enviadas");
-        entry.2 += num("recibidas");
+        entry.1 += s.enviadas;
+        entry.2 += s.recibidas;
     }
     let mut rows: Vec<_> = by
         .into_iter()
@@ -79,12 +73,11 @@ fn connected(seen: Option<&str>) -> bool {
 }
 
 /// Ops sent per hour (`YYYY-MM-DDTHH`), oldest first, the last 12 hours that had any.
-fn per_hour(sessions: &[Value]) -> Vec<(String, i64)> {
+fn per_hour(sessions: &[SessionRecord]) -> Vec<(String, i64)> {
     let mut hours: BTreeMap<String, i64> = BTreeMap::new();
     for s in sessions {
-        let end = s.get("fin").and_then(Value::as_str).unwrap_or_default();
-        let hour: String = end.chars().take(13).collect();
-        *hours.entry(hour).or_default() += s.get("enviadas").and_then(Value::as_i64).unwrap_or(0);
+        let hour: String = s.fin.chars().take(13).collect();
+        *hours.entry(hour).or_default() += s.enviadas;
     }
     let all: Vec<_> = hours.into_iter().collect();
     all[all.len().saturating_sub(12)..].to_vec()
@@ -96,15 +89,15 @@ pub fn Dashboard() -> impl IntoView {
     let connection = expect_context::<Connection>();
     let pending: RwSignal<Vec<ConflictView>> = RwSignal::new(Vec::new());
     let resolved: RwSignal<Vec<ConflictView>> = RwSignal::new(Vec::new());
-    let sessions: RwSignal<Vec<Value>> = RwSignal::new(Vec::new());
+    let sessions: RwSignal<Vec<SessionRecord>> = RwSignal::new(Vec::new());
     let registered: RwSignal<Vec<Device>> = RwSignal::new(Vec::new());
     let choices: RwSignal<BTreeMap<(Uuid, String), Choice>> = RwSignal::new(BTreeMap::new());
     let problem: RwSignal<Option<String>> = RwSignal::new(None);
     let live = RwSignal::new(false);
     let allowed = move || {
-        session.profile().is_some_and(|p| {
-            p.rol == Role::Admin || p.principal().can(Action::SuperviseSync(p.tienda.id))
-        })
+        session
+            .profile()
+            .is_some_and(|p| p.principal().can(Action::SuperviseSync(p.tienda.id)))
     };
 
     let load_conflicts = move || {
@@ -127,7 +120,7 @@ pub fn Dashboard() -> impl IntoView {
                 registered.set(list);
             }
             if let Ok(list) =
-                api::get::<Vec<Value>>("/api/sincronizacion/registros/?limite=200").await
+                api::get::<Vec<SessionRecord>>("/api/sincronizacion/registros/?limite=200").await
             {
                 sessions.set(list);
             }

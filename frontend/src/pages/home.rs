@@ -64,7 +64,10 @@ pub fn Home() -> impl IntoView {
     let approver_store = Memo::new(move |_| {
         session
             .profile()
-            .filter(|p| p.rol != pronto_shared::Role::Cajero)
+            .filter(|p| {
+                p.principal()
+                    .can(pronto_shared::Action::ApproveDiscount(p.tienda.id))
+            })
             .map(|p| p.tienda.id)
     });
     view! {

@@ -11,16 +11,14 @@ use pronto_shared::{
         returns::{returnable, ReturnInput, ReturnLineInput},
         sales::{folio, PaymentMethod, Sale, SaleInput, SaleKind, SaleLine},
     },
-    domain::{FieldErrors, Money},
+    domain::FieldErrors,
     sync::{config, engine::LocalChange, Op, OpKind},
 };
 use uuid::Uuid;
 
 use crate::{device::ThisDevice, local_store::LocalStore, session::Session, sync_service::Sync};
 
-fn money(centavos: i64) -> String {
-    Money::from_centavos(centavos).format_mxn()
-}
+use pronto_shared::domain::money::mxn as money;
 
 /// The sale found, with what of it can still come back.
 #[derive(Debug, Clone, PartialEq)]

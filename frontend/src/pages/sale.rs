@@ -45,9 +45,7 @@ impl CartLine {
     }
 }
 
-fn money(centavos: i64) -> String {
-    Money::from_centavos(centavos).format_mxn()
-}
+use pronto_shared::domain::money::mxn as money;
 
 fn products(values: Vec<Value>) -> Vec<Product> {
     values

@@ -6,7 +6,7 @@
 use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::{
     sync::{ModelConfig, Strategy},
-    Role,
+    Action,
 };
 
 use crate::{api, session::Session};
@@ -32,7 +32,11 @@ pub fn SyncConfig() -> impl IntoView {
     let session = expect_context::<Session>();
     let configs: RwSignal<Vec<ModelConfig>> = RwSignal::new(Vec::new());
     let message: RwSignal<Option<(bool, String)>> = RwSignal::new(None);
-    let admin = move || session.profile().is_some_and(|p| p.rol == Role::Admin);
+    let admin = move || {
+        session
+            .profile()
+            .is_some_and(|p| p.principal().can(Action::ConfigureSync))
+    };
     spawn_local(async move {
         match api::get::<Vec<ModelConfig>>("/api/sincronizacion/configuracion/").await {
             Ok(list) => configs.set(list),

@@ -14,6 +14,7 @@ pub mod products;
 pub mod returns;
 pub mod sales;
 pub mod stock;
+pub mod supervision;
 
 use serde::{Deserialize, Serialize};
 

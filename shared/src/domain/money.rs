@@ -132,6 +132,11 @@ impl From<Price> for i64 {
     }
 }
 
+/// Centavos as a person reads them (`$1,299.00`): what every screen shows.
+pub fn mxn(centavos: i64) -> String {
+    Money::from_centavos(centavos).format_mxn()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! checksums, per-model configuration, push/pull messages, and the conflict rules as pure
 //! functions. No I/O: the server and the client engine both build on these.
 
+pub mod admission;
 pub mod canonical;
 pub mod config;
 pub mod conflict;

@@ -41,6 +41,20 @@ pub enum OpKind {
     Return,
 }
 
+impl OpKind {
+    /// The wire name (as serde writes it), also stored in `sync_ops.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::Sale => "sale",
+            Self::StockDelta => "stock_delta",
+            Self::Return => "return",
+        }
+    }
+}
+
 /// Everything the checksum covers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,6 +238,20 @@ fn body_checksum(body: &OpBody) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn kind_names_are_the_wire_names() {
+        for kind in [
+            OpKind::Create,
+            OpKind::Update,
+            OpKind::Delete,
+            OpKind::Sale,
+            OpKind::StockDelta,
+            OpKind::Return,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
+        }
+    }
 
     pub fn body() -> OpBody {
         OpBody {

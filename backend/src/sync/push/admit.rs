@@ -1,5 +1,6 @@
-//! Which ops of a batch are let in: a stored answer for an op id seen before, a refusal for a
-//! reused id or seq or a gap, and the op's clock bounded by the server's.
+//! Which ops of a batch are let in (the checks are `pronto_shared::sync::admission`'s): the
+//! stored answers they need, the signature's verdict, and the op's clock bounded by the
+//! server's.
 
 use super::*;
 
@@ -17,15 +18,6 @@ pub(super) fn bounded(body: &OpBody, now_ms: u64, margin_ms: u64) -> (Cow<'_, Op
         ..body.clone()
     };
     (Cow::Owned(clamped), ahead, flags)
-}
-
-pub(super) fn reused(op_id: Uuid) -> OpResult {
-    OpResult::rejected(
-        op_id,
-        409,
-        "op_id_reused",
-        "Ya llegó otra operación con este id y contenido distinto.",
-    )
 }
 
 /// The stored answers of the batch's op ids that were seen before, in one query.
@@ -86,7 +78,10 @@ pub(super) enum Admission {
 }
 
 /// `known`: the stored (payload hash, answer) of every op id of the batch seen before.
-/// `verdict`: what the op's signature proves (checked before the transaction).
+/// `verdict`: what the op's signature proves (checked before the transaction). The order
+/// checks are shared's (`admission::admit`); the signature is judged once the op has its
+/// place: a refused op consumes its seq like any refusal at apply time, so the device that
+/// dead-letters it is never left with a gap.
 pub(super) fn admit(
     known: &HashMap<Uuid, (String, String)>,
     op: &Op,
@@ -96,64 +91,31 @@ pub(super) fn admit(
     next_seq: &mut i64,
 ) -> Result<Admission, AppError> {
     let id = op.body.op_id;
-    if !op.checksum_ok() {
-        return Ok(Admission::Answer(OpResult::rejected(
-            id,
-            400,
-            "checksum",
-            "La operación llegó alterada (checksum).",
-        )));
-    }
-    if op.body.device_id != device.id {
-        return Ok(Admission::Answer(OpResult::rejected(
-            id,
-            403,
-            "device",
-            "La operación es de otro dispositivo.",
-        )));
-    }
     let stored = known.get(&id);
-    if let Some((hash, result)) = stored {
-        if *hash != op.payload_hash() {
-            return Ok(Admission::Answer(reused(id)));
+    match admission::admit(
+        op,
+        device.id,
+        stored.map(|(hash, _)| hash.as_str()),
+        next_seq,
+    ) {
+        Admit::Refuse(result) => return Ok(Admission::Answer(result)),
+        Admit::Duplicate => {
+            let result = stored.map_or("", |(_, result)| result.as_str());
+            let first: OpResult = serde_json::from_str(result)
+                .map_err(|e| AppError::Internal(format!("stored result: {e}")))?;
+            return Ok(Admission::Answer(OpResult::Duplicate {
+                op_id: id,
+                first: Box::new(first),
+            }));
         }
-        let first: OpResult = serde_json::from_str(result)
-            .map_err(|e| AppError::Internal(format!("stored result: {e}")))?;
-        return Ok(Admission::Answer(OpResult::Duplicate {
-            op_id: id,
-            first: Box::new(first),
-        }));
+        Admit::Place => {}
     }
-    let seq = i64::try_from(op.body.seq).unwrap_or(i64::MAX);
-    if seq < *next_seq {
-        return Ok(Admission::Answer(OpResult::rejected(
-            id,
-            409,
-            "seq_reused",
-            "Ese número de secuencia ya se usó.",
-        )));
-    }
-    if seq > *next_seq {
-        return Ok(Admission::Answer(OpResult::rejected(
-            id,
-            409,
-            "seq_gap",
-            format!("Faltan operaciones anteriores (se esperaba la {next_seq})."),
-        )));
-    }
-    *next_seq += 1;
-    // The signature is judged once the op has its place: a refused op consumes its seq like
-    // any refusal at apply time, so the device that dead-letters it is never left with a gap.
     let grant = match grant_of(id, verdict) {
         Ok(grant) => grant,
         Err(refused) => return Ok(Admission::Refused(refused)),
     };
-    // The first release's ops carry no signature: only their author can vouch for them (the
-    // session pushing them is theirs); anyone else's push holds them for a manager.
-    if grant.unsigned && op.body.author_id != pusher.id() {
-        return Ok(Admission::Hold(
-            "Operación sin firma de una versión anterior, enviada por otra persona: un gerente debe aceptarla o descartarla.",
-        ));
+    if let Some(reason) = admission::unsigned_hold(grant.unsigned, op.body.author_id, pusher.id()) {
+        return Ok(Admission::Hold(reason));
     }
     Ok(Admission::Apply(grant))
 }

@@ -176,7 +176,7 @@ pub(super) async fn dispatch(
         }
         flags.add("autor_revocado");
     }
-    if author.store_id != store_id && author.role != Role::Admin {
+    if !author.can(Action::UseDevice(store_id)) {
         return Ok(Err(Refusal::forbidden(
             "El autor no pertenece a la tienda del dispositivo.",
         )));
@@ -225,7 +225,7 @@ pub(super) async fn dispatch(
         }
         (model, kind) => Ok(Err(Refusal::invalid(format!(
             "{model} no admite operaciones {}.",
-            kind_str(kind)
+            kind.as_str()
         )))),
     }
 }

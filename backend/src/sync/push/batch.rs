@@ -171,7 +171,7 @@ pub(super) fn store_answer(
         Cell::from(device.store_id.to_string()),
         Cell::from(body.model.as_str()),
         Cell::from(body.entity_id.to_string()),
-        Cell::from(kind_str(body.kind)),
+        Cell::from(body.kind.as_str()),
         Cell::from(status.to_owned()),
         Cell::from(result_json),
         Cell::from(op_json),
@@ -240,15 +240,4 @@ pub(super) fn audit_rejection(
     let after = Some(serde_json::json!({"codigo": code, "motivo": reason}));
     batch.audit(&op.body, user.id(), "rejected", None, after);
     Ok(())
-}
-
-pub(super) fn kind_str(kind: OpKind) -> &'static str {
-    match kind {
-        OpKind::Create => "create",
-        OpKind::Update => "update",
-        OpKind::Delete => "delete",
-        OpKind::Sale => "sale",
-        OpKind::StockDelta => "stock_delta",
-        OpKind::Return => "return",
-    }
 }

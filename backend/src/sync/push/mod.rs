@@ -21,6 +21,7 @@ use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use pronto_shared::{
     sync::{
+        admission::{self, Admit},
         config::{CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
         conflict::{ConflictRecord, Outcome},
         hlc, order,
@@ -230,7 +231,7 @@ pub async fn push(
             if *hash == op.payload_hash() {
                 echoes.push((i, *first));
             } else {
-                let result = reused(op.body.op_id);
+                let result = admission::reused(op.body.op_id);
                 audit_rejection(op, &result, user, &mut batch)?;
                 results[i] = Some(result);
             }
