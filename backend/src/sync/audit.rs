@@ -172,8 +172,6 @@ pub async fn append(conn: &mut AnyConnection, entry: &Entry) -> Result<i64, AppE
     Ok(id)
 }
 
-/// Result of an integrity check.
-
 fn entry_of(row: &AnyRow) -> Result<(i64, Entry, String, String), AppError> {
     let parse = |text: Option<String>| -> Result<Option<Value>, AppError> {
         text.map(|t| {
