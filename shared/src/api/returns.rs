@@ -137,6 +137,89 @@ pub fn returnable<'a>(
     left
 }
 
+/// Takes `quantity` pairs of `product` from what is `left` of the sale; records why not
+/// (under line `i`) and returns false when they are not there to take.
+fn take_from(
+    left: &mut BTreeMap<Uuid, i64>,
+    e: &mut FieldErrors,
+    i: usize,
+    product: Uuid,
+    quantity: i64,
+) -> bool {
+    let field = format!("lineas[{i}].cantidad");
+    if let Err(err) = Quantity::new(quantity) {
+        e.add(field, err);
+        return false;
+    }
+    match left.get_mut(&product) {
+        None => {
+            e.add(
+                format!("lineas[{i}].producto_id"),
+                "Ese producto no está en la venta.",
+            );
+            false
+        }
+        Some(n) if *n < quantity => {
+            e.add(
+                field,
+                if *n <= 0 {
+                    "Ya se devolvió todo de ese producto.".to_owned()
+                } else {
+                    format!("Solo quedan {n} por devolver.")
+                },
+            );
+            false
+        }
+        Some(n) => {
+            *n -= quantity;
+            true
+        }
+    }
+}
+
+/// The returned pairs priced at the first sale lines of their product with pairs left
+/// (`taken`: pairs already taken back per sale line), each at its share of the line's amount
+/// net of the line's own discount.
+fn priced(
+    sale: &Sale,
+    taken: &mut BTreeMap<usize, i64>,
+    product: Uuid,
+    quantity: i64,
+) -> Vec<ValidLine> {
+    let mut lines = Vec::new();
+    let mut need = quantity;
+    for (no, line) in sale.lineas.iter().enumerate() {
+        if need == 0 {
+            break;
+        }
+        if line.producto_id != product {
+            continue;
+        }
+        let used = taken.entry(no).or_default();
+        let here = (line.cantidad - *used).min(need);
+        if here <= 0 {
+            continue;
+        }
+        *used += here;
+        need -= here;
+        let sold = line.cantidad.max(1);
+        let amount = (2 * line.importe * here + sold) / (2 * sold);
+        let gross = line.precio_unitario * here;
+        if let (Ok(quantity), Ok(unit_price)) =
+            (Quantity::new(here), Price::new(line.precio_unitario))
+        {
+            lines.push(ValidLine {
+                product_id: product,
+                quantity,
+                unit_price,
+                discount: Money::from_centavos(gross - amount),
+                amount: Money::from_centavos(amount),
+            });
+        }
+    }
+    lines
+}
+
 impl ReturnInput {
     pub const MAX_REASON: usize = 200;
 
@@ -183,70 +266,11 @@ impl ReturnInput {
                 .collect()
         };
 
-        // Each returned pair is priced at the first sale line of its product with pairs left.
         let mut taken: BTreeMap<usize, i64> = BTreeMap::new();
         let mut lines = Vec::new();
         for (i, (product, quantity)) in wanted.iter().enumerate() {
-            let field = format!("lineas[{i}].cantidad");
-            if let Err(err) = Quantity::new(*quantity) {
-                e.add(field, err);
-                continue;
-            }
-            let still = left.get(product).copied();
-            match still {
-                None => {
-                    e.add(
-                        format!("lineas[{i}].producto_id"),
-                        "Ese producto no está en la venta.",
-                    );
-                    continue;
-                }
-                Some(n) if n < *quantity => {
-                    e.add(
-                        field,
-                        if n <= 0 {
-                            "Ya se devolvió todo de ese producto.".to_owned()
-                        } else {
-                            format!("Solo quedan {n} por devolver.")
-                        },
-                    );
-                    continue;
-                }
-                Some(_) => {}
-            }
-            if let Some(n) = left.get_mut(product) {
-                *n -= quantity;
-            }
-            let mut need = *quantity;
-            for (no, line) in sale.lineas.iter().enumerate() {
-                if need == 0 {
-                    break;
-                }
-                if line.producto_id != *product {
-                    continue;
-                }
-                let used = taken.entry(no).or_default();
-                let here = (line.cantidad - *used).min(need);
-                if here <= 0 {
-                    continue;
-                }
-                *used += here;
-                need -= here;
-                // The pairs' share of the line's amount (net of its own discount).
-                let sold = line.cantidad.max(1);
-                let amount = (2 * line.importe * here + sold) / (2 * sold);
-                let gross = line.precio_unitario * here;
-                if let (Ok(quantity), Ok(unit_price)) =
-                    (Quantity::new(here), Price::new(line.precio_unitario))
-                {
-                    lines.push(ValidLine {
-                        product_id: *product,
-                        quantity,
-                        unit_price,
-                        discount: Money::from_centavos(gross - amount),
-                        amount: Money::from_centavos(amount),
-                    });
-                }
+            if take_from(&mut left, &mut e, i, *product, *quantity) {
+                lines.extend(priced(sale, &mut taken, *product, *quantity));
             }
         }
         e.into_result()?;

@@ -148,40 +148,8 @@ fn decide_update(
     strategy: Strategy,
 ) -> Decision {
     if row.deleted {
-        let all: Vec<String> = fields.keys().cloned().collect();
-        let local_newer = row.deleted_stamp.as_ref().is_none_or(|s| *op_hlc > s.hlc);
-        let Some((outcome, resurrect)) = settle_whole_row(strategy, local_newer) else {
-            let conflict = record(
-                row,
-                all,
-                fields,
-                true,
-                strategy,
-                Outcome::Pending,
-                base_version,
-            );
-            return Decision::Hold { conflict };
-        };
-        let conflict = Some(record(
-            row,
-            all,
-            fields,
-            true,
-            strategy,
-            outcome,
-            base_version,
-        ));
-        return if resurrect {
-            Decision::Write {
-                fields: fields.clone(),
-                deleted: false,
-                conflict,
-            }
-        } else {
-            Decision::Keep { conflict }
-        };
+        return update_of_deleted(row, fields, base_version, op_hlc, strategy);
     }
-
     let conflicting: Vec<String> = fields
         .keys()
         .filter(|f| changed_since(row, f, base_version))
@@ -194,43 +162,17 @@ fn decide_update(
             conflict: None,
         };
     }
-    let (write, outcome): (BTreeMap<String, Value>, Outcome) = match strategy {
-        Strategy::Manual => {
-            let conflict = record(
-                row,
-                conflicting,
-                fields,
-                false,
-                strategy,
-                Outcome::Pending,
-                base_version,
-            );
-            return Decision::Hold { conflict };
-        }
-        Strategy::PrioridadTienda => (fields.clone(), Outcome::LocalWins),
-        Strategy::PrioridadCentral => (
-            fields
-                .iter()
-                .filter(|(f, _)| !conflicting.contains(f))
-                .map(|(f, v)| (f.clone(), v.clone()))
-                .collect(),
-            Outcome::ServerWins,
-        ),
-        Strategy::UltimaModificacion => {
-            let local_wins = |f: &String| row.stamps.get(f).is_none_or(|s| *op_hlc > s.hlc);
-            let won = conflicting.iter().filter(|f| local_wins(f)).count();
-            let outcome = match won {
-                0 => Outcome::ServerWins,
-                n if n == conflicting.len() => Outcome::LocalWins,
-                _ => Outcome::Merged,
-            };
-            let write = fields
-                .iter()
-                .filter(|(f, _)| !conflicting.contains(f) || local_wins(f))
-                .map(|(f, v)| (f.clone(), v.clone()))
-                .collect();
-            (write, outcome)
-        }
+    let Some((write, outcome)) = settle_fields(row, fields, &conflicting, op_hlc, strategy) else {
+        let conflict = record(
+            row,
+            conflicting,
+            fields,
+            false,
+            strategy,
+            Outcome::Pending,
+            base_version,
+        );
+        return Decision::Hold { conflict };
     };
     let conflict = Some(record(
         row,
@@ -248,6 +190,86 @@ fn decide_update(
             fields: write,
             deleted: false,
             conflict,
+        }
+    }
+}
+
+/// An update of a deleted row: update-vs-delete, settled for the whole row.
+fn update_of_deleted(
+    row: &RowState,
+    fields: &BTreeMap<String, Value>,
+    base_version: i64,
+    op_hlc: &Hlc,
+    strategy: Strategy,
+) -> Decision {
+    let all: Vec<String> = fields.keys().cloned().collect();
+    let local_newer = row.deleted_stamp.as_ref().is_none_or(|s| *op_hlc > s.hlc);
+    let Some((outcome, resurrect)) = settle_whole_row(strategy, local_newer) else {
+        let conflict = record(
+            row,
+            all,
+            fields,
+            true,
+            strategy,
+            Outcome::Pending,
+            base_version,
+        );
+        return Decision::Hold { conflict };
+    };
+    let conflict = Some(record(
+        row,
+        all,
+        fields,
+        true,
+        strategy,
+        outcome,
+        base_version,
+    ));
+    if resurrect {
+        Decision::Write {
+            fields: fields.clone(),
+            deleted: false,
+            conflict,
+        }
+    } else {
+        Decision::Keep { conflict }
+    }
+}
+
+/// Which of the op's fields are written when some conflict, and what that makes of the
+/// conflict; `None` when a manager must decide.
+fn settle_fields(
+    row: &RowState,
+    fields: &BTreeMap<String, Value>,
+    conflicting: &[String],
+    op_hlc: &Hlc,
+    strategy: Strategy,
+) -> Option<(BTreeMap<String, Value>, Outcome)> {
+    let pick = |keep: &dyn Fn(&String) -> bool| -> BTreeMap<String, Value> {
+        fields
+            .iter()
+            .filter(|(f, _)| keep(f))
+            .map(|(f, v)| (f.clone(), v.clone()))
+            .collect()
+    };
+    match strategy {
+        Strategy::Manual => None,
+        Strategy::PrioridadTienda => Some((fields.clone(), Outcome::LocalWins)),
+        Strategy::PrioridadCentral => {
+            Some((pick(&|f| !conflicting.contains(f)), Outcome::ServerWins))
+        }
+        Strategy::UltimaModificacion => {
+            let local_wins = |f: &String| row.stamps.get(f).is_none_or(|s| *op_hlc > s.hlc);
+            let won = conflicting.iter().filter(|f| local_wins(f)).count();
+            let outcome = match won {
+                0 => Outcome::ServerWins,
+                n if n == conflicting.len() => Outcome::LocalWins,
+                _ => Outcome::Merged,
+            };
+            Some((
+                pick(&|f| !conflicting.contains(f) || local_wins(f)),
+                outcome,
+            ))
         }
     }
 }

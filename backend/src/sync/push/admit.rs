@@ -119,3 +119,72 @@ pub(super) fn admit(
     }
     Ok(Admission::Apply(grant))
 }
+
+/// The ops let in, and the second copies of an op id sent twice in the batch.
+pub(super) struct Admitted {
+    /// (index in the request, the model's priority, what the signature grants).
+    pub(super) accepted: Vec<(usize, i32, Grant)>,
+    /// (index of the copy, index of the first).
+    pub(super) echoes: Vec<(usize, usize)>,
+}
+
+/// Admits the batch in seq order; answers the ops that are decided without applying.
+pub(super) async fn admit_all(
+    tx: &mut AnyConnection,
+    ops: &[Op],
+    verdicts: &[Verdict],
+    user: &CurrentUser,
+    batch: &mut Batch,
+    results: &mut [Option<OpResult>],
+) -> Result<Admitted, AppError> {
+    let mut admitted = Admitted {
+        accepted: Vec::new(),
+        echoes: Vec::new(),
+    };
+    let mut order: Vec<usize> = (0..ops.len()).collect();
+    order.sort_by_key(|&i| ops[i].body.seq);
+    let mut next_seq = batch.device.last_seq + 1;
+    let known = stored_answers(&mut *tx, ops).await?;
+    // An op id sent twice in one batch: the second copy answers like a replay of the first
+    // (or is refused if its payload differs); it is never applied twice nor an error.
+    let mut firsts: HashMap<Uuid, (usize, String)> = HashMap::new();
+    for i in order {
+        let op = &ops[i];
+        if let Some((first, hash)) = firsts.get(&op.body.op_id) {
+            if *hash == op.payload_hash() {
+                admitted.echoes.push((i, *first));
+            } else {
+                let result = admission::reused(op.body.op_id);
+                audit_rejection(op, &result, user, batch)?;
+                results[i] = Some(result);
+            }
+            continue;
+        }
+        firsts.insert(op.body.op_id, (i, op.payload_hash()));
+        match admit(&known, op, &verdicts[i], user, &batch.device, &mut next_seq)? {
+            Admission::Answer(result) => {
+                if matches!(result, OpResult::Rejected { .. }) {
+                    audit_rejection(op, &result, user, batch)?;
+                }
+                results[i] = Some(result);
+            }
+            Admission::Refused(result) => {
+                store_answer(op, &result, "rejected", None, batch)?;
+                audit_rejection(op, &result, user, batch)?;
+                batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
+                results[i] = Some(result);
+            }
+            Admission::Hold(reason) => {
+                results[i] = Some(hold(op, reason, batch)?);
+                batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
+            }
+            Admission::Apply(grant) => {
+                let config = batch.config(&mut *tx, &op.body.model).await?;
+                admitted
+                    .accepted
+                    .push((i, config.map_or(0, |c| c.prioridad), grant));
+            }
+        }
+    }
+    Ok(admitted)
+}

@@ -140,47 +140,10 @@ pub(super) async fn dispatch(
             "El campo {field} no se sincroniza."
         ))));
     }
-    let Some(Author {
-        principal: author,
-        active,
-    }) = batch.author(conn, body.author_id).await?
-    else {
-        return Ok(Err(Refusal::forbidden(
-            "El autor de la operación no existe.",
-        )));
+    let author = match author_now(conn, body, grant, flags, batch).await? {
+        Ok(author) => author,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    if grant.unsigned {
-        flags.add("sin_firma");
-    }
-    // Revocation is not retroactive for facts (DESIGN §8): a sale, return or stock move signed
-    // before its author's key was revoked is recorded — the shoes left while the till was
-    // offline — and flagged; edits, and anything signed after, are refused. An inactive author
-    // without a revocation time (deactivated outside the API) is refused outright.
-    let revoked = match (grant.revoked_ms, active) {
-        (Some(ms), _) => Some(ms),
-        (None, false) => Some(i64::MIN),
-        (None, true) => None,
-    };
-    if let Some(revoked_ms) = revoked {
-        let fact = matches!(
-            body.kind,
-            OpKind::Sale | OpKind::Return | OpKind::StockDelta
-        );
-        let signed_before = i64::try_from(body.hlc.wall_ms).unwrap_or(i64::MAX) < revoked_ms;
-        if !(fact && signed_before && !grant.unsigned) {
-            return Ok(Err(Refusal::new(
-                403,
-                "revocada",
-                "El autor o el dispositivo fue dado de baja: la operación ya no se acepta.",
-            )));
-        }
-        flags.add("autor_revocado");
-    }
-    if !author.can(Action::UseDevice(store_id)) {
-        return Ok(Err(Refusal::forbidden(
-            "El autor no pertenece a la tienda del dispositivo.",
-        )));
-    }
     match (body.model.as_str(), body.kind) {
         (PRODUCTO | CLIENTE, OpKind::Create | OpKind::Update | OpKind::Delete) => {
             let action = entities::action_for(&body.model, body.kind);
@@ -230,6 +193,59 @@ pub(super) async fn dispatch(
     }
 }
 
+/// The op's author as they are now, if they may still make it on this device: a known
+/// author, not revoked (but see below), of the device's store.
+async fn author_now(
+    conn: &mut AnyConnection,
+    body: &OpBody,
+    grant: Grant,
+    flags: &mut Flags,
+    batch: &mut Batch,
+) -> Result<Result<Principal, Refusal>, AppError> {
+    let Some(Author {
+        principal: author,
+        active,
+    }) = batch.author(conn, body.author_id).await?
+    else {
+        return Ok(Err(Refusal::forbidden(
+            "El autor de la operación no existe.",
+        )));
+    };
+    if grant.unsigned {
+        flags.add("sin_firma");
+    }
+    // Revocation is not retroactive for facts (DESIGN §8): a sale, return or stock move signed
+    // before its author's key was revoked is recorded — the shoes left while the till was
+    // offline — and flagged; edits, and anything signed after, are refused. An inactive author
+    // without a revocation time (deactivated outside the API) is refused outright.
+    let revoked = match (grant.revoked_ms, active) {
+        (Some(ms), _) => Some(ms),
+        (None, false) => Some(i64::MIN),
+        (None, true) => None,
+    };
+    if let Some(revoked_ms) = revoked {
+        let fact = matches!(
+            body.kind,
+            OpKind::Sale | OpKind::Return | OpKind::StockDelta
+        );
+        let signed_before = i64::try_from(body.hlc.wall_ms).unwrap_or(i64::MAX) < revoked_ms;
+        if !(fact && signed_before && !grant.unsigned) {
+            return Ok(Err(Refusal::new(
+                403,
+                "revocada",
+                "El autor o el dispositivo fue dado de baja: la operación ya no se acepta.",
+            )));
+        }
+        flags.add("autor_revocado");
+    }
+    if !author.can(Action::UseDevice(batch.device.store_id)) {
+        return Ok(Err(Refusal::forbidden(
+            "El autor no pertenece a la tienda del dispositivo.",
+        )));
+    }
+    Ok(Ok(author))
+}
+
 /// An op's author as the server knows them now.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Author {
@@ -256,4 +272,40 @@ pub(super) async fn author(conn: &mut AnyConnection, id: Uuid) -> Result<Option<
         },
         active: active != 0,
     }))
+}
+
+/// Applies the admitted ops, highest priority first and never ahead of an op they depend on
+/// (shared `apply_order`); how far ahead of the server's the device's clock was.
+pub(super) async fn apply_all(
+    tx: &mut AnyConnection,
+    state: &AppState,
+    ops: &[Op],
+    accepted: Vec<(usize, i32, Grant)>,
+    batch: &mut Batch,
+    results: &mut [Option<OpResult>],
+) -> Result<u64, AppError> {
+    let ranked: Vec<_> = accepted
+        .iter()
+        .map(|&(i, priority, _)| (&ops[i].body, priority))
+        .collect();
+    let accepted: Vec<(usize, i32, Grant)> = order::apply_order(&ranked)
+        .into_iter()
+        .map(|k| accepted[k])
+        .collect();
+    let positions: i64 = accepted.iter().map(|&(i, _, _)| positions(&ops[i])).sum();
+    batch.seqs = db::ChangeSeqs::reserve(&mut *tx, positions).await?;
+    let (products, sale_ids) = sold(accepted.iter().map(|&(i, _, _)| &ops[i]));
+    batch.sales.prefetch(&mut *tx, &products, &sale_ids).await?;
+    let now_ms = u64::try_from(state.clock.now_ms()).unwrap_or(0);
+    let margin_ms = state.auth.clock_margin_ms();
+    let mut clock_ahead = 0_u64;
+    for (i, _, grant) in accepted {
+        let op = &ops[i];
+        let (effective, ahead, flags) = bounded(&op.body, now_ms, margin_ms);
+        clock_ahead = clock_ahead.max(ahead);
+        state.observe_hlc(&effective.hlc);
+        results[i] = Some(apply_one(&mut *tx, op, &effective, grant, flags, batch).await?);
+        batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
+    }
+    Ok(clock_ahead)
 }

@@ -209,88 +209,29 @@ pub async fn push(
         return Err(AppError::TooManyOps(MAX_PUSH_OPS));
     }
     let verdicts = signatures::check(state, &request.ops).await?;
-    let now_ms = u64::try_from(state.clock.now_ms()).unwrap_or(0);
-    let margin_ms = state.auth.clock_margin_ms();
     let mut tx = state.db.begin_write().await?;
     let device = lock_device(&mut tx, user, request.device_id).await?;
     let mut batch = Batch::open(&mut tx, device, state.clock.clone()).await?;
-
     let mut results: Vec<Option<OpResult>> = vec![None; request.ops.len()];
-    let mut accepted: Vec<(usize, i32, Grant)> = Vec::new();
-    let mut order: Vec<usize> = (0..request.ops.len()).collect();
-    order.sort_by_key(|&i| request.ops[i].body.seq);
-    let mut next_seq = batch.device.last_seq + 1;
-    let known = stored_answers(&mut tx, &request.ops).await?;
-    // An op id sent twice in one batch: the second copy answers like a replay of the first
-    // (or is refused if its payload differs); it is never applied twice nor an error.
-    let mut firsts: HashMap<Uuid, (usize, String)> = HashMap::new();
-    let mut echoes: Vec<(usize, usize)> = Vec::new();
-    for i in order {
-        let op = &request.ops[i];
-        if let Some((first, hash)) = firsts.get(&op.body.op_id) {
-            if *hash == op.payload_hash() {
-                echoes.push((i, *first));
-            } else {
-                let result = admission::reused(op.body.op_id);
-                audit_rejection(op, &result, user, &mut batch)?;
-                results[i] = Some(result);
-            }
-            continue;
-        }
-        firsts.insert(op.body.op_id, (i, op.payload_hash()));
-        match admit(&known, op, &verdicts[i], user, &batch.device, &mut next_seq)? {
-            Admission::Answer(result) => {
-                if matches!(result, OpResult::Rejected { .. }) {
-                    audit_rejection(op, &result, user, &mut batch)?;
-                }
-                results[i] = Some(result);
-            }
-            Admission::Refused(result) => {
-                store_answer(op, &result, "rejected", None, &mut batch)?;
-                audit_rejection(op, &result, user, &mut batch)?;
-                batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
-                results[i] = Some(result);
-            }
-            Admission::Hold(reason) => {
-                results[i] = Some(hold(op, reason, &mut batch)?);
-                batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
-            }
-            Admission::Apply(grant) => {
-                let priority = batch
-                    .config(&mut tx, &op.body.model)
-                    .await?
-                    .map_or(0, |c| c.prioridad);
-                accepted.push((i, priority, grant));
-            }
-        }
-    }
-    // Highest priority first, never ahead of an op it depends on (shared `apply_order`).
-    let ranked: Vec<_> = accepted
-        .iter()
-        .map(|&(i, priority, _)| (&request.ops[i].body, priority))
-        .collect();
-    let accepted: Vec<(usize, i32, Grant)> = order::apply_order(&ranked)
-        .into_iter()
-        .map(|k| accepted[k])
-        .collect();
-    let positions: i64 = accepted
-        .iter()
-        .map(|&(i, _, _)| positions(&request.ops[i]))
-        .sum();
-    batch.seqs = db::ChangeSeqs::reserve(&mut tx, positions).await?;
-    let (products, sale_ids) = sold(accepted.iter().map(|&(i, _, _)| &request.ops[i]));
-    batch.sales.prefetch(&mut tx, &products, &sale_ids).await?;
-    let mut clock_ahead = 0_u64;
-    for (i, _, grant) in accepted {
-        let op = &request.ops[i];
-        let (effective, ahead, flags) = bounded(&op.body, now_ms, margin_ms);
-        clock_ahead = clock_ahead.max(ahead);
-        state.observe_hlc(&effective.hlc);
-        let result = apply_one(&mut tx, op, &effective, grant, flags, &mut batch).await?;
-        results[i] = Some(result);
-        batch.device.last_seq = batch.device.last_seq.max(op.body.seq as i64);
-    }
-    for (i, first) in echoes {
+    let admitted = admit_all(
+        &mut tx,
+        &request.ops,
+        &verdicts,
+        user,
+        &mut batch,
+        &mut results,
+    )
+    .await?;
+    let clock_ahead = apply_all(
+        &mut tx,
+        state,
+        &request.ops,
+        admitted.accepted,
+        &mut batch,
+        &mut results,
+    )
+    .await?;
+    for (i, first) in admitted.echoes {
         let op_id = request.ops[i].body.op_id;
         results[i] = results[first].clone().map(|first| match first {
             OpResult::Duplicate { .. } => first,
@@ -300,10 +241,45 @@ pub async fn push(
             },
         });
     }
+    let results: Vec<OpResult> = results
+        .into_iter()
+        .zip(&request.ops)
+        .map(|(r, op)| {
+            r.unwrap_or_else(|| {
+                OpResult::rejected(op.body.op_id, 500, "internal", "Sin respuesta.")
+            })
+        })
+        .collect();
+    close(
+        &mut tx,
+        state,
+        user,
+        &request.ops,
+        batch,
+        (clock_ahead, &results),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(PushReply {
+        results,
+        server_hlc: state.next_hlc(),
+        clock_ahead_ms: (clock_ahead > 0).then_some(clock_ahead),
+    })
+}
+
+/// Writes the batch's rows, the device's marks and the sync session.
+async fn close(
+    tx: &mut AnyConnection,
+    state: &AppState,
+    user: &CurrentUser,
+    ops: &[Op],
+    batch: Batch,
+    (clock_ahead, results): (u64, &[OpResult]),
+) -> Result<(), AppError> {
     let at = batch.at.clone();
-    let device = batch.close(&mut tx).await?;
-    let acked = retention::acked_by(&request.ops)
-        .map_or(device.acked_seq, |acked| acked.max(device.acked_seq));
+    let device = batch.close(&mut *tx).await?;
+    let acked =
+        retention::acked_by(ops).map_or(device.acked_seq, |acked| acked.max(device.acked_seq));
     sqlx::query(
         "UPDATE devices SET last_seq = CASE WHEN last_seq > $1 THEN last_seq ELSE $1 END, \
          clock_ahead_ms = $2, clock_checked_at = $3, price_floor_seq = pulled_seq, \
@@ -316,31 +292,16 @@ pub async fn push(
     .bind(acked.min(device.last_seq))
     .execute(&mut *tx)
     .await?;
-    let results: Vec<OpResult> = results
-        .into_iter()
-        .zip(&request.ops)
-        .map(|(r, op)| {
-            r.unwrap_or_else(|| {
-                OpResult::rejected(op.body.op_id, 500, "internal", "Sin respuesta.")
-            })
-        })
-        .collect();
-    let counts = sessions::Counts::of_push(&results);
+    let counts = sessions::Counts::of_push(results);
     sessions::record(
-        &mut tx,
+        &mut *tx,
         state.clock.as_ref(),
         device.id,
         user.id(),
         device.store_id,
         counts,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(PushReply {
-        results,
-        server_hlc: state.next_hlc(),
-        clock_ahead_ms: (clock_ahead > 0).then_some(clock_ahead),
-    })
+    .await
 }
 
 /// Applies an op again that was refused or held before (an admin's retry, e.g. after
