@@ -157,61 +157,20 @@ impl SaleInput {
         if self.lineas.len() > Self::MAX_LINES {
             e.add("lineas", "La venta tiene demasiadas líneas.");
         }
-        let mut lines = Vec::with_capacity(self.lineas.len());
-        let mut subtotal = Money::ZERO;
-        for (i, line) in self.lineas.iter().enumerate() {
-            let qty = e.check(
-                &format!("lineas[{i}].cantidad"),
-                Quantity::new(line.cantidad),
-            );
-            let price = e.check(
-                &format!("lineas[{i}].precio_unitario"),
-                Price::new(line.precio_unitario),
-            );
-            if let (Some(quantity), Some(unit_price)) = (qty, price) {
-                // Bounded: 999 × $999,999.99 × 200 lines fits easily in i64.
-                let gross = unit_price.centavos() * quantity.get();
-                if !(0..=gross).contains(&line.descuento) {
-                    e.add(
-                        format!("lineas[{i}].descuento"),
-                        "El descuento de la línea debe ir de cero a su importe.",
-                    );
-                    continue;
-                }
-                let amount = Money::from_centavos(gross - line.descuento);
-                subtotal = Money::from_centavos(subtotal.centavos() + amount.centavos());
-                lines.push(ValidLine {
-                    product_id: line.producto_id,
-                    quantity,
-                    unit_price,
-                    discount: Money::from_centavos(line.descuento),
-                    amount,
-                });
-            }
-        }
+        let lines: Vec<ValidLine> = self
+            .lineas
+            .iter()
+            .enumerate()
+            .filter_map(|(i, line)| line.validate(i, &mut e))
+            .collect();
+        let subtotal = Money::from_centavos(lines.iter().map(|l| l.amount.centavos()).sum());
         if !(0..=subtotal.centavos()).contains(&self.descuento) {
             e.add("descuento", "El descuento debe ir de cero al subtotal.");
         }
         let discount = Money::from_centavos(self.descuento.clamp(0, subtotal.centavos().max(0)));
         let total = Money::from_centavos(subtotal.centavos() - discount.centavos());
 
-        let (mut cash, mut card) = (0_i64, 0_i64);
-        if self.pagos.is_empty() {
-            e.add("pagos", "Falta registrar el pago.");
-        }
-        for (i, payment) in self.pagos.iter().enumerate() {
-            if !(1..=Price::MAX_CENTAVOS * 10).contains(&payment.monto) {
-                e.add(
-                    format!("pagos[{i}].monto"),
-                    "El importe del pago debe ser mayor que cero.",
-                );
-                continue;
-            }
-            match payment.metodo {
-                PaymentMethod::Efectivo => cash += payment.monto,
-                PaymentMethod::Tarjeta => card += payment.monto,
-            }
-        }
+        let (cash, card) = self.paid(&mut e);
         let paid = cash + card;
         if e.is_empty() {
             if card > total.centavos() {
@@ -243,6 +202,61 @@ impl SaleInput {
             paid: Money::from_centavos(paid),
             change: Money::from_centavos(paid - total.centavos()),
             kind,
+        })
+    }
+}
+
+impl SaleInput {
+    /// What was paid in cash and by card; a payment that is not positive is recorded.
+    fn paid(&self, e: &mut FieldErrors) -> (i64, i64) {
+        let (mut cash, mut card) = (0_i64, 0_i64);
+        if self.pagos.is_empty() {
+            e.add("pagos", "Falta registrar el pago.");
+        }
+        for (i, payment) in self.pagos.iter().enumerate() {
+            if !(1..=Price::MAX_CENTAVOS * 10).contains(&payment.monto) {
+                e.add(
+                    format!("pagos[{i}].monto"),
+                    "El importe del pago debe ser mayor que cero.",
+                );
+                continue;
+            }
+            match payment.metodo {
+                PaymentMethod::Efectivo => cash += payment.monto,
+                PaymentMethod::Tarjeta => card += payment.monto,
+            }
+        }
+        (cash, card)
+    }
+}
+
+impl SaleLineInput {
+    /// Line `i` checked: quantity, price, and a discount between zero and its amount.
+    fn validate(&self, i: usize, e: &mut FieldErrors) -> Option<ValidLine> {
+        let qty = e.check(
+            &format!("lineas[{i}].cantidad"),
+            Quantity::new(self.cantidad),
+        );
+        let price = e.check(
+            &format!("lineas[{i}].precio_unitario"),
+            Price::new(self.precio_unitario),
+        );
+        let (quantity, unit_price) = (qty?, price?);
+        // Bounded: 999 × $999,999.99 × 200 lines fits easily in i64.
+        let gross = unit_price.centavos() * quantity.get();
+        if !(0..=gross).contains(&self.descuento) {
+            e.add(
+                format!("lineas[{i}].descuento"),
+                "El descuento de la línea debe ir de cero a su importe.",
+            );
+            return None;
+        }
+        Some(ValidLine {
+            product_id: self.producto_id,
+            quantity,
+            unit_price,
+            discount: Money::from_centavos(self.descuento),
+            amount: Money::from_centavos(gross - self.descuento),
         })
     }
 }
