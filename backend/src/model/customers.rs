@@ -35,13 +35,8 @@ fn from_row(row: &AnyRow) -> Result<Customer, AppError> {
 }
 
 pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Customer>, AppError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM customers WHERE id = $1 AND deleted = 0"
-    ))
-    .bind(id.to_string())
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    let sql = format!("SELECT {COLUMNS} FROM customers WHERE id = $1 AND deleted = 0");
+    super::one(conn, &sql, id, from_row).await
 }
 
 /// Customers by id, deleted ones too (with `true`), in one query for a whole pull page.
@@ -50,11 +45,7 @@ pub async fn get_many_with_deleted(
     ids: &[Uuid],
 ) -> Result<Vec<(Customer, bool)>, AppError> {
     let head = format!("SELECT {COLUMNS}, deleted FROM customers WHERE id IN");
-    db::rows_in(conn, &head, ids)
-        .await?
-        .iter()
-        .map(|row| Ok((from_row(row)?, row.try_get::<i64, _>("deleted")? != 0)))
-        .collect()
+    super::many_with_deleted(conn, &head, ids, from_row).await
 }
 
 /// `q` of digits searches phones by prefix, with `@` e-mails by prefix, otherwise names: the
@@ -172,17 +163,8 @@ pub async fn get_for_sync(
     conn: &mut AnyConnection,
     id: Uuid,
 ) -> Result<Option<(Customer, bool, String, Option<String>)>, AppError> {
-    let row = sqlx::query(&format!(
+    let sql = format!(
         "SELECT {COLUMNS}, deleted, field_versions, deleted_stamp FROM customers WHERE id = $1"
-    ))
-    .bind(id.to_string())
-    .fetch_optional(conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some((
-        from_row(&row)?,
-        row.try_get::<i64, _>("deleted")? != 0,
-        row.try_get("field_versions")?,
-        row.try_get("deleted_stamp")?,
-    )))
+    );
+    super::for_sync(conn, &sql, id, from_row).await
 }

@@ -80,3 +80,55 @@ pub async fn write_meta(
     .await?;
     Ok(())
 }
+
+/// The row `sql` selects by id (`$1`), read with `from_row`.
+pub async fn one<T>(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+    id: uuid::Uuid,
+    from_row: fn(&sqlx::any::AnyRow) -> Result<T, crate::AppError>,
+) -> Result<Option<T>, crate::AppError> {
+    let row = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Rows by id with their `deleted` flag, deleted ones too, in one query for a whole pull page:
+/// `head` selects the columns and `deleted` and ends in `WHERE id IN`.
+pub async fn many_with_deleted<T>(
+    conn: &mut sqlx::AnyConnection,
+    head: &str,
+    ids: &[uuid::Uuid],
+    from_row: fn(&sqlx::any::AnyRow) -> Result<T, crate::AppError>,
+) -> Result<Vec<(T, bool)>, crate::AppError> {
+    use sqlx::Row;
+    crate::db::rows_in(conn, head, ids)
+        .await?
+        .iter()
+        .map(|row| Ok((from_row(row)?, row.try_get::<i64, _>("deleted")? != 0)))
+        .collect()
+}
+
+/// A synced row as the conflict rule needs it, deleted or not: `(record, deleted, field
+/// stamps, deleted stamp)`; `sql` selects the columns and those three by id (`$1`).
+pub async fn for_sync<T>(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+    id: uuid::Uuid,
+    from_row: fn(&sqlx::any::AnyRow) -> Result<T, crate::AppError>,
+) -> Result<Option<(T, bool, String, Option<String>)>, crate::AppError> {
+    use sqlx::Row;
+    let row = sqlx::query(sql)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some((
+        from_row(&row)?,
+        row.try_get::<i64, _>("deleted")? != 0,
+        row.try_get("field_versions")?,
+        row.try_get("deleted_stamp")?,
+    )))
+}

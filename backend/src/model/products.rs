@@ -43,13 +43,8 @@ fn from_row(row: &AnyRow) -> Result<Product, AppError> {
 }
 
 pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Product>, AppError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM products p WHERE p.id = $1 AND p.deleted = 0"
-    ))
-    .bind(id.to_string())
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    let sql = format!("SELECT {COLUMNS} FROM products p WHERE p.id = $1 AND p.deleted = 0");
+    super::one(conn, &sql, id, from_row).await
 }
 
 /// Products by id, deleted ones too (with `true`), in one query for a whole pull page.
@@ -58,11 +53,7 @@ pub async fn get_many_with_deleted(
     ids: &[Uuid],
 ) -> Result<Vec<(Product, bool)>, AppError> {
     let head = format!("SELECT {COLUMNS}, p.deleted FROM products p WHERE p.id IN");
-    db::rows_in(conn, &head, ids)
-        .await?
-        .iter()
-        .map(|row| Ok((from_row(row)?, row.try_get::<i64, _>("deleted")? != 0)))
-        .collect()
+    super::many_with_deleted(conn, &head, ids, from_row).await
 }
 
 /// Search by barcode, else SKU, else word prefixes of name/brand/model/color (every word of
@@ -116,6 +107,23 @@ pub async fn search(
     Ok(paging.page_of(items))
 }
 
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the product's ten columns, in table order (`sku` … `active`).
+fn bind_fields<'q>(query: Query<'q>, p: &'q ValidProduct) -> Query<'q> {
+    query
+        .bind(p.sku.as_str())
+        .bind(p.barcode.as_str())
+        .bind(&p.name)
+        .bind(&p.brand)
+        .bind(&p.model)
+        .bind(&p.color)
+        .bind(p.size.tenths())
+        .bind(p.price.centavos())
+        .bind(p.image.as_deref())
+        .bind(i64::from(p.active))
+}
+
 /// Inserts a new product at version 1 with change position `seq`.
 pub async fn insert(
     conn: &mut AnyConnection,
@@ -128,22 +136,13 @@ pub async fn insert(
          image, active, version, field_versions, deleted, change_seq, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, 0, $13, $14) ON CONFLICT DO NOTHING",
     )
-    .bind(id.to_string())
-    .bind(p.sku.as_str())
-    .bind(p.barcode.as_str())
-    .bind(&p.name)
-    .bind(&p.brand)
-    .bind(&p.model)
-    .bind(&p.color)
-    .bind(p.size.tenths())
-    .bind(p.price.centavos())
-    .bind(p.image.as_deref())
-    .bind(i64::from(p.active))
-    .bind(field_versions::created(FIELDS, w.hlc))
-    .bind(w.seq)
-    .bind(w.at)
-    .execute(&mut *conn)
-    .await?;
+    .bind(id.to_string());
+    let inserted = bind_fields(inserted, p)
+        .bind(field_versions::created(FIELDS, w.hlc))
+        .bind(w.seq)
+        .bind(w.at)
+        .execute(&mut *conn)
+        .await?;
     // A taken id (or SKU, barcode) writes nothing instead of failing the statement: on
     // PostgreSQL a failed statement would abort the whole transaction, and a synced create
     // runs without a savepoint of its own.
@@ -166,32 +165,25 @@ pub async fn write(
     price_changed: bool,
     w: WriteAt<'_>,
 ) -> Result<(), AppError> {
-    sqlx::query(
+    let update = sqlx::query(
         "UPDATE products SET sku = $1, barcode = $2, name = $3, brand = $4, model = $5, color = $6, \
          size_tenths = $7, price_centavos = $8, image = $9, active = $10, version = $11, \
          field_versions = $12, deleted = $13, deleted_stamp = $14, change_seq = $15, updated_at = $16 \
          WHERE id = $17",
-    )
-    .bind(p.sku.as_str())
-    .bind(p.barcode.as_str())
-    .bind(&p.name)
-    .bind(&p.brand)
-    .bind(&p.model)
-    .bind(&p.color)
-    .bind(p.size.tenths())
-    .bind(p.price.centavos())
-    .bind(p.image.as_deref())
-    .bind(i64::from(p.active))
-    .bind(meta.version)
-    .bind(&meta.field_versions)
-    .bind(i64::from(meta.deleted))
-    .bind(meta.deleted_stamp.as_deref())
-    .bind(w.seq)
-    .bind(w.at)
-    .bind(id.to_string())
-    .execute(&mut *conn)
-    .await
-    .map_err(|err| db::on_unique(err, "Ya existe un producto con ese SKU o código de barras."))?;
+    );
+    bind_fields(update, p)
+        .bind(meta.version)
+        .bind(&meta.field_versions)
+        .bind(i64::from(meta.deleted))
+        .bind(meta.deleted_stamp.as_deref())
+        .bind(w.seq)
+        .bind(w.at)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(|err| {
+            db::on_unique(err, "Ya existe un producto con ese SKU o código de barras.")
+        })?;
     if price_changed {
         record_price(conn, id, p.price.centavos(), w.seq).await?;
     }
@@ -241,17 +233,8 @@ pub async fn get_for_sync(
     conn: &mut AnyConnection,
     id: Uuid,
 ) -> Result<Option<(Product, bool, String, Option<String>)>, AppError> {
-    let row = sqlx::query(&format!(
+    let sql = format!(
         "SELECT {COLUMNS}, p.deleted, p.field_versions, p.deleted_stamp FROM products p WHERE p.id = $1"
-    ))
-    .bind(id.to_string())
-    .fetch_optional(conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some((
-        from_row(&row)?,
-        row.try_get::<i64, _>("deleted")? != 0,
-        row.try_get("field_versions")?,
-        row.try_get("deleted_stamp")?,
-    )))
+    );
+    super::for_sync(conn, &sql, id, from_row).await
 }

@@ -1,5 +1,5 @@
-//! `/api/customers`: everyone signed in searches and registers customers; managers and admins
-//! edit them.
+//! `/api/customers`: everyone signed in searches, registers and edits customers (a phone
+//! changes at the till); managers and admins delete them (by sync).
 
 use axum::{
     extract::{Path, State},
@@ -13,18 +13,16 @@ use pronto_shared::{
         Page,
     },
     sync::config::CLIENTE,
-    sync::events::Event,
     sync::records::ValidRecord,
     Action,
 };
 use uuid::Uuid;
 
+use super::records;
 use crate::{
     auth::CurrentUser,
-    db,
     extract::{AppJson, AppQuery},
-    model::{customers, synced, WriteAt},
-    sync::audit,
+    model::customers,
     AppError, AppState,
 };
 
@@ -63,34 +61,10 @@ async fn create(
     AppJson(body): AppJson<CustomerInput>,
 ) -> Result<(StatusCode, Json<Customer>), AppError> {
     user.require(Action::CreateCustomer)?;
-    let valid = body.validate()?;
+    let valid = ValidRecord::Customer(body.validate()?);
     let id = body.id.unwrap_or_else(|| state.clock.new_id());
-    let mut tx = state.db.begin_write().await?;
-    let seq = db::next_change_seq(&mut tx).await?;
-    let (at, hlc) = (state.clock.now_rfc3339(), state.next_hlc());
-    customers::insert(
-        &mut tx,
-        id,
-        &valid,
-        0,
-        WriteAt {
-            seq,
-            at: &at,
-            hlc: &hlc,
-        },
-    )
-    .await?;
-    let customer = customers::get(&mut tx, id)
-        .await?
-        .ok_or_else(|| AppError::Internal("customer vanished".into()))?;
-    let entry = audit::rest(&user, &at, CLIENTE, id, None::<&Customer>, Some(&customer));
-    audit::append(&mut tx, &entry).await?;
-    tx.commit().await?;
-    state
-        .events
-        .publish(Event::Cambios { tienda_id: None })
-        .await;
-    Ok((StatusCode::CREATED, Json(customer)))
+    let created = records::create(&state, &user, (CLIENTE, id), valid).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 async fn update(
@@ -100,31 +74,8 @@ async fn update(
     AppJson(body): AppJson<CustomerInput>,
 ) -> Result<Json<Customer>, AppError> {
     user.require(Action::EditCustomer)?;
-    if body.id.is_some_and(|body_id| body_id != id) {
-        return Err(AppError::BadRequest(
-            "El id del cuerpo no coincide con el de la ruta.".into(),
-        ));
-    }
-    let valid = body.validate()?;
-    let mut tx = state.db.begin_write().await?;
-    let seq = db::next_change_seq(&mut tx).await?;
-    let (at, hlc) = (state.clock.now_rfc3339(), state.next_hlc());
-    let write = WriteAt {
-        seq,
-        at: &at,
-        hlc: &hlc,
-    };
-    let before = customers::get(&mut tx, id).await?;
-    let fields = ValidRecord::Customer(valid).fields();
-    let after = synced::edit(&mut tx, CLIENTE, id, &fields, (body.version, false), write).await?;
-    let customer: Customer =
-        serde_json::from_value(after).map_err(|e| AppError::Internal(e.to_string()))?;
-    let entry = audit::rest(&user, &at, CLIENTE, id, before.as_ref(), Some(&customer));
-    audit::append(&mut tx, &entry).await?;
-    tx.commit().await?;
-    state
-        .events
-        .publish(Event::Cambios { tienda_id: None })
-        .await;
-    Ok(Json(customer))
+    records::same_id(id, body.id)?;
+    let valid = ValidRecord::Customer(body.validate()?);
+    let edited = records::edit(&state, &user, (CLIENTE, id), valid, body.version).await?;
+    Ok(Json(edited))
 }

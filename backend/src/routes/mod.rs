@@ -5,6 +5,7 @@ mod customers;
 mod devices;
 mod health;
 mod products;
+mod records;
 mod sales;
 mod sincronizacion;
 mod stock;
@@ -41,4 +42,23 @@ pub fn api_router() -> Router<AppState> {
 
 async fn unknown_api_path(uri: Uri) -> AppError {
     AppError::NotFound(format!("/api{}", uri.path()))
+}
+
+/// Ends a REST write: appends its audit entry (if any) to the chain, commits, and only then
+/// tells the devices (of `store`, or all of them) that there is something to pull.
+async fn commit_and_tell(
+    state: &AppState,
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    entry: Option<&crate::sync::audit::Entry>,
+    store: Option<uuid::Uuid>,
+) -> Result<(), AppError> {
+    if let Some(entry) = entry {
+        crate::sync::audit::append(&mut tx, entry).await?;
+    }
+    tx.commit().await?;
+    state
+        .events
+        .publish(pronto_shared::sync::events::Event::Cambios { tienda_id: store })
+        .await;
+    Ok(())
 }

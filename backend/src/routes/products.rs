@@ -12,18 +12,16 @@ use pronto_shared::{
         Page,
     },
     sync::config::PRODUCTO,
-    sync::events::Event,
     sync::records::ValidRecord,
     Action,
 };
 use uuid::Uuid;
 
+use super::records;
 use crate::{
     auth::CurrentUser,
-    db,
     extract::{AppJson, AppQuery},
-    model::{products, synced, WriteAt},
-    sync::audit,
+    model::products,
     AppError, AppState,
 };
 
@@ -63,33 +61,10 @@ async fn create(
     AppJson(body): AppJson<ProductInput>,
 ) -> Result<(StatusCode, Json<Product>), AppError> {
     user.require(Action::EditCatalog)?;
-    let valid = body.validate()?;
+    let valid = ValidRecord::Product(body.validate()?);
     let id = body.id.unwrap_or_else(|| state.clock.new_id());
-    let mut tx = state.db.begin_write().await?;
-    let seq = db::next_change_seq(&mut tx).await?;
-    let (at, hlc) = (state.clock.now_rfc3339(), state.next_hlc());
-    products::insert(
-        &mut tx,
-        id,
-        &valid,
-        WriteAt {
-            seq,
-            at: &at,
-            hlc: &hlc,
-        },
-    )
-    .await?;
-    let product = products::get(&mut tx, id)
-        .await?
-        .ok_or_else(|| AppError::Internal("product vanished".into()))?;
-    let entry = audit::rest(&user, &at, PRODUCTO, id, None::<&Product>, Some(&product));
-    audit::append(&mut tx, &entry).await?;
-    tx.commit().await?;
-    state
-        .events
-        .publish(Event::Cambios { tienda_id: None })
-        .await;
-    Ok((StatusCode::CREATED, Json(product)))
+    let created = records::create(&state, &user, (PRODUCTO, id), valid).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 async fn update(
@@ -99,31 +74,8 @@ async fn update(
     AppJson(body): AppJson<ProductInput>,
 ) -> Result<Json<Product>, AppError> {
     user.require(Action::EditCatalog)?;
-    if body.id.is_some_and(|body_id| body_id != id) {
-        return Err(AppError::BadRequest(
-            "El id del cuerpo no coincide con el de la ruta.".into(),
-        ));
-    }
-    let valid = body.validate()?;
-    let mut tx = state.db.begin_write().await?;
-    let seq = db::next_change_seq(&mut tx).await?;
-    let (at, hlc) = (state.clock.now_rfc3339(), state.next_hlc());
-    let write = WriteAt {
-        seq,
-        at: &at,
-        hlc: &hlc,
-    };
-    let before = products::get(&mut tx, id).await?;
-    let fields = ValidRecord::Product(valid).fields();
-    let after = synced::edit(&mut tx, PRODUCTO, id, &fields, (body.version, false), write).await?;
-    let product: Product =
-        serde_json::from_value(after).map_err(|e| AppError::Internal(e.to_string()))?;
-    let entry = audit::rest(&user, &at, PRODUCTO, id, before.as_ref(), Some(&product));
-    audit::append(&mut tx, &entry).await?;
-    tx.commit().await?;
-    state
-        .events
-        .publish(Event::Cambios { tienda_id: None })
-        .await;
-    Ok(Json(product))
+    records::same_id(id, body.id)?;
+    let valid = ValidRecord::Product(body.validate()?);
+    let edited = records::edit(&state, &user, (PRODUCTO, id), valid, body.version).await?;
+    Ok(Json(edited))
 }

@@ -13,7 +13,7 @@ use pronto_shared::{
         sales::{Sale, SaleInput, SaleKind, SaleQuery, SALES_PAGE_MAX},
     },
     domain::FieldErrors,
-    sync::{config::VENTA, events::Event},
+    sync::config::VENTA,
     Action,
 };
 use uuid::Uuid;
@@ -108,17 +108,8 @@ async fn create(
         },
     )
     .await?;
-    if created {
-        let entry = audit::rest(&user, &at, VENTA, sale.id, None::<&()>, Some(&sale));
-        audit::append(&mut tx, &entry).await?;
-    }
-    tx.commit().await?;
-    state
-        .events
-        .publish(Event::Cambios {
-            tienda_id: Some(store),
-        })
-        .await;
+    let entry = created.then(|| audit::rest(&user, &at, VENTA, sale.id, None::<&()>, Some(&sale)));
+    super::commit_and_tell(&state, tx, entry.as_ref(), Some(store)).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -12,7 +12,6 @@ use pronto_shared::{
         Page,
     },
     sync::config::EXISTENCIA,
-    sync::events::Event,
     Action,
 };
 
@@ -85,14 +84,7 @@ async fn movement(
         None::<&()>,
         Some(&after),
     );
-    audit::append(&mut tx, &entry).await?;
-    tx.commit().await?;
-    state
-        .events
-        .publish(Event::Cambios {
-            tienda_id: Some(store),
-        })
-        .await;
+    super::commit_and_tell(&state, tx, Some(&entry), Some(store)).await?;
     Ok((
         StatusCode::CREATED,
         Json(StockLevel {

@@ -140,6 +140,41 @@ fn record(
     }
 }
 
+/// A conflict's end: `None` when a manager must decide (held), else the outcome and what is
+/// written (`None`: nothing, the server's state stands).
+type Settlement = Option<(Outcome, Option<(BTreeMap<String, Value>, bool)>)>;
+
+/// The decision for a conflict on `fields` of `row`, with its record.
+fn conclude(
+    row: &RowState,
+    (fields, local): (Vec<String>, &BTreeMap<String, Value>),
+    update_vs_delete: bool,
+    (strategy, base_version): (Strategy, i64),
+    settlement: Settlement,
+) -> Decision {
+    let outcome = settlement.as_ref().map_or(Outcome::Pending, |(o, _)| *o);
+    let conflict = record(
+        row,
+        fields,
+        local,
+        update_vs_delete,
+        strategy,
+        outcome,
+        base_version,
+    );
+    match settlement {
+        None => Decision::Hold { conflict },
+        Some((_, None)) => Decision::Keep {
+            conflict: Some(conflict),
+        },
+        Some((_, Some((fields, deleted)))) => Decision::Write {
+            fields,
+            deleted,
+            conflict: Some(conflict),
+        },
+    }
+}
+
 fn decide_update(
     row: &RowState,
     fields: &BTreeMap<String, Value>,
@@ -148,7 +183,18 @@ fn decide_update(
     strategy: Strategy,
 ) -> Decision {
     if row.deleted {
-        return update_of_deleted(row, fields, base_version, op_hlc, strategy);
+        // Update-vs-delete, settled for the whole row.
+        let local_newer = row.deleted_stamp.as_ref().is_none_or(|s| *op_hlc > s.hlc);
+        let settlement = settle_whole_row(strategy, local_newer)
+            .map(|(outcome, resurrect)| (outcome, resurrect.then(|| (fields.clone(), false))));
+        let all: Vec<String> = fields.keys().cloned().collect();
+        return conclude(
+            row,
+            (all, fields),
+            true,
+            (strategy, base_version),
+            settlement,
+        );
     }
     let conflicting: Vec<String> = fields
         .keys()
@@ -162,78 +208,10 @@ fn decide_update(
             conflict: None,
         };
     }
-    let Some((write, outcome)) = settle_fields(row, fields, &conflicting, op_hlc, strategy) else {
-        let conflict = record(
-            row,
-            conflicting,
-            fields,
-            false,
-            strategy,
-            Outcome::Pending,
-            base_version,
-        );
-        return Decision::Hold { conflict };
-    };
-    let conflict = Some(record(
-        row,
-        conflicting,
-        fields,
-        false,
-        strategy,
-        outcome,
-        base_version,
-    ));
-    if write.is_empty() {
-        Decision::Keep { conflict }
-    } else {
-        Decision::Write {
-            fields: write,
-            deleted: false,
-            conflict,
-        }
-    }
-}
-
-/// An update of a deleted row: update-vs-delete, settled for the whole row.
-fn update_of_deleted(
-    row: &RowState,
-    fields: &BTreeMap<String, Value>,
-    base_version: i64,
-    op_hlc: &Hlc,
-    strategy: Strategy,
-) -> Decision {
-    let all: Vec<String> = fields.keys().cloned().collect();
-    let local_newer = row.deleted_stamp.as_ref().is_none_or(|s| *op_hlc > s.hlc);
-    let Some((outcome, resurrect)) = settle_whole_row(strategy, local_newer) else {
-        let conflict = record(
-            row,
-            all,
-            fields,
-            true,
-            strategy,
-            Outcome::Pending,
-            base_version,
-        );
-        return Decision::Hold { conflict };
-    };
-    let conflict = Some(record(
-        row,
-        all,
-        fields,
-        true,
-        strategy,
-        outcome,
-        base_version,
-    ));
-    if resurrect {
-        Decision::Write {
-            fields: fields.clone(),
-            deleted: false,
-            conflict,
-        }
-    } else {
-        Decision::Keep { conflict }
-    }
+    let settlement = settle_fields(row, fields, &conflicting, op_hlc, strategy)
+        .map(|(write, outcome)| (outcome, (!write.is_empty()).then_some((write, false))));
+    let at = (strategy, base_version);
+    conclude(row, (conflicting, fields), false, at, settlement)
 }
 
 /// Which of the op's fields are written when some conflict, and what that makes of the
@@ -297,37 +275,16 @@ fn decide_delete(row: &RowState, base_version: i64, op_hlc: &Hlc, strategy: Stra
         .map(|s| &s.hlc)
         .max();
     let local_newer = latest_change.is_none_or(|h| op_hlc > h);
+    let settlement = settle_whole_row(strategy, local_newer)
+        .map(|(outcome, delete)| (outcome, delete.then(|| (BTreeMap::new(), true))));
     let none = BTreeMap::new();
-    let Some((outcome, delete)) = settle_whole_row(strategy, local_newer) else {
-        let conflict = record(
-            row,
-            changed,
-            &none,
-            true,
-            strategy,
-            Outcome::Pending,
-            base_version,
-        );
-        return Decision::Hold { conflict };
-    };
-    let conflict = Some(record(
+    conclude(
         row,
-        changed,
-        &none,
+        (changed, &none),
         true,
-        strategy,
-        outcome,
-        base_version,
-    ));
-    if delete {
-        Decision::Write {
-            fields: BTreeMap::new(),
-            deleted: true,
-            conflict,
-        }
-    } else {
-        Decision::Keep { conflict }
-    }
+        (strategy, base_version),
+        settlement,
+    )
 }
 
 /// Update-vs-delete is settled for the whole row: `(outcome, the device's side happens)`, or
