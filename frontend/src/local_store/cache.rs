@@ -107,6 +107,14 @@ fn cached_data(stored: &JsValue) -> Option<Value> {
     serde_json::from_str(&text(stored, "data")?).ok()
 }
 
+/// The index range of the words that start with `word`.
+fn word_range(word: &str) -> Result<IdbKeyRange, JsValue> {
+    IdbKeyRange::bound(
+        &JsValue::from_str(word),
+        &JsValue::from_str(&search::prefix_upper_bound(word)),
+    )
+}
+
 /// Whether every one of `prefixes` starts some word of a stored product record.
 fn has_words(record: &JsValue, prefixes: &[&String]) -> bool {
     let Some(words) = js_sys::Reflect::get(record, &"words".into())
@@ -207,99 +215,17 @@ impl LocalStore {
     /// run is read. Reading every candidate of a broad word ("negro") would take tens of
     /// milliseconds; a cashier's query usually needs a few dozen records.
     pub async fn search_products(&self, query: &str, limit: usize) -> Result<Vec<Value>, DbError> {
-        // A SKU (`PRO-MOC-021-NE-265`) or the start of a barcode: its own index, by prefix.
-        let token = query.trim();
-        let code_index = if token.contains('-') && !token.contains(' ') {
-            Some(("sku", token.to_uppercase()))
-        } else if token.len() >= 4 && token.chars().all(|c| c.is_ascii_digit()) {
-            Some(("barcode", token.to_owned()))
-        } else {
-            None
-        };
-        if let Some((index, prefix)) = code_index {
-            let upper = search::prefix_upper_bound(&prefix);
-            let request = self
-                .db
-                .read(&[stores::PRODUCTS], |tx| {
-                    let range =
-                        IdbKeyRange::bound(&prefix.as_str().into(), &upper.as_str().into())?;
-                    tx.object_store(stores::PRODUCTS)?
-                        .index(index)?
-                        .get_all_with_key_and_limit(&range, limit as u32)
-                })
-                .await?;
-            let found: Vec<Value> = results(&request).iter().filter_map(cached_data).collect();
-            if !found.is_empty() {
-                return Ok(found);
-            }
+        if let Some(found) = self.products_by_code(query, limit).await? {
+            return Ok(found);
         }
         let words = search::words(query);
-        let bounds = |w: &str| -> Result<IdbKeyRange, JsValue> {
-            IdbKeyRange::bound(
-                &JsValue::from_str(w),
-                &JsValue::from_str(&search::prefix_upper_bound(w)),
-            )
-        };
         if words.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let long: Vec<String> = words
-            .iter()
-            .filter(|w| w.chars().count() >= PAIR_PREFIX)
-            .map(|w| beginning(w))
-            .collect();
-        if let [a, b, ..] = long.as_slice() {
-            if a != b {
-                let key = if a < b {
-                    format!("{a} {b}")
-                } else {
-                    format!("{b} {a}")
-                };
-                let all: Vec<&String> = words.iter().collect();
-                let mut take = limit * 2;
-                loop {
-                    let request = self
-                        .db
-                        .read(&[stores::PRODUCTS], |tx| {
-                            tx.object_store(stores::PRODUCTS)?
-                                .index("pairs")?
-                                .get_all_with_key_and_limit(&key.as_str().into(), take as u32)
-                        })
-                        .await?;
-                    let stored = results(&request);
-                    let found: Vec<Value> = stored
-                        .iter()
-                        .filter(|record| has_words(record, &all))
-                        .take(limit)
-                        .filter_map(cached_data)
-                        .collect();
-                    if found.len() >= limit || stored.len() < take {
-                        return Ok(found);
-                    }
-                    take *= 4;
-                }
-            }
+        if let Some(found) = self.products_by_pair(&words, limit).await? {
+            return Ok(found);
         }
-        let driver = if words.len() == 1 {
-            0
-        } else {
-            let counts = self
-                .db
-                .read(&[stores::PRODUCTS], |tx| {
-                    let index = tx.object_store(stores::PRODUCTS)?.index("words")?;
-                    words
-                        .iter()
-                        .map(|w| index.count_with_key(&bounds(w)?.into()))
-                        .collect::<Result<Vec<_>, JsValue>>()
-                })
-                .await?;
-            counts
-                .iter()
-                .map(|r| r.result().ok().and_then(|c| c.as_f64()).unwrap_or(f64::MAX))
-                .enumerate()
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-                .map_or(0, |(i, _)| i)
-        };
+        let driver = self.driving_word(&words).await?;
         let others: Vec<&String> = words
             .iter()
             .enumerate()
@@ -317,7 +243,10 @@ impl LocalStore {
                 .read(&[stores::PRODUCTS], |tx| {
                     tx.object_store(stores::PRODUCTS)?
                         .index("words")?
-                        .get_all_with_key_and_limit(&bounds(&words[driver])?.into(), take as u32)
+                        .get_all_with_key_and_limit(
+                            &word_range(&words[driver])?.into(),
+                            take as u32,
+                        )
                 })
                 .await?;
             let stored = results(&request);
@@ -334,6 +263,106 @@ impl LocalStore {
             }
             take *= 4;
         }
+    }
+
+    /// A SKU (`PRO-MOC-021-NE-265`) or the start of a barcode, by prefix on its own index;
+    /// `None` when the query is neither or nothing starts so.
+    async fn products_by_code(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<Value>>, DbError> {
+        let token = query.trim();
+        let (index, prefix) = if token.contains('-') && !token.contains(' ') {
+            ("sku", token.to_uppercase())
+        } else if token.len() >= 4 && token.chars().all(|c| c.is_ascii_digit()) {
+            ("barcode", token.to_owned())
+        } else {
+            return Ok(None);
+        };
+        let upper = search::prefix_upper_bound(&prefix);
+        let request = self
+            .db
+            .read(&[stores::PRODUCTS], |tx| {
+                let range = IdbKeyRange::bound(&prefix.as_str().into(), &upper.as_str().into())?;
+                tx.object_store(stores::PRODUCTS)?
+                    .index(index)?
+                    .get_all_with_key_and_limit(&range, limit as u32)
+            })
+            .await?;
+        let found: Vec<Value> = results(&request).iter().filter_map(cached_data).collect();
+        Ok((!found.is_empty()).then_some(found))
+    }
+
+    /// Two long enough different words: the index of word-beginning pairs finds the records
+    /// that have both at once. `None` when the query has no such pair.
+    async fn products_by_pair(
+        &self,
+        words: &[String],
+        limit: usize,
+    ) -> Result<Option<Vec<Value>>, DbError> {
+        let long: Vec<String> = words
+            .iter()
+            .filter(|w| w.chars().count() >= PAIR_PREFIX)
+            .map(|w| beginning(w))
+            .collect();
+        let [a, b, ..] = long.as_slice() else {
+            return Ok(None);
+        };
+        if a == b {
+            return Ok(None);
+        }
+        let key = if a < b {
+            format!("{a} {b}")
+        } else {
+            format!("{b} {a}")
+        };
+        let all: Vec<&String> = words.iter().collect();
+        let mut take = limit * 2;
+        loop {
+            let request = self
+                .db
+                .read(&[stores::PRODUCTS], |tx| {
+                    tx.object_store(stores::PRODUCTS)?
+                        .index("pairs")?
+                        .get_all_with_key_and_limit(&key.as_str().into(), take as u32)
+                })
+                .await?;
+            let stored = results(&request);
+            let found: Vec<Value> = stored
+                .iter()
+                .filter(|record| has_words(record, &all))
+                .take(limit)
+                .filter_map(cached_data)
+                .collect();
+            if found.len() >= limit || stored.len() < take {
+                return Ok(Some(found));
+            }
+            take *= 4;
+        }
+    }
+
+    /// The word whose index range is the smallest (counting reads no record).
+    async fn driving_word(&self, words: &[String]) -> Result<usize, DbError> {
+        if words.len() == 1 {
+            return Ok(0);
+        }
+        let counts = self
+            .db
+            .read(&[stores::PRODUCTS], |tx| {
+                let index = tx.object_store(stores::PRODUCTS)?.index("words")?;
+                words
+                    .iter()
+                    .map(|w| index.count_with_key(&word_range(w)?.into()))
+                    .collect::<Result<Vec<_>, JsValue>>()
+            })
+            .await?;
+        Ok(counts
+            .iter()
+            .map(|r| r.result().ok().and_then(|c| c.as_f64()).unwrap_or(f64::MAX))
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(0, |(i, _)| i))
     }
 
     /// Customers by phone prefix (digits) or folded name prefix.

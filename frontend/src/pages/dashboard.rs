@@ -139,10 +139,14 @@ pub fn Dashboard() -> impl IntoView {
             load_conflicts();
         }
     });
+    // `None`: the socket (re)opened. What happened before it did (a till connecting between
+    // the first load and the subscription) came as no event: load again.
     let on_status: Rc<dyn Fn(Option<Event>)> = Rc::new(move |event| {
         if matches!(
             event,
-            Some(Event::Sincronizacion { .. } | Event::Dispositivo { .. } | Event::Resincronizar)
+            None | Some(
+                Event::Sincronizacion { .. } | Event::Dispositivo { .. } | Event::Resincronizar
+            )
         ) {
             load_sessions();
         }

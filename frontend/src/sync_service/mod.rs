@@ -16,14 +16,9 @@ use std::{cell::RefCell, rc::Rc};
 use gloo_timers::future::TimeoutFuture;
 use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::{
-    api::{
-        auth::Profile,
-        devices::{DeadLetterReport, Device, MAX_REPORTED_LETTERS},
-    },
+    api::{auth::Profile, devices::Device},
     sync::{
-        engine::{
-            DeadLetter, Identity, LocalChange, Storage, SyncEngine, TransportError, RESEALABLE,
-        },
+        engine::{Identity, LocalChange, SyncEngine},
         Op,
     },
 };
@@ -38,7 +33,6 @@ use crate::{
     local_db::DB_NAME,
     local_store::{LocalStore, DATABASE_RESET},
     outbox_copy,
-    poke::Pokes,
     recovery::{self, Recovery},
     session::Session,
     storage,
@@ -47,23 +41,27 @@ use crate::{
     web_lock,
 };
 
+mod pusher;
+
+use pusher::push_loop;
+
 /// How often the pushing tab pulls when nothing is pending (and no realtime poke exists yet).
 pub const PULL_INTERVAL_MS: f64 = 10_000.0;
 /// How often the pushing tab checks whether it can and should sync.
-const TICK_MS: u32 = 250;
+pub(crate) const TICK_MS: u32 = 250;
 /// Pull interval while the server's socket is open (it pokes on every change).
 pub const POKED_PULL_INTERVAL_MS: f64 = 60_000.0;
 /// Every how many ticks the pushing tab checks that IndexedDB was not reset under the page
 /// (one read; a reset found is repaired at once, even offline).
-const RECOVERY_EVERY: u32 = 4;
+pub(crate) const RECOVERY_EVERY: u32 = 4;
 /// How often every tab re-reads the counters the screens show.
 const REFRESH_MS: u32 = 1_000;
 /// Ops per push: a backlog replays in a few large requests (≈ 0.5 MB each, far below the
 /// server's 8 MiB limit) instead of many small ones, each paying its own round trip and two
 /// durable IndexedDB commits.
-const PUSH_BATCH: usize = 500;
-const LAST_SYNC_KEY: &str = "pronto.ultima_sincronizacion";
-const HELD_KEY: &str = "pronto.conflictos_en_espera";
+pub(crate) const PUSH_BATCH: usize = 500;
+pub(crate) const LAST_SYNC_KEY: &str = "pronto.ultima_sincronizacion";
+pub(crate) const HELD_KEY: &str = "pronto.conflictos_en_espera";
 
 /// A replay under way: how many of the ops pending when it started have been settled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +113,7 @@ struct Inner {
     recorder: RefCell<Option<SyncEngine<LocalStore, FetchTransport>>>,
 }
 
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
@@ -264,7 +262,7 @@ impl Sync {
 const COPY_OVERHEAD: usize = 2_048;
 
 /// Puts back what the browser's reset of IndexedDB took (see `recovery`) and tells the person.
-async fn recover(store: &LocalStore, device: Uuid, status: SyncStatus) {
+pub(crate) async fn recover(store: &LocalStore, device: Uuid, status: SyncStatus) {
     let outcome = recovery::ensure_current(store, device).await;
     match &outcome {
         Recovery::Intact => {}
@@ -316,247 +314,5 @@ async fn refresh_counts(store: LocalStore, status: SyncStatus) {
             status.held_for_manager.set(held_count());
         }
         TimeoutFuture::new(REFRESH_MS).await;
-    }
-}
-
-/// Who may push through `device` right now: someone of its store (or an admin).
-fn pusher_identity(device: Option<Device>, profile: Option<Profile>) -> Option<Identity> {
-    let (device, profile) = (device?, profile?);
-    profile
-        .principal()
-        .can(pronto_shared::Action::UseDevice(device.tienda_id))
-        .then_some(Identity {
-            device_id: device.id,
-            author_id: profile.id,
-        })
-}
-
-/// The pushing tab's loop (runs while this tab holds the lock).
-async fn push_loop(
-    store: LocalStore,
-    status: SyncStatus,
-    connection: Connection,
-    device: ThisDevice,
-    session: Session,
-) {
-    status.pusher.set(true);
-    let mut engine: Option<Engine> = None;
-    let mut next_pull = 0.0;
-    // The server pokes this tab when there is something to pull.
-    let pokes = Pokes::new(status.live);
-    spawn_local(crate::poke::keep_open(
-        pokes.clone(),
-        connection,
-        session,
-        device,
-    ));
-    let mut not_before = 0.0;
-    let mut ticks = 0_u32;
-    // The dead letters last reported to the server (none yet since this page opened).
-    let mut reported: Option<Vec<Uuid>> = None;
-    loop {
-        TimeoutFuture::new(TICK_MS).await;
-        let now = now_ms();
-        ticks = ticks.wrapping_add(1);
-        if ticks.is_multiple_of(RECOVERY_EVERY) {
-            if let Some(registered) = device.device.get_untracked() {
-                recover(&store, registered.id, status).await;
-            }
-        }
-        let Some(identity) =
-            pusher_identity(device.device.get_untracked(), session.profile_untracked())
-        else {
-            if status.pending.get_untracked() > 0 {
-                status.problem.set(Some(
-                    "Hay ventas guardadas en este dispositivo: se enviarán cuando alguien de la tienda inicie sesión."
-                        .into(),
-                ));
-            }
-            continue;
-        };
-        if !connection.state.get_untracked().can_sync() || now < not_before {
-            continue;
-        }
-        let pending = store.outbox_len().await.unwrap_or(0);
-        let poked = pokes.take();
-        if pending == 0 && now < next_pull && !poked {
-            continue;
-        }
-        if engine
-            .as_ref()
-            .is_none_or(|e| e.identity.device_id != identity.device_id)
-        {
-            match SyncEngine::open(
-                store.clone(),
-                FetchTransport {
-                    device_id: identity.device_id,
-                },
-                identity,
-                now as u64,
-            )
-            .await
-            {
-                Ok(mut opened) => {
-                    opened.batch_size = PUSH_BATCH;
-                    engine = Some(opened);
-                }
-                Err(err) => {
-                    status
-                        .problem
-                        .set(Some(format!("Almacenamiento: {}", err.0)));
-                    not_before = now + 5_000.0;
-                    continue;
-                }
-            }
-        }
-        let Some(running) = engine.as_mut() else {
-            continue;
-        };
-        if pending > 0 {
-            status.progress.set(Some(Progress {
-                done: 0,
-                total: pending,
-            }));
-        }
-        let outcome = running.sync(now as u64).await;
-        status.progress.set(None);
-        match outcome {
-            Ok(report) => {
-                outbox_copy::forget(&report.answered);
-                if let Ok(seq) = running.storage.last_seq().await {
-                    outbox_copy::raise_seq_mark(identity.device_id, seq);
-                }
-                if reseal_refused(running, identity, session, status).await {
-                    not_before = 0.0;
-                }
-                if report.retry_after_ms.is_none() {
-                    let stranded = running.storage.dead_letters().await.unwrap_or_default();
-                    reported = report_stranded(identity.device_id, &stranded, reported).await;
-                }
-                if report.pushed > 0 {
-                    status.clock_ahead_ms.set(report.clock_ahead_ms);
-                }
-                if let Some(held) = report.held_for_manager {
-                    storage::set(HELD_KEY, &held.to_string());
-                    status.held_for_manager.set(held as usize);
-                }
-                match report.retry_after_ms {
-                    Some(wait) => {
-                        not_before = now_ms() + wait as f64;
-                        status.problem.set(failure_problem(report.failure));
-                    }
-                    None => {
-                        let done = now_ms();
-                        storage::set(LAST_SYNC_KEY, &done.to_string());
-                        status.last_sync.set(Some(done));
-                        status.problem.set(None);
-                        // With the socket open, pokes bring changes; the timer is the safety net.
-                        let interval = if pokes.open.get_untracked() {
-                            POKED_PULL_INTERVAL_MS
-                        } else {
-                            PULL_INTERVAL_MS
-                        };
-                        next_pull = done + interval;
-                    }
-                }
-                if let Ok(pending) = store.outbox_len().await {
-                    status.pending.set(pending);
-                }
-            }
-            Err(err) => {
-                status.problem.set(Some(write_failure(&err.0)));
-                not_before = now_ms() + 5_000.0;
-            }
-        }
-    }
-}
-
-type Engine = SyncEngine<LocalStore, FetchTransport>;
-
-/// After a sync: ops refused for a seq or id this device had used already (its storage was
-/// reset) go out again in a fresh place, at once; their copies follow. Whether any did.
-async fn reseal_refused(
-    running: &mut Engine,
-    identity: Identity,
-    session: Session,
-    status: SyncStatus,
-) -> bool {
-    let letters = running.storage.dead_letters().await.unwrap_or_default();
-    for letter in &letters {
-        if RESEALABLE.contains(&letter.code.as_str()) {
-            outbox_copy::keep_letter(letter);
-        }
-    }
-    if letters.is_empty() {
-        return false;
-    }
-    let Some(signer) = session
-        .keyring
-        .signer(identity.author_id, identity.device_id)
-        .await
-    else {
-        return false;
-    };
-    let Ok(resealed) = running.reseal(now_ms() as u64, &signer).await else {
-        return false;
-    };
-    for (old, new) in &resealed {
-        // The new op's copy first: a crash in between leaves two copies of one sale (applied
-        // once: sales are deduplicated by id), never none.
-        let _ = outbox_copy::keep(new);
-        outbox_copy::forget(&[*old]);
-    }
-    match outbox_copy::resealed_message(resealed.len()) {
-        Some(text) => {
-            status.notice.set(Some(text));
-            true
-        }
-        None => false,
-    }
-}
-
-/// What the person is told when the server turned a sync away.
-fn failure_problem(failure: Option<TransportError>) -> Option<String> {
-    match failure {
-        Some(TransportError::Status(401)) => {
-            Some("La sesión expiró: inicia sesión para enviar lo pendiente.".into())
-        }
-        Some(TransportError::Status(403)) => Some(
-            "Este dispositivo no está autorizado para la tienda de quien inició sesión.".into(),
-        ),
-        Some(TransportError::Status(426)) => Some(
-            "Hay una versión nueva de la aplicación: actualízala para seguir enviando. Lo guardado se conserva."
-                .into(),
-        ),
-        Some(TransportError::Unreadable) => Some(crate::api::UNREADABLE.into()),
-        Some(TransportError::Status(code)) => {
-            Some(format!("El servidor respondió {code}; se reintentará."))
-        }
-        _ => None,
-    }
-}
-
-/// Tells the server which ops sit in this device's dead letters, when that changed since the
-/// last report (after a re-seal only the ones that could not go out again are left), so the
-/// manager's queue screen lists them. Returns what the server now knows.
-async fn report_stranded(
-    device: Uuid,
-    letters: &[DeadLetter],
-    reported: Option<Vec<Uuid>>,
-) -> Option<Vec<Uuid>> {
-    let ids: Vec<Uuid> = letters.iter().map(|l| l.op.body.op_id).collect();
-    if reported.as_ref() == Some(&ids) {
-        return reported;
-    }
-    let body: Vec<DeadLetterReport> = letters
-        .iter()
-        .take(MAX_REPORTED_LETTERS)
-        .map(DeadLetterReport::of)
-        .collect();
-    let url = format!("/api/devices/{device}/rechazadas");
-    match crate::api::put::<_, serde_json::Value>(&url, &body).await {
-        Ok(_) => Some(ids),
-        // Tried again after the next sync.
-        Err(_) => reported,
     }
 }
