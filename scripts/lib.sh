@@ -46,7 +46,9 @@ build_web() {
     note "dist/ is up to date (inputs unchanged)"
     return
   fi
-  (cd "$REPO_ROOT" && cargo fetch --quiet && trunk build --release --offline)
+  # `|| return`: called inside an `&&` list, `set -e` does not stop a failed build, and the
+  # stamp must never claim a dist/ that was not built.
+  (cd "$REPO_ROOT" && cargo fetch --quiet && trunk build --release --offline) || return 1
   mkdir -p "$(dirname "$stamp")"
   echo "$hash" > "$stamp"
 }

@@ -24,6 +24,7 @@ pub mod pending;
 pub mod poke;
 pub mod policy;
 pub mod pwa;
+pub mod record_form;
 pub mod recovery;
 pub mod session;
 pub mod storage;

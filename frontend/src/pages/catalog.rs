@@ -3,7 +3,7 @@
 //! applies (the whole record with the change must still be valid) and sent as an op with only
 //! the changed fields, from the version shown.
 
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 use pronto_shared::{
     api::products::ProductInput,
     domain::{FieldErrors, Money},
@@ -18,12 +18,10 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    device::ThisDevice,
     live_search::live_search,
     local_store::LocalStore,
     pending::{overlaid, Shown},
-    session::Session,
-    sync_service::Sync,
+    record_form::{Editor, RecordScreen},
 };
 
 const RESULTS: usize = 30;
@@ -102,31 +100,27 @@ async fn search(store: &LocalStore, query: &str) -> Vec<Shown> {
 
 #[component]
 pub fn Catalog() -> impl IntoView {
-    let sync = expect_context::<Sync>();
-    let device = expect_context::<ThisDevice>();
-    let session = expect_context::<Session>();
-    let query = RwSignal::new(String::new());
-    let results: RwSignal<Vec<Shown>> = RwSignal::new(Vec::new());
-    let form: RwSignal<Option<Form>> = RwSignal::new(None);
-    let errors: RwSignal<FieldErrors> = RwSignal::new(FieldErrors::new());
-    let notice: RwSignal<Option<String>> = RwSignal::new(None);
+    let editor = Editor::from_context();
+    let session = editor.session;
+    let screen = RecordScreen::<Form>::new();
+    let RecordScreen {
+        query,
+        results,
+        form,
+        errors,
+        notice,
+    } = screen;
     let allowed = move || {
         session
             .profile()
             .is_some_and(|p| p.principal().can(Action::EditCatalog))
     };
-
-    let refresh = live_search(&sync, query, results, 1, |store, text| async move {
+    let refresh = live_search(&editor.sync, query, results, 1, |store, text| async move {
         search(&store, &text).await
     });
     let refresh_input = refresh.clone();
-
     let save = move |_| {
-        let (Some(this), Some(profile), Some(current)) = (
-            device.device.get_untracked(),
-            session.profile_untracked(),
-            form.get_untracked(),
-        ) else {
+        let Some(current) = form.get_untracked() else {
             return;
         };
         let changed = match current.changes() {
@@ -141,28 +135,13 @@ pub fn Catalog() -> impl IntoView {
             form.set(None);
             return;
         }
-        let Some(change) = LocalChange::of(
-            PRODUCTO,
-            current.id,
-            OpKind::Update,
-            Some(current.version.max(1)),
-            &changed,
-        ) else {
+        let base = Some(current.version.max(1));
+        let Some(change) = LocalChange::of(PRODUCTO, current.id, OpKind::Update, base, &changed)
+        else {
             return;
         };
-        notice.set(None);
-        let sync = sync.clone();
         let refresh = refresh.clone();
-        spawn_local(async move {
-            match sync.record(change, &this, &profile).await {
-                Ok(_) => {
-                    notice.set(Some(format!("{}: guardado.", current.nombre.trim())));
-                    form.set(None);
-                    refresh();
-                }
-                Err(e) => notice.set(Some(format!("No se pudo guardar en el dispositivo: {e}"))),
-            }
-        });
+        editor.save(screen, change, current.nombre.trim().to_owned(), refresh);
     };
 
     view! {
@@ -189,7 +168,7 @@ pub fn Catalog() -> impl IntoView {
                         view! {
                             <li>
                                 <button class="result" type="button" data-testid="catalog-row"
-                                    on:click=move |_| { errors.set(FieldErrors::new()); form.set(Form::of(&opened)); }>
+                                    on:click=move |_| screen.open(Form::of(&opened))>
                                     <span class="result__name">{text("nombre")}</span>
                                     <span class="result__meta">
                                         {format!("{} · {} · talla {}", text("sku"), text("color"),
@@ -207,22 +186,8 @@ pub fn Catalog() -> impl IntoView {
             {move || form.get().map(|f| view! {
                 <section class="card customer-form" data-testid="catalog-form">
                     <h2>{format!("{} · {}", f.data.get("sku").and_then(Value::as_str).unwrap_or_default(), f.nombre)}</h2>
-                    <label class="field">
-                        <span class="field__label">"Nombre"</span>
-                        <input class="field__input" data-testid="catalog-nombre"
-                            prop:value=move || form.with(|f| f.as_ref().map(|f| f.nombre.clone()).unwrap_or_default())
-                            on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| if let Some(f) = f { f.nombre = v }); } />
-                        {move || errors.with(|e| e.get("nombre").map(str::to_owned)).map(|m| view! { <span class="field__error" role="alert">{m}</span> })}
-                    </label>
-                    <label class="field">
-                        <span class="field__label">"Precio"</span>
-                        <input class="field__input" inputmode="decimal" data-testid="catalog-precio"
-                            prop:value=move || form.with(|f| f.as_ref().map(|f| f.precio.clone()).unwrap_or_default())
-                            on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| if let Some(f) = f { f.precio = v }); } />
-                        {move || errors.with(|e| e.get("precio").map(str::to_owned)).map(|m| view! {
-                            <span class="field__error" role="alert" data-testid="catalog-precio-error">{m}</span>
-                        })}
-                    </label>
+                    {screen.text_field(("Nombre", "catalog-nombre".into(), "nombre", "text"), (|f| f.nombre.clone(), |f, v| f.nombre = v), true)}
+                    {screen.text_field(("Precio", "catalog-precio".into(), "precio", "decimal"), (|f| f.precio.clone(), |f, v| f.precio = v), true)}
                     <label class="field field--check">
                         <input type="checkbox" data-testid="catalog-activo"
                             prop:checked=move || form.with(|f| f.as_ref().is_some_and(|f| f.activo))

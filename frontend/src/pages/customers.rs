@@ -3,7 +3,7 @@
 //! only the fields that changed, from the version it started on, so the server can merge it
 //! with other edits or settle a conflict by the model's strategy.
 
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 use pronto_shared::{
     api::customers::CustomerInput,
     domain::FieldErrors,
@@ -14,12 +14,10 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    device::ThisDevice,
     live_search::live_search,
     local_store::LocalStore,
     pending::{created_here, overlaid, Shown},
-    session::Session,
-    sync_service::Sync,
+    record_form::{Editor, RecordScreen},
 };
 
 const RESULTS: usize = 30;
@@ -85,6 +83,28 @@ impl Form {
         map
     }
 
+    /// The op this form saves: a create with every field, or an update of only the fields
+    /// that changed, from the version the form opened on; `None` when nothing changed.
+    fn change(&self) -> Option<LocalChange> {
+        let fields = self.fields();
+        match self.id {
+            None => LocalChange::of(CLIENTE, Uuid::now_v7(), OpKind::Create, None, &fields),
+            Some(id) => {
+                let changed: Map<String, Value> = fields
+                    .into_iter()
+                    .filter(|(k, v)| self.before.get(k) != Some(v))
+                    .collect();
+                if changed.is_empty() {
+                    return None;
+                }
+                // A record created here and not sent yet will be version 1 when its create
+                // applies; the edit, queued behind it, starts from there.
+                let base = Some(self.version.max(1));
+                LocalChange::of(CLIENTE, id, OpKind::Update, base, &changed)
+            }
+        }
+    }
+
     fn input(&self) -> CustomerInput {
         let optional = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
         CustomerInput {
@@ -129,31 +149,27 @@ async fn search(store: &LocalStore, query: &str) -> Vec<Shown> {
 
 #[component]
 pub fn Customers() -> impl IntoView {
-    let sync = expect_context::<Sync>();
-    let device = expect_context::<ThisDevice>();
-    let session = expect_context::<Session>();
-    let query = RwSignal::new(String::new());
-    let results: RwSignal<Vec<Shown>> = RwSignal::new(Vec::new());
-    let form: RwSignal<Option<Form>> = RwSignal::new(None);
-    let errors: RwSignal<FieldErrors> = RwSignal::new(FieldErrors::new());
-    let notice: RwSignal<Option<String>> = RwSignal::new(None);
+    let editor = Editor::from_context();
+    let session = editor.session;
+    let screen = RecordScreen::<Form>::new();
+    let RecordScreen {
+        query,
+        results,
+        form,
+        errors,
+        notice,
+    } = screen;
     let can_edit = move || {
         session
             .profile()
             .is_some_and(|p| p.principal().can(Action::EditCustomer))
     };
-
-    let refresh = live_search(&sync, query, results, 2, |store, text| async move {
+    let refresh = live_search(&editor.sync, query, results, 2, |store, text| async move {
         search(&store, &text).await
     });
     let refresh_input = refresh.clone();
-
     let save = move |_| {
-        let (Some(this), Some(profile), Some(current)) = (
-            device.device.get_untracked(),
-            session.profile_untracked(),
-            form.get_untracked(),
-        ) else {
+        let Some(current) = form.get_untracked() else {
             return;
         };
         if let Err(e) = current.input().validate() {
@@ -161,65 +177,27 @@ pub fn Customers() -> impl IntoView {
             return;
         }
         errors.set(FieldErrors::new());
-        let fields = current.fields();
-        let change = match current.id {
-            None => LocalChange::of(CLIENTE, Uuid::now_v7(), OpKind::Create, None, &fields),
-            Some(id) => {
-                let changed: Map<String, Value> = fields
-                    .into_iter()
-                    .filter(|(k, v)| current.before.get(k) != Some(v))
-                    .collect();
-                if changed.is_empty() {
-                    form.set(None);
-                    return;
-                }
-                // A record created here and not sent yet will be version 1 when its create
-                // applies; the edit, queued behind it, starts from there.
-                let base = Some(current.version.max(1));
-                LocalChange::of(CLIENTE, id, OpKind::Update, base, &changed)
-            }
-        };
-        let Some(change) = change else {
+        let Some(change) = current.change() else {
+            form.set(None);
             return;
         };
-        notice.set(None);
-        let sync = sync.clone();
-        let refresh = refresh.clone();
         let name = current.nombre.trim().to_owned();
-        spawn_local(async move {
-            match sync.record(change, &this, &profile).await {
-                Ok(_) => {
-                    notice.set(Some(format!("{name}: guardado.")));
-                    form.set(None);
-                    query.set(name);
-                    refresh();
-                }
-                Err(e) => notice.set(Some(format!("No se pudo guardar en el dispositivo: {e}"))),
-            }
+        let refresh = refresh.clone();
+        editor.save(screen, change, name.clone(), move || {
+            query.set(name);
+            refresh();
         });
     };
-
     let field = move |label: &'static str,
                       key: &'static str,
                       get: fn(&Form) -> String,
                       set: fn(&mut Form, String),
                       editable: bool| {
-        view! {
-            <label class="field">
-                <span class="field__label">{label}</span>
-                <input class="field__input" autocomplete="off" data-testid=format!("customer-{key}")
-                    disabled=!editable
-                    aria-invalid=move || errors.with(|e| e.get(key).is_some()).to_string()
-                    prop:value=move || form.with(|f| f.as_ref().map(get).unwrap_or_default())
-                    on:input=move |ev| {
-                        let value = event_target_value(&ev);
-                        form.update(|f| if let Some(f) = f { set(f, value) });
-                    } />
-                {move || errors.with(|e| e.get(key).map(str::to_owned)).map(|m| view! {
-                    <span class="field__error" role="alert">{m}</span>
-                })}
-            </label>
-        }
+        screen.text_field(
+            (label, format!("customer-{key}"), key, "text"),
+            (get, set),
+            editable,
+        )
     };
 
     view! {
@@ -228,7 +206,7 @@ pub fn Customers() -> impl IntoView {
                 <header class="sale__head">
                     <h1>"Clientes"</h1>
                     <button class="button button--primary" type="button" data-testid="customer-new"
-                        on:click=move |_| { errors.set(FieldErrors::new()); form.set(Some(Form::default())); }>
+                        on:click=move |_| screen.open(Some(Form::default()))>
                         "Nuevo cliente"
                     </button>
                 </header>
@@ -246,7 +224,7 @@ pub fn Customers() -> impl IntoView {
                         view! {
                             <li>
                                 <button class="result" type="button" data-testid="customer-row"
-                                    on:click=move |_| { errors.set(FieldErrors::new()); form.set(Some(Form::of(&opened))); }>
+                                    on:click=move |_| screen.open(Some(Form::of(&opened)))>
                                     <span class="result__name">{text_of(&shown.data, "nombre")}</span>
                                     <span class="result__meta">
                                         {[text_of(&shown.data, "telefono"), text_of(&shown.data, "email")]

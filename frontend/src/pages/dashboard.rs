@@ -83,6 +83,34 @@ fn per_hour(sessions: &[SessionRecord]) -> Vec<(String, i64)> {
     all[all.len().saturating_sub(12)..].to_vec()
 }
 
+/// The values the manager chose for each field of `conflict` (the store's by default).
+fn chosen_values(
+    conflict: &ConflictView,
+    choices: &BTreeMap<(Uuid, String), Choice>,
+) -> BTreeMap<String, Value> {
+    conflict
+        .registro
+        .fields
+        .iter()
+        .map(|field| {
+            let choice = choices
+                .get(&(conflict.id, field.clone()))
+                .cloned()
+                .unwrap_or(Choice::Store);
+            let value = match choice {
+                Choice::Store => conflict.registro.local.get(field).cloned(),
+                Choice::Server => conflict
+                    .actual
+                    .get(field)
+                    .or_else(|| conflict.registro.server.get(field))
+                    .cloned(),
+                Choice::Typed(text) => Some(Value::from(text)),
+            };
+            (field.clone(), value.unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let session = expect_context::<Session>();
@@ -177,28 +205,7 @@ pub fn Dashboard() -> impl IntoView {
     on_cleanup(move || stop_on_leave.set(true));
 
     let resolve = move |conflict: ConflictView| {
-        let mut valores = BTreeMap::new();
-        for field in &conflict.registro.fields {
-            let choice = choices
-                .with_untracked(|c| c.get(&(conflict.id, field.clone())).cloned())
-                .unwrap_or(Choice::Store);
-            let value = match choice {
-                Choice::Store => conflict
-                    .registro
-                    .local
-                    .get(field)
-                    .cloned()
-                    .unwrap_or(Value::Null),
-                Choice::Server => conflict
-                    .actual
-                    .get(field)
-                    .or_else(|| conflict.registro.server.get(field))
-                    .cloned()
-                    .unwrap_or(Value::Null),
-                Choice::Typed(text) => Value::from(text),
-            };
-            valores.insert(field.clone(), value);
-        }
+        let valores = chosen_values(&conflict, &choices.get_untracked());
         let url = format!("/api/sincronizacion/conflictos/{}/resolver", conflict.id);
         spawn_local(async move {
             match api::post::<_, ConflictView>(&url, &ResolveInput { valores }).await {
@@ -232,53 +239,8 @@ pub fn Dashboard() -> impl IntoView {
                 <h2>"Conflictos por resolver"</h2>
                 {move || pending.with(Vec::is_empty).then(|| view! { <p class="muted" data-testid="no-conflicts">"No hay conflictos pendientes."</p> })}
                 <ul class="conflicts" data-testid="pending-conflicts">
-                    {move || pending.get().into_iter().map(|c| {
-                        let conflict = c.clone();
-                        view! {
-                            <li class="conflict card" data-testid="conflict" data-entity=c.entidad_id.to_string()>
-                                <p class="conflict__title">
-                                    {format!("{} · versión base {} · servidor v{} · {}", model_label(&c.modelo),
-                                        c.registro.base_version.map(|v| v.to_string()).unwrap_or_else(|| "—".into()),
-                                        c.registro.server_version, c.creado)}
-                                </p>
-                                <table class="conflict__table">
-                                    <thead><tr><th>"Campo"</th><th>"Valor de la tienda"</th><th>"Valor del servidor"</th><th>"Otro"</th></tr></thead>
-                                    <tbody>
-                                        {c.registro.fields.iter().map(|field| {
-                                            let key = (c.id, field.clone());
-                                            let (k1, k2, k3, k4, k5) = (key.clone(), key.clone(), key.clone(), key.clone(), key.clone());
-                                            let local = shown(c.registro.local.get(field));
-                                            let server = shown(c.actual.get(field).or_else(|| c.registro.server.get(field)));
-                                            let is = move |k: &(Uuid, String), want: fn(&Choice) -> bool| {
-                                                choices.with(|m| want(m.get(k).unwrap_or(&Choice::Store)))
-                                            };
-                                            view! {
-                                                <tr>
-                                                    <th scope="row">{field.clone()}</th>
-                                                    <td><button type="button" class="pay__option" data-testid="choose-store"
-                                                        aria-pressed=move || is(&k1, |c| *c == Choice::Store).to_string()
-                                                        on:click=move |_| choices.update(|m| { m.insert(k2.clone(), Choice::Store); })>{local}</button></td>
-                                                    <td><button type="button" class="pay__option" data-testid="choose-server"
-                                                        aria-pressed=move || is(&k3, |c| *c == Choice::Server).to_string()
-                                                        on:click=move |_| choices.update(|m| { m.insert(k4.clone(), Choice::Server); })>{server}</button></td>
-                                                    <td><input class="field__input" data-testid="choose-typed" placeholder="Escribe otro valor"
-                                                        on:input=move |ev| { let v = event_target_value(&ev); choices.update(|m| { m.insert(k5.clone(), Choice::Typed(v)); }); } /></td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                {c.eliminado.then(|| view! {
-                                    <p class="notice" data-testid="conflict-deleted">
-                                        "El registro se eliminó después del conflicto: se cierra sin cambiar nada."
-                                    </p>
-                                })}
-                                <button class="button button--primary" type="button" data-testid="resolve"
-                                    on:click=move |_| resolve(conflict.clone())>
-                                    {if c.eliminado { "Cerrar conflicto" } else { "Resolver" }}
-                                </button>
-                            </li>
-                        }
+                    {move || pending.get().into_iter().map(|c| view! {
+                        <ConflictCard conflict=c choices=choices on_resolve=resolve />
                     }).collect_view()}
                 </ul>
                 <h2>"Resueltos recientemente"</h2>
@@ -291,58 +253,124 @@ pub fn Dashboard() -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </section>
-            <section class="card">
-                <h2>"Dispositivos"</h2>
-                <table class="conflict__table" data-testid="devices">
-                    <thead><tr><th>"Dispositivo"</th><th>"Tienda"</th><th>"Conexión"</th><th>"Última sincronización"</th><th>"Enviadas"</th><th>"Recibidas"</th></tr></thead>
-                    <tbody>
-                        {move || {
-                            let activity = devices(&sessions.get());
-                            registered.get().into_iter().map(|d| {
-                                let id = d.id.to_string();
-                                let (fin, sent, got) = activity.iter().find(|(a, ..)| *a == id)
-                                    .map(|(_, f, s, g)| (f.clone(), *s, *g)).unwrap_or_default();
-                                let online = d.conectado && connected(d.visto.as_deref());
-                                view! {
-                                    <tr data-testid="device-row" data-device=id.clone() data-online=online.to_string()>
-                                        <td>{format!("{} ({})", d.nombre, d.codigo)}</td>
-                                        <td>{d.tienda_id.to_string().chars().take(8).collect::<String>()}</td>
-                                        <td data-testid="device-state">{
-                                            let state = if !d.activo { "Dado de baja" } else if online { "En línea" } else { "Desconectado" };
-                                            if d.reloj_adelantado_ms > 0 {
-                                                format!("{state} · reloj adelantado {} min", (d.reloj_adelantado_ms + 59_999) / 60_000)
-                                            } else {
-                                                state.to_owned()
-                                            }
-                                        }</td>
-                                        <td>{if fin.is_empty() { "—".to_owned() } else { fin }}</td><td>{sent}</td><td>{got}</td>
-                                    </tr>
-                                }
-                            }).collect_view()
-                        }}
-                    </tbody>
-                </table>
-                <h2>"Operaciones enviadas por hora"</h2>
-                {move || {
-                    let bars = per_hour(&sessions.get());
-                    let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
-                    view! {
-                        <svg class="chart" viewBox="0 0 360 140" role="img" aria-label="Operaciones por hora" data-testid="ops-chart">
-                            {bars.iter().enumerate().map(|(i, (hour, n))| {
-                                let h = (*n as f64 / max as f64 * 100.0).round();
-                                let x = 10.0 + i as f64 * 29.0;
-                                view! {
-                                    <g>
-                                        <rect x=x.to_string() y=(110.0 - h).to_string() width="22" height=h.to_string() class="chart__bar"></rect>
-                                        <text x=(x + 11.0).to_string() y="125" class="chart__label">{hour.chars().skip(11).collect::<String>()}</text>
-                                        <text x=(x + 11.0).to_string() y=(106.0 - h).to_string() class="chart__label">{n.to_string()}</text>
-                                    </g>
-                                }
-                            }).collect_view()}
-                        </svg>
-                    }
-                }}
-            </section>
+            <DevicesAndActivity registered=registered sessions=sessions />
         </div>
+    }
+}
+
+/// One conflict held for the manager: per field the store's value, the server's, or one typed.
+#[component]
+fn ConflictCard(
+    conflict: ConflictView,
+    choices: RwSignal<BTreeMap<(Uuid, String), Choice>>,
+    on_resolve: impl Fn(ConflictView) + Clone + 'static,
+) -> impl IntoView {
+    let c = conflict.clone();
+    view! {
+        <li class="conflict card" data-testid="conflict" data-entity=c.entidad_id.to_string()>
+            <p class="conflict__title">
+                {format!("{} · versión base {} · servidor v{} · {}", model_label(&c.modelo),
+                    c.registro.base_version.map(|v| v.to_string()).unwrap_or_else(|| "—".into()),
+                    c.registro.server_version, c.creado)}
+            </p>
+            <table class="conflict__table">
+                <thead><tr><th>"Campo"</th><th>"Valor de la tienda"</th><th>"Valor del servidor"</th><th>"Otro"</th></tr></thead>
+                <tbody>
+                    {c.registro.fields.iter().map(|field| {
+                        let key = (c.id, field.clone());
+                        let (k1, k2, k3, k4, k5) = (key.clone(), key.clone(), key.clone(), key.clone(), key.clone());
+                        let local = shown(c.registro.local.get(field));
+                        let server = shown(c.actual.get(field).or_else(|| c.registro.server.get(field)));
+                        let is = move |k: &(Uuid, String), want: fn(&Choice) -> bool| {
+                            choices.with(|m| want(m.get(k).unwrap_or(&Choice::Store)))
+                        };
+                        view! {
+                            <tr>
+                                <th scope="row">{field.clone()}</th>
+                                <td><button type="button" class="pay__option" data-testid="choose-store"
+                                    aria-pressed=move || is(&k1, |c| *c == Choice::Store).to_string()
+                                    on:click=move |_| choices.update(|m| { m.insert(k2.clone(), Choice::Store); })>{local}</button></td>
+                                <td><button type="button" class="pay__option" data-testid="choose-server"
+                                    aria-pressed=move || is(&k3, |c| *c == Choice::Server).to_string()
+                                    on:click=move |_| choices.update(|m| { m.insert(k4.clone(), Choice::Server); })>{server}</button></td>
+                                <td><input class="field__input" data-testid="choose-typed" placeholder="Escribe otro valor"
+                                    on:input=move |ev| { let v = event_target_value(&ev); choices.update(|m| { m.insert(k5.clone(), Choice::Typed(v)); }); } /></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {c.eliminado.then(|| view! {
+                <p class="notice" data-testid="conflict-deleted">
+                    "El registro se eliminó después del conflicto: se cierra sin cambiar nada."
+                </p>
+            })}
+            <button class="button button--primary" type="button" data-testid="resolve"
+                on:click=move |_| on_resolve(conflict.clone())>
+                {if c.eliminado { "Cerrar conflicto" } else { "Resolver" }}
+            </button>
+        </li>
+    }
+}
+
+/// Each registered device with its connection and last sync, and the ops synced per hour.
+#[component]
+fn DevicesAndActivity(
+    registered: RwSignal<Vec<Device>>,
+    sessions: RwSignal<Vec<SessionRecord>>,
+) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>"Dispositivos"</h2>
+            <table class="conflict__table" data-testid="devices">
+                <thead><tr><th>"Dispositivo"</th><th>"Tienda"</th><th>"Conexión"</th><th>"Última sincronización"</th><th>"Enviadas"</th><th>"Recibidas"</th></tr></thead>
+                <tbody>
+                    {move || {
+                        let activity = devices(&sessions.get());
+                        registered.get().into_iter().map(|d| {
+                            let id = d.id.to_string();
+                            let (fin, sent, got) = activity.iter().find(|(a, ..)| *a == id)
+                                .map(|(_, f, s, g)| (f.clone(), *s, *g)).unwrap_or_default();
+                            let online = d.conectado && connected(d.visto.as_deref());
+                            view! {
+                                <tr data-testid="device-row" data-device=id.clone() data-online=online.to_string()>
+                                    <td>{format!("{} ({})", d.nombre, d.codigo)}</td>
+                                    <td>{d.tienda_id.to_string().chars().take(8).collect::<String>()}</td>
+                                    <td data-testid="device-state">{
+                                        let state = if !d.activo { "Dado de baja" } else if online { "En línea" } else { "Desconectado" };
+                                        if d.reloj_adelantado_ms > 0 {
+                                            format!("{state} · reloj adelantado {} min", (d.reloj_adelantado_ms + 59_999) / 60_000)
+                                        } else {
+                                            state.to_owned()
+                                        }
+                                    }</td>
+                                    <td>{if fin.is_empty() { "—".to_owned() } else { fin }}</td><td>{sent}</td><td>{got}</td>
+                                </tr>
+                            }
+                        }).collect_view()
+                    }}
+                </tbody>
+            </table>
+            <h2>"Operaciones enviadas por hora"</h2>
+            {move || {
+                let bars = per_hour(&sessions.get());
+                let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+                view! {
+                    <svg class="chart" viewBox="0 0 360 140" role="img" aria-label="Operaciones por hora" data-testid="ops-chart">
+                        {bars.iter().enumerate().map(|(i, (hour, n))| {
+                            let h = (*n as f64 / max as f64 * 100.0).round();
+                            let x = 10.0 + i as f64 * 29.0;
+                            view! {
+                                <g>
+                                    <rect x=x.to_string() y=(110.0 - h).to_string() width="22" height=h.to_string() class="chart__bar"></rect>
+                                    <text x=(x + 11.0).to_string() y="125" class="chart__label">{hour.chars().skip(11).collect::<String>()}</text>
+                                    <text x=(x + 11.0).to_string() y=(106.0 - h).to_string() class="chart__label">{n.to_string()}</text>
+                                </g>
+                            }
+                        }).collect_view()}
+                    </svg>
+                }
+            }}
+        </section>
     }
 }
