@@ -3,7 +3,7 @@
 //! saving an edit as an op in the outbox.
 
 use leptos::{prelude::*, task::spawn_local};
-use pronto_shared::{domain::FieldErrors, sync::engine::LocalChange};
+use pronto_shared::{domain::FieldErrors, sync::engine::LocalChange, Action};
 
 use crate::{device::ThisDevice, pending::Shown, session::Session, sync_service::Sync};
 
@@ -94,6 +94,12 @@ impl Editor {
             device: expect_context::<ThisDevice>(),
             session: expect_context::<Session>(),
         }
+    }
+
+    /// Whether the signed-in person may do `action` (to show or hide what they cannot).
+    pub fn may(&self, action: Action) -> impl Fn() -> bool + Copy + 'static {
+        let session = self.session;
+        move || session.profile().is_some_and(|p| p.principal().can(action))
     }
 
     /// Records `change` (an edit of `name`); on success says so, closes the form and runs

@@ -101,7 +101,7 @@ async fn search(store: &LocalStore, query: &str) -> Vec<Shown> {
 #[component]
 pub fn Catalog() -> impl IntoView {
     let editor = Editor::from_context();
-    let session = editor.session;
+    let allowed = editor.may(Action::EditCatalog);
     let screen = RecordScreen::<Form>::new();
     let RecordScreen {
         query,
@@ -110,11 +110,6 @@ pub fn Catalog() -> impl IntoView {
         errors,
         notice,
     } = screen;
-    let allowed = move || {
-        session
-            .profile()
-            .is_some_and(|p| p.principal().can(Action::EditCatalog))
-    };
     let refresh = live_search(&editor.sync, query, results, 1, |store, text| async move {
         search(&store, &text).await
     });

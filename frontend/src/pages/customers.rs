@@ -150,7 +150,7 @@ async fn search(store: &LocalStore, query: &str) -> Vec<Shown> {
 #[component]
 pub fn Customers() -> impl IntoView {
     let editor = Editor::from_context();
-    let session = editor.session;
+    let can_edit = editor.may(Action::EditCustomer);
     let screen = RecordScreen::<Form>::new();
     let RecordScreen {
         query,
@@ -159,11 +159,6 @@ pub fn Customers() -> impl IntoView {
         errors,
         notice,
     } = screen;
-    let can_edit = move || {
-        session
-            .profile()
-            .is_some_and(|p| p.principal().can(Action::EditCustomer))
-    };
     let refresh = live_search(&editor.sync, query, results, 2, |store, text| async move {
         search(&store, &text).await
     });
