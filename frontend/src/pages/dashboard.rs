@@ -111,10 +111,60 @@ fn chosen_values(
         .collect()
 }
 
+/// Keeps the conflicts and status sockets open while the page is (until `stop`), reloading
+/// what an event names; `live` says whether the conflicts channel is open.
+fn listen_live(
+    load_conflicts: Rc<dyn Fn()>,
+    load_sessions: Rc<dyn Fn()>,
+    (live, stop): (RwSignal<bool>, Rc<Cell<bool>>),
+) {
+    let connection = expect_context::<Connection>();
+    let session = expect_context::<Session>();
+    let on_conflict: Rc<dyn Fn(Option<Event>)> = Rc::new(move |event| {
+        if matches!(
+            event,
+            None | Some(Event::Conflicto { .. } | Event::Resincronizar)
+        ) {
+            load_conflicts();
+        }
+    });
+    // `None`: the socket (re)opened. What happened before it did (a till connecting between
+    // the first load and the subscription) came as no event: load again.
+    let on_status: Rc<dyn Fn(Option<Event>)> = Rc::new(move |event| {
+        if matches!(
+            event,
+            None | Some(
+                Event::Sincronizacion { .. } | Event::Dispositivo { .. } | Event::Resincronizar
+            )
+        ) {
+            load_sessions();
+        }
+    });
+    let status_open = RwSignal::new(false);
+    let plain: Rc<dyn Fn() -> String> = Rc::new(String::new);
+    spawn_local(poke::listen(
+        "conflictos",
+        Rc::clone(&plain),
+        on_conflict,
+        live,
+        connection,
+        session,
+        Rc::clone(&stop),
+    ));
+    spawn_local(poke::listen(
+        "estado",
+        plain,
+        on_status,
+        status_open,
+        connection,
+        session,
+        stop,
+    ));
+}
+
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let session = expect_context::<Session>();
-    let connection = expect_context::<Connection>();
     let pending: RwSignal<Vec<ConflictView>> = RwSignal::new(Vec::new());
     let resolved: RwSignal<Vec<ConflictView>> = RwSignal::new(Vec::new());
     let sessions: RwSignal<Vec<SessionRecord>> = RwSignal::new(Vec::new());
@@ -159,47 +209,12 @@ pub fn Dashboard() -> impl IntoView {
 
     // Live: the conflicts channel (and the status channel, for device activity).
     let stop = Rc::new(Cell::new(false));
-    let on_conflict: Rc<dyn Fn(Option<Event>)> = Rc::new(move |event| {
-        if matches!(
-            event,
-            None | Some(Event::Conflicto { .. } | Event::Resincronizar)
-        ) {
-            load_conflicts();
-        }
-    });
-    // `None`: the socket (re)opened. What happened before it did (a till connecting between
-    // the first load and the subscription) came as no event: load again.
-    let on_status: Rc<dyn Fn(Option<Event>)> = Rc::new(move |event| {
-        if matches!(
-            event,
-            None | Some(
-                Event::Sincronizacion { .. } | Event::Dispositivo { .. } | Event::Resincronizar
-            )
-        ) {
-            load_sessions();
-        }
-    });
     if allowed() {
-        let status_open = RwSignal::new(false);
-        let plain: Rc<dyn Fn() -> String> = Rc::new(String::new);
-        spawn_local(poke::listen(
-            "conflictos",
-            Rc::clone(&plain),
-            on_conflict,
-            live,
-            connection,
-            session,
-            Rc::clone(&stop),
-        ));
-        spawn_local(poke::listen(
-            "estado",
-            plain,
-            on_status,
-            status_open,
-            connection,
-            session,
-            Rc::clone(&stop),
-        ));
+        listen_live(
+            Rc::new(load_conflicts),
+            Rc::new(load_sessions),
+            (live, Rc::clone(&stop)),
+        );
     }
     let stop_on_leave = send_wrapper::SendWrapper::new(Rc::clone(&stop));
     on_cleanup(move || stop_on_leave.set(true));

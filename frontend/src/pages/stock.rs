@@ -185,10 +185,6 @@ fn StockRow(
 ) -> impl IntoView {
     let id = row.product.id;
     let open = RwSignal::new(false);
-    let delta_text = RwSignal::new(String::new());
-    let reason = RwSignal::new(StockReason::Recepcion);
-    let note = RwSignal::new(String::new());
-    let errors: RwSignal<FieldErrors> = RwSignal::new(FieldErrors::new());
     let problem: RwSignal<Option<String>> = RwSignal::new(None);
     let pending = move || {
         sent.with(|s| {
@@ -203,7 +199,44 @@ fn StockRow(
         q if q <= LOW_STOCK => Some(("stock__flag stock__flag--low", "Bajo")),
         _ => None,
     };
+    view! {
+        <li class="stock__row" data-testid="stock-row" data-product=id.to_string() data-quantity=row.quantity.to_string()>
+            <div class="stock__info">
+                <strong>{row.product.nombre.clone()}</strong>
+                <span class="muted">{format!("{} · {} · talla {}", row.product.sku, row.product.color, row.product.talla)}</span>
+            </div>
+            <div class="stock__qty">
+                <strong>{row.quantity}</strong>
+                {flag.map(|(class, label)| view! { <span class=class>{label}</span> })}
+                {move || (pending() != 0).then(|| view! {
+                    <span class="stock__pending" data-testid="stock-pending">{format!("{:+} por enviar", pending())}</span>
+                })}
+            </div>
+            {move || (may_adjust.get() && !open.get()).then(|| view! {
+                <button class="button result__grid" type="button" data-testid="stock-move" on:click=move |_| open.set(true)>"Mover"</button>
+            })}
+            {move || open.get().then(|| view! {
+                <StockMove id=id till=(sync.clone(), device, session) sent=sent open=open problem=problem />
+            })}
+            {move || problem.get().map(|p| view! { <p class="field__error" role="alert">{p}</p> })}
+        </li>
+    }
+}
 
+/// A reception or an adjustment of one row, recorded as a stock-delta op.
+#[component]
+fn StockMove(
+    id: Uuid,
+    till: (Sync, ThisDevice, Session),
+    sent: RwSignal<Vec<(Uuid, i64)>>,
+    open: RwSignal<bool>,
+    problem: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let (sync, device, session) = till;
+    let delta_text = RwSignal::new(String::new());
+    let reason = RwSignal::new(StockReason::Recepcion);
+    let note = RwSignal::new(String::new());
+    let errors: RwSignal<FieldErrors> = RwSignal::new(FieldErrors::new());
     let save = move |_| {
         let (Some(device), Some(profile)) =
             (device.device.get_untracked(), session.profile_untracked())
@@ -257,52 +290,33 @@ fn StockRow(
     };
 
     view! {
-        <li class="stock__row" data-testid="stock-row" data-product=id.to_string() data-quantity=row.quantity.to_string()>
-            <div class="stock__info">
-                <strong>{row.product.nombre.clone()}</strong>
-                <span class="muted">{format!("{} · {} · talla {}", row.product.sku, row.product.color, row.product.talla)}</span>
+        <div class="stock__form">
+            <div class="pay" role="radiogroup" aria-label="Motivo">
+                <button type="button" class="pay__option" aria-pressed=move || (reason.get() == StockReason::Recepcion).to_string()
+                    on:click=move |_| reason.set(StockReason::Recepcion)>"Recepción"</button>
+                <button type="button" class="pay__option" data-testid="reason-adjust" aria-pressed=move || (reason.get() == StockReason::Ajuste).to_string()
+                    on:click=move |_| reason.set(StockReason::Ajuste)>"Ajuste"</button>
             </div>
-            <div class="stock__qty">
-                <strong>{row.quantity}</strong>
-                {flag.map(|(class, label)| view! { <span class=class>{label}</span> })}
-                {move || (pending() != 0).then(|| view! {
-                    <span class="stock__pending" data-testid="stock-pending">{format!("{:+} por enviar", pending())}</span>
+            <label class="field">
+                <span class="field__label">"Pares (+ entran, − salen)"</span>
+                <input class="field__input" inputmode="numeric" data-testid="stock-delta"
+                    prop:value=move || delta_text.get() on:input=move |ev| delta_text.set(event_target_value(&ev)) />
+                {move || errors.with(|e| e.get("delta").map(str::to_owned)).map(|m| view! {
+                    <span class="field__error" role="alert" data-testid="delta-error">{m}</span>
                 })}
+            </label>
+            <label class="field">
+                <span class="field__label">"Nota (opcional)"</span>
+                <input class="field__input" data-testid="stock-note"
+                    prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev)) />
+                {move || errors.with(|e| e.get("nota").or(e.get("motivo")).map(str::to_owned)).map(|m| view! {
+                    <span class="field__error" role="alert">{m}</span>
+                })}
+            </label>
+            <div class="receipt__actions">
+                <button class="button button--primary" type="button" data-testid="stock-save" on:click=save.clone()>"Guardar"</button>
+                <button class="button" type="button" on:click=move |_| open.set(false)>"Cancelar"</button>
             </div>
-            {move || (may_adjust.get() && !open.get()).then(|| view! {
-                <button class="button result__grid" type="button" data-testid="stock-move" on:click=move |_| open.set(true)>"Mover"</button>
-            })}
-            {move || open.get().then(|| view! {
-                <div class="stock__form">
-                    <div class="pay" role="radiogroup" aria-label="Motivo">
-                        <button type="button" class="pay__option" aria-pressed=move || (reason.get() == StockReason::Recepcion).to_string()
-                            on:click=move |_| reason.set(StockReason::Recepcion)>"Recepción"</button>
-                        <button type="button" class="pay__option" data-testid="reason-adjust" aria-pressed=move || (reason.get() == StockReason::Ajuste).to_string()
-                            on:click=move |_| reason.set(StockReason::Ajuste)>"Ajuste"</button>
-                    </div>
-                    <label class="field">
-                        <span class="field__label">"Pares (+ entran, − salen)"</span>
-                        <input class="field__input" inputmode="numeric" data-testid="stock-delta"
-                            prop:value=move || delta_text.get() on:input=move |ev| delta_text.set(event_target_value(&ev)) />
-                        {move || errors.with(|e| e.get("delta").map(str::to_owned)).map(|m| view! {
-                            <span class="field__error" role="alert" data-testid="delta-error">{m}</span>
-                        })}
-                    </label>
-                    <label class="field">
-                        <span class="field__label">"Nota (opcional)"</span>
-                        <input class="field__input" data-testid="stock-note"
-                            prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev)) />
-                        {move || errors.with(|e| e.get("nota").or(e.get("motivo")).map(str::to_owned)).map(|m| view! {
-                            <span class="field__error" role="alert">{m}</span>
-                        })}
-                    </label>
-                    <div class="receipt__actions">
-                        <button class="button button--primary" type="button" data-testid="stock-save" on:click=save.clone()>"Guardar"</button>
-                        <button class="button" type="button" on:click=move |_| open.set(false)>"Cancelar"</button>
-                    </div>
-                </div>
-            })}
-            {move || problem.get().map(|p| view! { <p class="field__error" role="alert">{p}</p> })}
-        </li>
+        </div>
     }
 }

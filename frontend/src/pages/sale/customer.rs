@@ -83,8 +83,6 @@ pub(super) fn CustomerPicker(state: SaleState) -> impl IntoView {
         customer_results,
         creating_customer,
         new_name,
-        new_phone,
-        customer_errors,
         ..
     } = state;
     let sync_search = sync.clone();
@@ -111,9 +109,7 @@ pub(super) fn CustomerPicker(state: SaleState) -> impl IntoView {
             }
         });
     };
-    let error = move |field: &'static str| {
-        move || customer_errors.with(|e| e.get(field).map(str::to_owned))
-    };
+    let save = move || save_new(&sync, who, state);
     view! {
         <div class="customer" data-testid="sale-customer">
             {move || match customer.get() {
@@ -123,7 +119,7 @@ pub(super) fn CustomerPicker(state: SaleState) -> impl IntoView {
                         <button class="button--ghost-dark" type="button" on:click=move |_| customer.set(None)>"Quitar"</button>
                     </p>
                 }.into_any(),
-                None => { let sync = sync.clone(); view! {
+                None => { let save = save.clone(); view! {
                     <label class="field">
                         <span class="field__label">"Cliente (opcional)"</span>
                         <input class="field__input" autocomplete="off" placeholder="Nombre o teléfono"
@@ -132,39 +128,7 @@ pub(super) fn CustomerPicker(state: SaleState) -> impl IntoView {
                             on:input=on_customer_input.clone() />
                     </label>
                     {move || if creating_customer.get() {
-                        let sync = sync.clone();
-                        view! {
-                            <div class="customer__new" data-testid="new-customer">
-                                <label class="field">
-                                    <span class="field__label">"Nombre del cliente"</span>
-                                    <input class="field__input" autocomplete="off" data-testid="new-customer-name"
-                                        aria-invalid=move || error("nombre")().is_some().to_string()
-                                        prop:value=move || new_name.get()
-                                        on:input=move |ev| new_name.set(event_target_value(&ev)) />
-                                    {move || error("nombre")().map(|m| view! {
-                                        <span class="field__error" role="alert">{m}</span>
-                                    })}
-                                </label>
-                                <label class="field">
-                                    <span class="field__label">"Teléfono (opcional)"</span>
-                                    <input class="field__input" inputmode="tel" autocomplete="off" data-testid="new-customer-phone"
-                                        aria-invalid=move || error("telefono")().is_some().to_string()
-                                        prop:value=move || new_phone.get()
-                                        on:input=move |ev| new_phone.set(event_target_value(&ev)) />
-                                    {move || error("telefono")().map(|m| view! {
-                                        <span class="field__error" role="alert">{m}</span>
-                                    })}
-                                </label>
-                                <div class="customer__actions">
-                                    <button class="button button--primary" type="button" data-testid="save-customer"
-                                        on:click=move |_| save_new(&sync, who, state)>"Guardar cliente"</button>
-                                    <button class="button" type="button"
-                                        on:click=move |_| { creating_customer.set(false); customer_errors.set(FieldErrors::new()); }>
-                                        "Cancelar"
-                                    </button>
-                                </div>
-                            </div>
-                        }.into_any()
+                        view! { <NewCustomer state=state save=save.clone() /> }.into_any()
                     } else {
                         view! {
                             <button class="button" type="button" data-testid="create-customer"
@@ -192,6 +156,53 @@ pub(super) fn CustomerPicker(state: SaleState) -> impl IntoView {
                     </ul>
                 }.into_any() },
             }}
+        </div>
+    }
+}
+
+/// A customer created at the till: name and, if she gives it, phone.
+#[component]
+fn NewCustomer(state: SaleState, save: impl Fn() + 'static) -> impl IntoView {
+    let SaleState {
+        creating_customer,
+        new_name,
+        new_phone,
+        customer_errors,
+        ..
+    } = state;
+    let error = move |field: &'static str| {
+        move || customer_errors.with(|e| e.get(field).map(str::to_owned))
+    };
+    view! {
+        <div class="customer__new" data-testid="new-customer">
+            <label class="field">
+                <span class="field__label">"Nombre del cliente"</span>
+                <input class="field__input" autocomplete="off" data-testid="new-customer-name"
+                    aria-invalid=move || error("nombre")().is_some().to_string()
+                    prop:value=move || new_name.get()
+                    on:input=move |ev| new_name.set(event_target_value(&ev)) />
+                {move || error("nombre")().map(|m| view! {
+                    <span class="field__error" role="alert">{m}</span>
+                })}
+            </label>
+            <label class="field">
+                <span class="field__label">"Teléfono (opcional)"</span>
+                <input class="field__input" inputmode="tel" autocomplete="off" data-testid="new-customer-phone"
+                    aria-invalid=move || error("telefono")().is_some().to_string()
+                    prop:value=move || new_phone.get()
+                    on:input=move |ev| new_phone.set(event_target_value(&ev)) />
+                {move || error("telefono")().map(|m| view! {
+                    <span class="field__error" role="alert">{m}</span>
+                })}
+            </label>
+            <div class="customer__actions">
+                <button class="button button--primary" type="button" data-testid="save-customer"
+                    on:click=move |_| save()>"Guardar cliente"</button>
+                <button class="button" type="button"
+                    on:click=move |_| { creating_customer.set(false); customer_errors.set(FieldErrors::new()); }>
+                    "Cancelar"
+                </button>
+            </div>
         </div>
     }
 }

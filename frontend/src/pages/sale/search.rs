@@ -107,28 +107,32 @@ pub(super) fn Search(state: SaleState) -> impl IntoView {
                 <For
                     each=move || results.get()
                     key=|p| p.id
-                    children=move |p: Product| {
-                        let chosen = p.clone();
-                        let model = p.clone();
-                        let sync = sync.clone();
-                        view! {
-                            <li class="result-row">
-                                <button class="result" type="button" on:click=move |_| state.add(chosen.clone())>
-                                    <span class="result__name">{p.nombre.clone()}</span>
-                                    <span class="result__meta">
-                                        {format!("{} · {} · talla {}", p.sku, p.color, p.talla)}
-                                    </span>
-                                    <span class="result__price">{money(p.precio)}</span>
-                                </button>
-                                <button class="button result__grid" type="button" data-testid="open-grid"
-                                    aria-label="Ver tallas y colores" on:click=move |_| grid::open(&sync, state, model.clone())>
-                                    "Tallas"
-                                </button>
-                            </li>
-                        }
-                    }
+                    children=move |p: Product| view! { <ResultRow product=p state=state sync=sync.clone() /> }
                 />
             </ul>
         </section>
+    }
+}
+
+/// One product found: a tap adds it; "Tallas" opens its model's grid.
+#[component]
+fn ResultRow(product: Product, state: SaleState, sync: Sync) -> impl IntoView {
+    let p = product;
+    let chosen = p.clone();
+    let model = p.clone();
+    view! {
+        <li class="result-row">
+            <button class="result" type="button" on:click=move |_| state.add(chosen.clone())>
+                <span class="result__name">{p.nombre.clone()}</span>
+                <span class="result__meta">
+                    {format!("{} · {} · talla {}", p.sku, p.color, p.talla)}
+                </span>
+                <span class="result__price">{money(p.precio)}</span>
+            </button>
+            <button class="button result__grid" type="button" data-testid="open-grid"
+                aria-label="Ver tallas y colores" on:click=move |_| grid::open(&sync, state, model.clone())>
+                "Tallas"
+            </button>
+        </li>
     }
 }
