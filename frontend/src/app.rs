@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Router>
+            <div class="chrome">
             <header class="topbar">
                 <a class="brand" href="/">"Pronto POS"</a>
                 <div class="topbar__right">
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
             </header>
             <SyncBar />
             <UpdateBanner pwa=pwa />
+            </div>
             <main class="page">
                 {move || match gate.get() {
                     Gate::Checking => view! { <p class="loading">"Cargando…"</p> }.into_any(),

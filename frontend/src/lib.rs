@@ -26,6 +26,7 @@ pub mod policy;
 pub mod pwa;
 pub mod record_form;
 pub mod recovery;
+pub mod scanner;
 pub mod session;
 pub mod storage;
 pub mod storage_space;

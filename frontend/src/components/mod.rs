@@ -2,6 +2,7 @@
 
 pub mod connection_indicator;
 pub mod device_card;
+pub mod modal;
 pub mod pin_card;
 pub mod sync_bar;
 pub mod update_banner;

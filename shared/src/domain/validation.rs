@@ -60,6 +60,16 @@ impl FieldErrors {
         self.0.get(field).map(String::as_str)
     }
 
+    /// Every field with its error, in field order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(f, e)| (f.as_str(), e.as_str()))
+    }
+
+    /// Forgets `field`'s error (the person changed the field).
+    pub fn remove(&mut self, field: &str) {
+        self.0.remove(field);
+    }
+
     /// `Ok(())` when nothing was recorded, else the errors.
     pub fn into_result(self) -> Result<(), FieldErrors> {
         if self.is_empty() {

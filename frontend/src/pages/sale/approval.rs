@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 use pronto_shared::{api::approval, domain::money::mxn as money};
 
-use super::{checkout, SaleState};
+use super::{checkout, scan, SaleState};
+use crate::components::modal::Modal;
 
 #[component]
 pub(super) fn ApprovalDialog(state: SaleState) -> impl IntoView {
@@ -15,6 +16,10 @@ pub(super) fn ApprovalDialog(state: SaleState) -> impl IntoView {
         approval_error,
         ..
     } = state;
+    let close = Callback::new(move |()| {
+        approving.set(None);
+        state.focus_search();
+    });
     move || {
         approving.get().map(|pending| {
         let percent = {
@@ -23,8 +28,7 @@ pub(super) fn ApprovalDialog(state: SaleState) -> impl IntoView {
         };
         let approve = approve.clone();
         view! {
-            <div class="receipt-backdrop">
-                <section class="receipt card approval" role="dialog" aria-label="Autorización del gerente" data-testid="approval">
+            <Modal label="Autorización del gerente".into() class="receipt card approval" testid="approval" on_close=close>
                     <h2>"Autorización del gerente"</h2>
                     <p>{format!(
                         "El descuento de {} ({:.1} %) pasa el límite de {} % de la tienda.",
@@ -64,10 +68,10 @@ pub(super) fn ApprovalDialog(state: SaleState) -> impl IntoView {
                         <button class="button button--primary" type="button" data-testid="approve"
                             disabled=pending.rule.autorizadores.is_empty()
                             on:click=move |_| approve()>"Autorizar y cobrar"</button>
-                        <button class="button" type="button" on:click=move |_| approving.set(None)>"Volver"</button>
+                        <button class="button" type="button" on:click=move |_| close.run(())>"Volver"</button>
                     </div>
-                </section>
-            </div>
+                    <scan::Waiting state=state />
+            </Modal>
         }
     })
     }

@@ -12,13 +12,13 @@ pub(super) fn CartLines(state: SaleState) -> impl IntoView {
     } = state;
     view! {
         <header class="sale__head">
-            <h2>"Venta"</h2>
+            <h1 class="sale__title">"Venta"</h1>
             <a class="button" href="/devolucion" data-testid="go-return">"Devolución"</a>
         </header>
         {move || cart.with(Vec::is_empty).then(|| view! {
             <p class="muted">"Escanea o busca un producto para empezar."</p>
         })}
-        <ul class="cart">
+        <ul class="cart sale__lines" aria-label="Productos de la venta">
             <For
                 each=move || cart.get().into_iter().enumerate()
                 key=|(i, l)| (*i, l.product.id, l.quantity, l.discount.clone())
@@ -34,7 +34,7 @@ pub(super) fn CartLines(state: SaleState) -> impl IntoView {
                         <li class="cart__line" data-testid="cart-line">
                             <span class="cart__name">
                                 {line.product.nombre.clone()}
-                                <span class="muted">{format!(" · talla {}", line.product.talla)}</span>
+                                <span class="muted">{format!(" · {} · talla {}", line.product.color, line.product.talla)}</span>
                             </span>
                             <span class="cart__qty">
                                 <button class="button button--round" type="button" aria-label="Quitar uno" on:click=move |_| bump(-1)>"−"</button>

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{
     model::{discount_of, typed, Approving, Notice, Pay, Receipt},
+    payment::{CARD, CASH},
     SaleState,
 };
 use crate::{device::ThisDevice, policy, session::Session, sync_service::Sync};
@@ -98,10 +99,10 @@ fn field_error(state: SaleState, field: &str, message: impl std::fmt::Display) {
 
 /// The payments as typed, or `None` after an unreadable amount was shown at its field.
 fn payments(state: SaleState, total: i64) -> Option<Vec<(PaymentMethod, i64)>> {
-    let bad = |what: &str| {
+    let bad = |field: &str, what: &str| {
         field_error(
             state,
-            "pagos",
+            field,
             format!("Escribe {what} como 1500 o 1,500.00."),
         );
         None
@@ -111,14 +112,14 @@ fn payments(state: SaleState, total: i64) -> Option<Vec<(PaymentMethod, i64)>> {
         Pay::Card => Some(vec![(PaymentMethod::Tarjeta, total)]),
         Pay::Cash => match typed(&received, total) {
             Ok(cash) => Some(vec![(PaymentMethod::Efectivo, cash)]),
-            Err(()) => bad("el efectivo recibido"),
+            Err(()) => bad(CASH, "el efectivo recibido"),
         },
         Pay::Mixed => {
             let Ok(card) = typed(&state.card_amount.get_untracked(), 0) else {
-                return bad("el importe con tarjeta");
+                return bad(CARD, "el importe con tarjeta");
             };
             let Ok(cash) = typed(&received, total - card) else {
-                return bad("el efectivo recibido");
+                return bad(CASH, "el efectivo recibido");
             };
             Some(vec![
                 (PaymentMethod::Tarjeta, card),
@@ -179,6 +180,34 @@ fn sale_input(state: SaleState) -> Option<(SaleInput, Vec<(PaymentMethod, i64)>)
     Some((input, payments))
 }
 
+/// The shared rule's errors keyed by the field the cashier sees: a payment's problem goes to the
+/// card amount or the cash received, whichever it is about.
+fn at_fields(errors: &FieldErrors, payments: &[(PaymentMethod, i64)], method: Pay) -> FieldErrors {
+    let field_of = |m: PaymentMethod| match m {
+        PaymentMethod::Tarjeta => CARD,
+        PaymentMethod::Efectivo => CASH,
+    };
+    let mut shown = FieldErrors::new();
+    for (field, message) in errors.iter() {
+        let at = match field.strip_prefix("pagos") {
+            None => field,
+            Some("") if method == Pay::Card => CARD,
+            // Too much by card is the card's problem; too little paid is the cash's to cover.
+            Some("") if message.contains("tarjeta") => CARD,
+            Some("") => CASH,
+            Some(index) => index
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| payments.get(i))
+                .map_or(CASH, |(m, _)| field_of(*m)),
+        };
+        shown.add(at, message);
+    }
+    shown
+}
+
 /// What "Cobrar" does: check, then record, or first ask a manager to approve the discounts.
 pub(super) fn charger(state: SaleState) -> impl Fn() + Clone + 'static {
     let recorder = Recorder::from_context();
@@ -201,8 +230,17 @@ pub(super) fn charger(state: SaleState) -> impl Fn() + Clone + 'static {
         let valid = match input.validate() {
             Ok(valid) => valid,
             Err(errors) => {
-                if errors.get("pagos").is_none() && errors.get("descuento").is_none() {
-                    state.notice.set(Some(Notice::Problem(errors.to_string())));
+                let errors = at_fields(&errors, &payments, state.method.get_untracked());
+                // What has no field of its own on screen is said under Cobrar, in words only.
+                let elsewhere: Vec<&str> = errors
+                    .iter()
+                    .filter(|(f, _)| {
+                        ![CARD, CASH, "descuento"].contains(f) && !f.ends_with(".descuento")
+                    })
+                    .map(|(_, m)| m)
+                    .collect();
+                if !elsewhere.is_empty() {
+                    state.notice.set(Some(Notice::Problem(elsewhere.join(" "))));
                 }
                 state.field_errors.set(errors);
                 return;

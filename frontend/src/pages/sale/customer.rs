@@ -121,8 +121,8 @@ pub(super) fn CustomerPicker(state: SaleState) -> impl IntoView {
                 }.into_any(),
                 None => { let save = save.clone(); view! {
                     <label class="field">
-                        <span class="field__label">"Cliente (opcional)"</span>
-                        <input class="field__input" autocomplete="off" placeholder="Nombre o teléfono"
+                        <span class="field__label">"Cliente"</span>
+                        <input class="field__input" autocomplete="off" placeholder="Nombre o teléfono (opcional)"
                             data-testid="customer-search"
                             prop:value=move || customer_query.get()
                             on:input=on_customer_input.clone() />

@@ -9,7 +9,7 @@ use super::{
     model::{products, size_label, tenths, Grid},
     SaleState,
 };
-use crate::sync_service::Sync;
+use crate::{components::modal::Modal, sync_service::Sync};
 
 /// Opens the grid of `product`'s model (same name and brand), read from the device's cache.
 pub(super) fn open(sync: &Sync, state: SaleState, product: Product) {
@@ -62,16 +62,19 @@ pub(super) fn open(sync: &Sync, state: SaleState, product: Product) {
 #[component]
 pub(super) fn SizeGrid(state: SaleState) -> impl IntoView {
     let grid = state.grid;
+    let close = Callback::new(move |()| {
+        grid.set(None);
+        state.focus_search();
+    });
     move || {
         grid.get().map(|g| {
         let sizes = g.sizes.clone();
         let rows = g.colors.clone();
         view! {
-            <div class="receipt-backdrop">
-                <section class="grid card" role="dialog" aria-label="Tallas y colores" data-testid="size-grid">
+            <Modal label=format!("Tallas y colores de {}", g.name) class="grid card" testid="size-grid" on_close=close>
                     <header class="grid__head">
                         <h2>{g.name.clone()}</h2>
-                        <button class="button" type="button" on:click=move |_| grid.set(None)>"Cerrar"</button>
+                        <button class="button" type="button" on:click=move |_| close.run(())>"Cerrar"</button>
                     </header>
                     <p class="muted">"Existencias de esta tienda. Toca una talla para agregarla a la venta."</p>
                     <div class="grid__scroll">
@@ -105,8 +108,7 @@ pub(super) fn SizeGrid(state: SaleState) -> impl IntoView {
                             </tbody>
                         </table>
                     </div>
-                </section>
-            </div>
+            </Modal>
         }
     })
     }

@@ -16,7 +16,9 @@ use pronto_shared::{
 };
 use uuid::Uuid;
 
-use crate::{policy, session::Session};
+use send_wrapper::SendWrapper;
+
+use crate::{policy, scanner::Scanner, session::Session, sync_service::Sync};
 
 mod approval;
 mod cart;
@@ -26,6 +28,7 @@ mod grid;
 mod model;
 mod payment;
 mod receipt;
+mod scan;
 mod search;
 
 use model::{discount_of, typed, Approving, CartLine, Grid, Notice, Pay, Receipt};
@@ -34,7 +37,10 @@ use model::{discount_of, typed, Approving, CartLine, Grid, Notice, Pay, Receipt}
 #[derive(Clone, Copy)]
 pub(super) struct SaleState {
     query: RwSignal<String>,
+    /// The variants the search found (shown grouped by model).
     results: RwSignal<Vec<Product>>,
+    /// The last search found nothing.
+    no_results: RwSignal<bool>,
     cart: RwSignal<Vec<CartLine>>,
     method: RwSignal<Pay>,
     card_amount: RwSignal<String>,
@@ -61,6 +67,12 @@ pub(super) struct SaleState {
     approval_pin: RwSignal<String>,
     approval_error: RwSignal<Option<String>>,
     search_box: NodeRef<html::Input>,
+    /// Codes scanned while the receipt or the approval was open, added when it closes.
+    waiting: RwSignal<Vec<String>>,
+    /// A scanned code the catalog does not know, said next to the search box.
+    scan_problem: RwSignal<Option<String>>,
+    /// The cashier's choice: a scan on the receipt closes it into the next sale.
+    scan_closes_receipt: RwSignal<bool>,
     /// Answers of older searches arriving late must not replace newer ones.
     search_no: StoredValue<u64>,
 }
@@ -70,6 +82,7 @@ impl SaleState {
         Self {
             query: RwSignal::new(String::new()),
             results: RwSignal::new(Vec::new()),
+            no_results: RwSignal::new(false),
             cart: RwSignal::new(Vec::new()),
             method: RwSignal::new(Pay::Cash),
             card_amount: RwSignal::new(String::new()),
@@ -92,6 +105,9 @@ impl SaleState {
             approval_pin: RwSignal::new(String::new()),
             approval_error: RwSignal::new(None),
             search_box: NodeRef::new(),
+            waiting: RwSignal::new(Vec::new()),
+            scan_problem: RwSignal::new(None),
+            scan_closes_receipt: RwSignal::new(scan::scan_closes_receipt()),
             search_no: StoredValue::new(0),
         }
     }
@@ -110,8 +126,28 @@ impl SaleState {
         );
         self.query.set(String::new());
         self.results.set(Vec::new());
+        self.no_results.set(false);
         self.notice.set(None);
-        self.focus_search();
+        self.scan_problem.set(None);
+        if self.focus_is_free() {
+            self.focus_search();
+        }
+    }
+
+    /// Whether focus may go back to the search box: not while the cashier is typing in another
+    /// field (a scan while she types the cash must not take the field away from her).
+    fn focus_is_free(self) -> bool {
+        let active = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element());
+        let search: Option<web_sys::Element> = self.search_box.get_untracked().map(Into::into);
+        match active {
+            None => true,
+            Some(e) => {
+                Some(&e) == search.as_ref()
+                    || !matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA")
+            }
+        }
     }
 
     fn focus_search(self) {
@@ -165,7 +201,13 @@ impl SaleState {
 #[component]
 pub fn Sale() -> impl IntoView {
     let session = expect_context::<Session>();
+    let sync = expect_context::<Sync>();
     let state = SaleState::new();
+    let scanning = sync.clone();
+    let scanner = Scanner::listen(move |code| scan::route(state, scanning.clone(), code));
+    let scanner = SendWrapper::new(scanner);
+    on_cleanup(move || drop(scanner));
+    scan::release_waiting(state, sync);
     // The discount rule as the server has it now, for when the connection goes.
     if let Some(profile) = session.profile_untracked() {
         spawn_local(async move {
@@ -177,20 +219,14 @@ pub fn Sale() -> impl IntoView {
             <search::Search state=state />
             <section class="sale__cart card" data-testid="cart">
                 <cart::CartLines state=state />
-                <customer::CustomerPicker state=state />
-                <payment::Payment state=state />
+                <div class="sale__pay">
+                    <customer::CustomerPicker state=state />
+                    <payment::Payment state=state />
+                </div>
             </section>
         </div>
         <grid::SizeGrid state=state />
         <approval::ApprovalDialog state=state />
-        {move || state.receipt.get().map(|r| view! {
-            <receipt::ReceiptView
-                receipt=r
-                on_close=move || {
-                    state.receipt.set(None);
-                    state.focus_search();
-                }
-            />
-        })}
+        <receipt::ReceiptDialog state=state />
     }
 }

@@ -11,8 +11,11 @@ use pronto_shared::{
 };
 use serde_json::Value;
 
-/// Search results shown at once.
+/// Models shown at once in the search results.
 pub(super) const RESULTS: usize = 12;
+/// Variants read for one search, grouped into models: enough for a dozen models of a full size
+/// run in three colours.
+pub(super) const VARIANTS_READ: usize = 400;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct CartLine {
@@ -44,6 +47,45 @@ pub(super) fn products(values: Vec<Value>) -> Vec<Product> {
         .filter_map(|v| serde_json::from_value(v).ok())
         .filter(|p: &Product| p.activo)
         .collect()
+}
+
+/// One model in the search results: its colours and prices across the variants found.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ModelRow {
+    /// The first variant found: the grid opens from it.
+    pub(super) first: Product,
+    pub(super) colors: Vec<String>,
+    pub(super) low: i64,
+    pub(super) high: i64,
+}
+
+/// `products` grouped by model (name and brand, as the grid groups them), in the order the
+/// search found them, at most `limit` models.
+pub(super) fn by_model(products: &[Product], limit: usize) -> Vec<ModelRow> {
+    let mut rows: Vec<ModelRow> = Vec::new();
+    for p in products {
+        let full = rows.len() >= limit;
+        match rows
+            .iter_mut()
+            .find(|r| r.first.nombre == p.nombre && r.first.marca == p.marca)
+        {
+            Some(row) => {
+                if !row.colors.contains(&p.color) {
+                    row.colors.push(p.color.clone());
+                }
+                row.low = row.low.min(p.precio);
+                row.high = row.high.max(p.precio);
+            }
+            None if !full => rows.push(ModelRow {
+                first: p.clone(),
+                colors: vec![p.color.clone()],
+                low: p.precio,
+                high: p.precio,
+            }),
+            None => {}
+        }
+    }
+    rows
 }
 
 /// What the receipt shows; built from the cart when the sale is saved.
@@ -122,6 +164,22 @@ pub(super) fn typed(text: &str, default: i64) -> Result<i64, ()> {
     Money::parse_mxn(text).map(Money::centavos).map_err(|_| ())
 }
 
+/// The cash a customer is likely to hand over for `due`: the exact amount, then the next round
+/// amounts above it (bills of 50, 100, 200, 500 and 1,000 pesos), at most four in all.
+pub(super) fn quick_cash(due: i64) -> Vec<i64> {
+    let mut amounts = vec![due];
+    if due <= 0 {
+        return amounts;
+    }
+    for step in [5_000, 10_000, 20_000, 50_000, 100_000] {
+        let next = (due + step - 1) / step * step;
+        if next > due && !amounts.contains(&next) && amounts.len() < 4 {
+            amounts.push(next);
+        }
+    }
+    amounts
+}
+
 pub(super) fn method_label(method: PaymentMethod) -> &'static str {
     match method {
         PaymentMethod::Efectivo => "Efectivo",
@@ -156,6 +214,49 @@ mod tests {
         assert_eq!(discount_of("12,5 %", 10_000), Ok(1_250));
         assert!(discount_of("diez", 10_000).is_err());
         assert!(discount_of("120", 10_000).is_err());
+    }
+
+    fn variant(name: &str, color: &str, talla: f64, precio: i64) -> Product {
+        Product {
+            id: uuid::Uuid::now_v7(),
+            sku: format!("{name}-{color}-{talla}"),
+            codigo_barras: String::new(),
+            nombre: name.into(),
+            marca: "Pronto".into(),
+            modelo: name.into(),
+            color: color.into(),
+            talla,
+            precio,
+            imagen: None,
+            activo: true,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn search_results_are_one_row_per_model_with_its_colours_and_price_range() {
+        let found = [
+            variant("Mocasín Roma", "Negro", 25.0, 89_900),
+            variant("Mocasín Roma", "Café", 26.0, 99_900),
+            variant("Bota Sierra", "Negro", 27.0, 149_900),
+            variant("Mocasín Roma", "Negro", 27.0, 89_900),
+        ];
+        let rows = by_model(&found, 12);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].first.nombre, "Mocasín Roma");
+        assert_eq!(rows[0].colors, ["Negro", "Café"]);
+        assert_eq!((rows[0].low, rows[0].high), (89_900, 99_900));
+        assert_eq!(by_model(&found, 1).len(), 1);
+    }
+
+    #[test]
+    fn quick_cash_offers_the_exact_amount_then_the_next_bills_up() {
+        assert_eq!(
+            quick_cash(123_450),
+            vec![123_450, 125_000, 130_000, 140_000]
+        );
+        assert_eq!(quick_cash(50_000), vec![50_000, 60_000, 100_000]);
+        assert_eq!(quick_cash(0), vec![0]);
     }
 
     #[test]

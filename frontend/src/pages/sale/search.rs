@@ -1,16 +1,21 @@
-//! Finding shoes: the search box (names, SKUs), a scanned barcode (a keyboard wedge types the
-//! digits and Enter), and the results with a way to the model's size grid.
+//! Finding shoes: the search box (names, SKUs, a code typed by hand) and the results, one row
+//! per model with its colours; a tap opens the model's size × colour grid. Scanned codes do not
+//! come through here but through the scanner service ([`super::scan`]).
 
 use leptos::{ev, prelude::*, task::spawn_local};
-use pronto_shared::api::products::Product;
+use pronto_shared::domain::money::mxn as money;
 
 use super::{
     grid,
-    model::{products, Notice, RESULTS},
-    SaleState,
+    model::{by_model, products, ModelRow, RESULTS, VARIANTS_READ},
+    scan, SaleState,
 };
 use crate::sync_service::Sync;
-use pronto_shared::domain::money::mxn as money;
+
+/// A code typed by hand: only digits, as long as the shortest barcode.
+fn looks_like_code(text: &str) -> bool {
+    text.len() >= crate::scanner::MIN_SCAN && text.chars().all(|c| c.is_ascii_digit())
+}
 
 #[component]
 pub(super) fn Search(state: SaleState) -> impl IntoView {
@@ -18,7 +23,8 @@ pub(super) fn Search(state: SaleState) -> impl IntoView {
     let SaleState {
         query,
         results,
-        notice,
+        no_results,
+        scan_problem,
         search_box,
         search_no,
         ..
@@ -28,6 +34,7 @@ pub(super) fn Search(state: SaleState) -> impl IntoView {
     let on_input = move |ev: ev::Event| {
         let text = event_target_value(&ev);
         query.set(text.clone());
+        scan_problem.set(None);
         let Some(store) = sync_search.store() else {
             return;
         };
@@ -39,52 +46,40 @@ pub(super) fn Search(state: SaleState) -> impl IntoView {
             } else {
                 products(
                     store
-                        .search_products(&text, RESULTS)
+                        .search_products(&text, VARIANTS_READ)
                         .await
                         .unwrap_or_default(),
                 )
             };
             if search_no.get_value() == mine {
+                no_results.set(found.is_empty() && !text.trim().is_empty());
                 results.set(found);
             }
         });
     };
 
-    // A keyboard-wedge scanner types the digits and Enter: a 13-digit code adds its product at
-    // once; otherwise Enter takes the only result.
-    let sync_scan = sync.clone();
+    // Enter: a code typed by hand adds its pair; one variant found is added; one model found
+    // opens its grid.
+    let sync_enter = sync.clone();
     let on_key = move |ev: ev::KeyboardEvent| {
         if ev.key() != "Enter" {
             return;
         }
         ev.prevent_default();
         let text = query.get_untracked().trim().to_owned();
-        if text.len() == 13 && text.chars().all(|c| c.is_ascii_digit()) {
-            let sync = sync_scan.clone();
-            spawn_local(async move {
-                let Some(store) = sync.opened_store().await else {
-                    notice.set(Some(Notice::Problem(
-                        "El almacenamiento del dispositivo no abrió: recarga la página.".into(),
-                    )));
-                    return;
-                };
-                match store.product_by_barcode(&text).await {
-                    Ok(Some(value)) => match serde_json::from_value::<Product>(value) {
-                        Ok(product) => state.add(product),
-                        Err(_) => notice.set(Some(Notice::Problem(format!(
-                            "El código {text} no se pudo leer."
-                        )))),
-                    },
-                    _ => notice.set(Some(Notice::Problem(format!(
-                        "No hay ningún producto con el código {text}."
-                    )))),
-                }
-            });
-        } else if let [only] = results.get_untracked().as_slice() {
+        if looks_like_code(&text) {
+            scan::add_code(state, sync_enter.clone(), text);
+            return;
+        }
+        let found = results.get_untracked();
+        if let [only] = found.as_slice() {
             state.add(only.clone());
+        } else if let [model] = by_model(&found, 2).as_slice() {
+            grid::open(&sync_enter, state, model.first.clone());
         }
     };
 
+    let models = Memo::new(move |_| results.with(|found| by_model(found, RESULTS)));
     view! {
         <section class="sale__find card">
             <label class="field">
@@ -103,35 +98,43 @@ pub(super) fn Search(state: SaleState) -> impl IntoView {
                     on:keydown=on_key
                 />
             </label>
+            {move || scan_problem.get().map(|text| view! {
+                <p class="field__error scan__problem" role="alert" data-testid="scan-problem">{text}</p>
+            })}
+            {move || no_results.get().then(|| view! {
+                <p class="muted" role="status" data-testid="no-results">
+                    {format!("Sin resultados para «{}».", query.get_untracked().trim())}
+                </p>
+            })}
             <ul class="results" data-testid="search-results">
                 <For
-                    each=move || results.get()
-                    key=|p| p.id
-                    children=move |p: Product| view! { <ResultRow product=p state=state sync=sync.clone() /> }
+                    each=move || models.get()
+                    key=|m| m.first.id
+                    children=move |m: ModelRow| view! { <ResultRow model=m state=state sync=sync.clone() /> }
                 />
             </ul>
         </section>
     }
 }
 
-/// One product found: a tap adds it; "Tallas" opens its model's grid.
+/// One model found: a tap opens its grid of sizes and colours with this store's stock.
 #[component]
-fn ResultRow(product: Product, state: SaleState, sync: Sync) -> impl IntoView {
-    let p = product;
-    let chosen = p.clone();
-    let model = p.clone();
+fn ResultRow(model: ModelRow, state: SaleState, sync: Sync) -> impl IntoView {
+    let price = if model.low == model.high {
+        money(model.low)
+    } else {
+        format!("{} – {}", money(model.low), money(model.high))
+    };
+    let first = model.first.clone();
     view! {
-        <li class="result-row">
-            <button class="result" type="button" on:click=move |_| state.add(chosen.clone())>
-                <span class="result__name">{p.nombre.clone()}</span>
+        <li>
+            <button class="result" type="button" data-testid="open-grid"
+                on:click=move |_| grid::open(&sync, state, first.clone())>
+                <span class="result__name">{model.first.nombre.clone()}</span>
                 <span class="result__meta">
-                    {format!("{} · {} · talla {}", p.sku, p.color, p.talla)}
+                    {format!("{} · {}", model.first.marca, model.colors.join(", "))}
                 </span>
-                <span class="result__price">{money(p.precio)}</span>
-            </button>
-            <button class="button result__grid" type="button" data-testid="open-grid"
-                aria-label="Ver tallas y colores" on:click=move |_| grid::open(&sync, state, model.clone())>
-                "Tallas"
+                <span class="result__price">{price}</span>
             </button>
         </li>
     }
