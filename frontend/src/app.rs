@@ -19,6 +19,7 @@ use crate::{
     pages::{
         audit_queue::{Audit, Queue},
         catalog::Catalog,
+        conflicts::Conflicts,
         customers::Customers,
         dashboard::Dashboard,
         home::Home,
@@ -30,6 +31,7 @@ use crate::{
         sync_config::SyncConfig,
     },
     pwa::Pwa,
+    screen_change::ScreenChange,
     session::{Session, SessionState},
     sync_service::Sync,
 };
@@ -66,6 +68,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Router>
+            <ScreenChange />
             <div class="chrome">
             <header class="topbar">
                 <a class="brand" href="/">"Pronto POS"</a>
@@ -91,6 +94,7 @@ pub fn App() -> impl IntoView {
                                 <Route path=path!("/clientes") view=Customers />
                                 <Route path=path!("/catalogo") view=Catalog />
                                 <Route path=path!("/sincronizacion/dashboard") view=Dashboard />
+                                <Route path=path!("/sincronizacion/conflictos") view=Conflicts />
                                 <Route path=path!("/sincronizacion/configuracion") view=SyncConfig />
                                 <Route path=path!("/sincronizacion/auditoria") view=Audit />
                                 <Route path=path!("/sincronizacion/cola") view=Queue />

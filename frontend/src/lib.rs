@@ -18,7 +18,9 @@ pub mod live_search;
 pub mod local_db;
 pub mod local_store;
 pub mod local_time;
+pub mod names;
 pub mod outbox_copy;
+pub mod outbox_kinds;
 pub mod pages;
 pub mod pending;
 pub mod poke;
@@ -27,6 +29,7 @@ pub mod pwa;
 pub mod record_form;
 pub mod recovery;
 pub mod scanner;
+pub mod screen_change;
 pub mod session;
 pub mod storage;
 pub mod storage_space;
@@ -34,6 +37,7 @@ pub mod sync_service;
 pub mod sync_transport;
 pub mod web_lock;
 pub mod webcrypto;
+pub mod words;
 
 /// Installs the panic hook, then mounts the app on `<body>`.
 pub fn start() {

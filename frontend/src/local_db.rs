@@ -20,7 +20,7 @@ use web_sys::{
 
 pub const DB_NAME: &str = "pronto";
 /// The schema version this build writes; see [`upgrade`].
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Object store names.
 pub mod stores {
@@ -334,6 +334,9 @@ async fn connect(name: &str, version: u32, upgrade: Upgrade) -> Result<IdbDataba
 ///   holds every two different three-letter word beginnings of a product, for two-word queries;
 /// - 3: sales by folio and by the sale a return names (`original`), for returns at the till.
 ///   Sale records of earlier versions lack those fields, so the step rewrites them in place.
+/// - 4: the outbox by the kind of record an op is about (`category`, see `outbox_kinds`), so
+///   counting pending sales or reading pending customers reads no other op. Ops queued under
+///   earlier versions get the field in place.
 fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<(), JsValue> {
     // A database some other script opened first without a version is empty at version 1 (the
     // e2e suite's own probe did, under load): without its stores it is new, whatever its
@@ -372,16 +375,45 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<
         sales.create_index_with_str("folio", "folio")?;
         sales.create_index_with_str("original", "original")?;
         if from >= 1 {
-            index_stored_sales(&sales)?;
+            rewrite_each(&sales, index_sale)?;
+        }
+    }
+    if from < 4 && to >= 4 {
+        let outbox = tx.object_store(stores::OUTBOX)?;
+        outbox.create_index_with_str("category", "category")?;
+        if from >= 1 {
+            rewrite_each(&outbox, file_op)?;
         }
     }
     Ok(())
 }
 
-/// Adds `folio` and `original` to every stored sale record (upgrade step 3). The cursor walks
-/// inside the upgrade transaction, which stays open while it has requests in flight.
-fn index_stored_sales(sales: &web_sys::IdbObjectStore) -> Result<(), JsValue> {
-    let request = sales.open_cursor()?;
+/// Adds `folio` and `original` to a stored sale record (upgrade step 3).
+fn index_sale(row: &JsValue) {
+    let data: serde_json::Value = text(row, "data")
+        .and_then(|d| serde_json::from_str(&d).ok())
+        .unwrap_or_default();
+    for (key, field) in [("folio", "folio"), ("original", "venta_original_id")] {
+        if let Some(value) = data.get(field).and_then(|v| v.as_str()) {
+            let _ = Reflect::set(row, &JsValue::from_str(key), &value.into());
+        }
+    }
+}
+
+/// Adds `category` to a queued op (upgrade step 4).
+fn file_op(row: &JsValue) {
+    let op: Option<pronto_shared::sync::Op> =
+        text(row, "op").and_then(|json| serde_json::from_str(&json).ok());
+    if let Some(op) = op {
+        let category = crate::outbox_kinds::category(&op.body.model, op.body.kind);
+        let _ = Reflect::set(row, &JsValue::from_str("category"), &category.into());
+    }
+}
+
+/// Rewrites every record of `store` with `fix` (an upgrade step adding a field). The cursor
+/// walks inside the upgrade transaction, which stays open while it has requests in flight.
+fn rewrite_each(store: &web_sys::IdbObjectStore, fix: fn(&JsValue)) -> Result<(), JsValue> {
+    let request = store.open_cursor()?;
     let walk = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
         let Some(cursor) = event
             .target()
@@ -392,14 +424,7 @@ fn index_stored_sales(sales: &web_sys::IdbObjectStore) -> Result<(), JsValue> {
             return;
         };
         if let Ok(row) = cursor.value() {
-            let data: serde_json::Value = text(&row, "data")
-                .and_then(|d| serde_json::from_str(&d).ok())
-                .unwrap_or_default();
-            for (key, field) in [("folio", "folio"), ("original", "venta_original_id")] {
-                if let Some(value) = data.get(field).and_then(|v| v.as_str()) {
-                    let _ = Reflect::set(&row, &JsValue::from_str(key), &value.into());
-                }
-            }
+            fix(&row);
             let _ = cursor.update(&row);
         }
         let _ = cursor.continue_();

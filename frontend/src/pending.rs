@@ -2,6 +2,8 @@
 //! creates and edits still in the outbox laid over it — a cashier who just saved a customer
 //! offline sees her as saved, marked as not sent yet.
 
+use std::collections::HashMap;
+
 use pronto_shared::sync::{Op, OpKind};
 use serde_json::Value;
 use uuid::Uuid;
@@ -16,51 +18,67 @@ pub struct Shown {
     pub pending: bool,
 }
 
-/// `cached` (data and version) with the pending ops of (`model`, `id`) applied in seq order;
-/// `None` when it does not exist, or a pending delete removes it.
-pub fn overlaid(
-    model: &str,
-    id: Uuid,
-    cached: Option<(Value, i64)>,
-    outbox: &[Op],
-) -> Option<Shown> {
-    let mut shown = cached.map(|(data, version)| Shown {
-        data,
-        version,
-        pending: false,
-    });
-    for op in outbox
-        .iter()
-        .filter(|op| op.body.model == model && op.body.entity_id == id)
-    {
-        match op.body.kind {
-            OpKind::Delete => shown = None,
-            OpKind::Create | OpKind::Update => {
-                let entry = shown.get_or_insert_with(|| Shown {
-                    data: serde_json::json!({ "id": id }),
-                    version: 0,
-                    pending: true,
-                });
-                entry.pending = true;
-                if let Value::Object(map) = &mut entry.data {
-                    for (field, value) in &op.body.fields {
-                        map.insert(field.clone(), value.clone());
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    shown
+/// The pending ops of one model, by record: what a list screen lays over its cached rows.
+/// Built once per search from the outbox's index of that kind, so showing a page of records
+/// costs one lookup per record, not a pass over the outbox.
+#[derive(Debug, Default)]
+pub struct PendingOps {
+    by_record: HashMap<Uuid, Vec<Op>>,
+    /// Records created here and not sent, in the order they were created.
+    created: Vec<Uuid>,
 }
 
-/// Ids of the records of `model` created on this device and not sent yet.
-pub fn created_here(model: &str, outbox: &[Op]) -> Vec<Uuid> {
-    outbox
-        .iter()
-        .filter(|op| op.body.model == model && op.body.kind == OpKind::Create)
-        .map(|op| op.body.entity_id)
-        .collect()
+impl PendingOps {
+    /// `ops` (in seq order) of `model`; ops of other models are left out.
+    pub fn of(model: &str, ops: Vec<Op>) -> Self {
+        let mut pending = Self::default();
+        for op in ops.into_iter().filter(|op| op.body.model == model) {
+            if op.body.kind == OpKind::Create {
+                pending.created.push(op.body.entity_id);
+            }
+            pending
+                .by_record
+                .entry(op.body.entity_id)
+                .or_default()
+                .push(op);
+        }
+        pending
+    }
+
+    /// `cached` (data and version) with the pending ops of record `id` applied in seq order;
+    /// `None` when it does not exist, or a pending delete removes it.
+    pub fn overlaid(&self, id: Uuid, cached: Option<(Value, i64)>) -> Option<Shown> {
+        let mut shown = cached.map(|(data, version)| Shown {
+            data,
+            version,
+            pending: false,
+        });
+        for op in self.by_record.get(&id).map_or(&[][..], Vec::as_slice) {
+            match op.body.kind {
+                OpKind::Delete => shown = None,
+                OpKind::Create | OpKind::Update => {
+                    let entry = shown.get_or_insert_with(|| Shown {
+                        data: serde_json::json!({ "id": id }),
+                        version: 0,
+                        pending: true,
+                    });
+                    entry.pending = true;
+                    if let Value::Object(map) = &mut entry.data {
+                        for (field, value) in &op.body.fields {
+                            map.insert(field.clone(), value.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        shown
+    }
+
+    /// Ids of the records created on this device and not sent yet.
+    pub fn created_here(&self) -> &[Uuid] {
+        &self.created
+    }
 }
 
 #[cfg(test)]
@@ -105,13 +123,12 @@ mod tests {
                 json!({"telefono": "2", "notas": "vip"}),
             ),
         ];
-        let shown = overlaid(
-            "clientes.Cliente",
-            id,
-            Some((json!({"id": id, "nombre": "Ana", "telefono": "0"}), 4)),
-            &outbox,
-        )
-        .unwrap();
+        let shown = PendingOps::of("clientes.Cliente", outbox.to_vec())
+            .overlaid(
+                id,
+                Some((json!({"id": id, "nombre": "Ana", "telefono": "0"}), 4)),
+            )
+            .unwrap();
         assert_eq!(shown.data["telefono"], "2");
         assert_eq!(shown.data["nombre"], "Ana");
         assert_eq!(shown.data["notas"], "vip");
@@ -123,10 +140,14 @@ mod tests {
     fn a_record_created_here_shows_before_the_server_has_it_and_a_delete_hides_it() {
         let id = Uuid::from_u128(7);
         let created = [op(1, id, OpKind::Create, json!({"nombre": "Rosa"}))];
-        let shown = overlaid("clientes.Cliente", id, None, &created).unwrap();
+        let pending = PendingOps::of("clientes.Cliente", created.to_vec());
+        let shown = pending.overlaid(id, None).unwrap();
         assert_eq!(shown.data["nombre"], "Rosa");
-        assert_eq!(created_here("clientes.Cliente", &created), vec![id]);
-        let deleted = [op(1, id, OpKind::Delete, json!({}))];
-        assert!(overlaid("clientes.Cliente", id, Some((json!({}), 1)), &deleted).is_none());
+        assert_eq!(pending.created_here(), [id]);
+        let deleted = PendingOps::of(
+            "clientes.Cliente",
+            vec![op(1, id, OpKind::Delete, json!({}))],
+        );
+        assert!(deleted.overlaid(id, Some((json!({}), 1))).is_none());
     }
 }

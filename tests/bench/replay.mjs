@@ -73,7 +73,7 @@ try {
     const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
     const tx = db.transaction(["outbox", "meta"], "readwrite");
     const outbox = tx.objectStore("outbox");
-    for (const op of ops) outbox.add({ op_id: op.op_id, seq: op.seq, op: JSON.stringify(op) });
+    for (const op of ops) outbox.add({ op_id: op.op_id, seq: op.seq, op: JSON.stringify(op), category: "venta" });
     tx.objectStore("meta").put(ops.length, "last_seq");
     await new Promise((ok, bad) => ((tx.oncomplete = ok), (tx.onerror = bad)));
     db.close();

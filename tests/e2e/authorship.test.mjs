@@ -50,7 +50,13 @@ async function installPageHelpers(page) {
       /** Appends ops to the outbox after the device's last seq, as the app stores them. */
       enqueue: async (db, ops) => {
         const tx = db.transaction(["outbox", "meta"], "readwrite");
-        for (const op of ops) tx.objectStore("outbox").add({ op_id: op.op_id, seq: op.seq, op: JSON.stringify(op) });
+        // The outbox's `category` index, as the app files ops (frontend/src/outbox_kinds.rs).
+        const category = (op) =>
+          ({ sale: "venta", return: "devolucion" })[op.kind] ??
+          ({ "clientes.Cliente": "cliente", "productos.Producto": "producto" })[op.model] ??
+          "existencia";
+        for (const op of ops)
+          tx.objectStore("outbox").add({ op_id: op.op_id, seq: op.seq, op: JSON.stringify(op), category: category(op) });
         tx.objectStore("meta").put(ops[ops.length - 1].seq, "last_seq");
         await new Promise((ok, bad) => ((tx.oncomplete = ok), (tx.onerror = bad)));
       },

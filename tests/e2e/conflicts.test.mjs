@@ -121,6 +121,14 @@ test("a conflict held for the manager reaches her open dashboard and is counted 
   const held = (t) => t.page.getByTestId("held-count");
   await held(two).filter({ hasText: "1 en espera del gerente" }).waitFor({ timeout: 5_000 });
   assert.equal(await held(one).count(), 0);
+  // The card names the customer, and the dashboard speaks the manager's language.
+  assert.equal(await conflict.getByTestId("conflict-title").innerText(), `Cliente ${name}`);
+  await assertManagerWords(m, "dashboard with a pending conflict");
+  const page2 = await manager.context.newPage();
+  await page2.goto(`${server.url}/sincronizacion/conflictos/`);
+  await page2.locator(`[data-testid="conflicts-page"] [data-testid="conflict"][data-entity="${customer.id}"]`).waitFor();
+  await assertManagerWords(page2, "conflicts page");
+  await page2.close();
 
   await conflict.getByTestId("choose-typed").fill("3300000000");
   await conflict.getByTestId("resolve").click();
@@ -153,7 +161,7 @@ test("a conflict held for the manager reaches her open dashboard and is counted 
   await one.context.setOffline(false);
   await waitForPending(one.page, 0, 30_000);
 
-  await m.locator(`[data-testid="resolved-conflict"][data-entity="${customer.id}"]`).filter({ hasText: "UltimaModificacion" }).waitFor({ timeout: 5_000 });
+  await m.locator(`[data-testid="resolved-conflict"][data-entity="${customer.id}"]`).filter({ hasText: "Gana el cambio más reciente" }).waitFor({ timeout: 5_000 });
   const stored = await m.evaluate(async (id) => (await (await fetch(`/api/customers/${id}`)).json()).telefono, customer.id);
   assert.equal(stored, "3355555555", "the later HLC wins");
   for (const t of [one, two]) {
@@ -172,5 +180,28 @@ test("the audit screen lists the day's entries and the admin's integrity check p
   await m.goto(`${server.url}/sincronizacion/cola`);
   await m.getByRole("button", { name: "Aplicadas" }).click();
   await m.getByTestId("queue-op").first().waitFor();
-  assert.match(await m.getByTestId("queue-ops").innerText(), /clientes\.Cliente/);
+  assert.match(await m.getByTestId("queue-ops").innerText(), /Cliente/);
+  await assertManagerWords(m, "queue");
+  await m.goto(`${server.url}/sincronizacion/auditoria`);
+  await m.getByTestId("audit-entry").first().waitFor();
+  await assertManagerWords(m, "audit");
+  await m.goto(`${server.url}/sincronizacion/dashboard`);
+  await m.getByTestId("resolved-conflict").first().waitFor();
+  await m.getByTestId("device-row").first().waitFor();
+  await assertManagerWords(m, "dashboard");
 });
+
+/** The manager's screens show names, local times and Spanish words: no fragment of an id, no
+ *  ISO timestamp, no wire name of a model, status, kind or strategy. */
+async function assertManagerWords(page, screen) {
+  // Names arrive with the directory a moment after the lists.
+  await page.waitForTimeout(500);
+  const text = await page.locator("main").innerText();
+  const ids = (text.match(/\b[0-9a-f]{8}(?:-[0-9a-f]{4})*\b/gi) ?? []).filter((w) => /[a-f]/i.test(w) && /\d/.test(w));
+  assert.deepEqual(ids, [], `${screen} shows no id`);
+  assert.doesNotMatch(text, /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/, `${screen} shows no ISO timestamp`);
+  assert.doesNotMatch(text, /\b[a-z]+\.[A-Z][a-z]+\b/, `${screen} shows no model wire name`);
+  const english =
+    /\b(applied|pending|Pending|rejected|conflict|discarded|resolved|held|sale|create|update|delete|stock_delta|LocalWins|ServerWins|Merged|UltimaModificacion|PrioridadCentral|PrioridadTienda|version)\b/;
+  assert.doesNotMatch(text, english, `${screen} shows no English or wire word`);
+}

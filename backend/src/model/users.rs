@@ -77,3 +77,35 @@ pub async fn exists(conn: &mut AnyConnection, id: Uuid) -> Result<bool, AppError
         .await?;
     Ok(found.is_some())
 }
+
+/// People by name: of one store, or of every store when `store_id` is `None`.
+pub async fn names(
+    conn: &mut AnyConnection,
+    store_id: Option<Uuid>,
+) -> Result<Vec<pronto_shared::api::directory::Named>, AppError> {
+    let rows: Vec<(String, String, String)> = match store_id {
+        Some(store) => {
+            sqlx::query_as(
+                "SELECT id, display_name, store_id FROM users WHERE store_id = $1 \
+                 ORDER BY display_name",
+            )
+            .bind(store.to_string())
+            .fetch_all(conn)
+            .await?
+        }
+        None => {
+            sqlx::query_as("SELECT id, display_name, store_id FROM users ORDER BY display_name")
+                .fetch_all(conn)
+                .await?
+        }
+    };
+    rows.into_iter()
+        .map(|(id, nombre, store)| {
+            Ok(pronto_shared::api::directory::Named {
+                id: db::uuid(&id)?,
+                nombre,
+                tienda_id: db::uuid(&store)?,
+            })
+        })
+        .collect()
+}

@@ -3,6 +3,7 @@
 mod auth;
 mod customers;
 mod devices;
+mod directory;
 mod health;
 mod products;
 mod records;
@@ -28,6 +29,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(health::router())
         .merge(auth::router())
         .merge(stores::router())
+        .merge(directory::router())
         .merge(devices::router())
         .merge(products::router())
         .merge(customers::router())

@@ -71,6 +71,9 @@ async fn view(conn: &mut AnyConnection, row: Row) -> Result<ConflictView, AppErr
         .map_err(|e| AppError::Internal(format!("stored conflict record: {e}")))?;
     let entidad_id = db::uuid(&entity)?;
     let now = current(conn, &model, entidad_id).await?;
+    let registro_nombre = now
+        .as_ref()
+        .and_then(|row| pronto_shared::api::directory::record_label(&model, row));
     let actual = registro
         .fields
         .iter()
@@ -89,6 +92,7 @@ async fn view(conn: &mut AnyConnection, row: Row) -> Result<ConflictView, AppErr
         resuelto_en: at,
         actual,
         eliminado: now.is_none(),
+        registro_nombre,
     })
 }
 

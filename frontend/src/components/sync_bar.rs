@@ -6,7 +6,10 @@
 use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::sync::engine::{DeadLetter, Storage};
 
-use crate::sync_service::{Sync, SyncStatus};
+use crate::{
+    outbox_kinds::waiting_words,
+    sync_service::{Sync, SyncStatus},
+};
 
 /// `HH:MM` in the device's local time.
 fn clock_time(epoch_ms: f64) -> String {
@@ -14,14 +17,21 @@ fn clock_time(epoch_ms: f64) -> String {
     format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
 }
 
-/// Never "Todo enviado" while the server refused something of this device: those ops are not
-/// on the server, and the person must look at them.
-fn pending_text(n: usize, refused: usize) -> String {
+/// What waits, in words by kind ("3 ventas y 1 cliente por enviar"). Never "Todo enviado"
+/// while the server refused something of this device: those ops are not on the server, and
+/// the person must look at them.
+fn pending_text(n: usize, waiting: &[(&str, usize)], refused: usize) -> String {
     match n {
         0 if refused > 0 => "Nada en cola, pero hay operaciones rechazadas".into(),
         0 => "Todo enviado".into(),
-        1 => "1 operación por enviar".into(),
-        n => format!("{n} operaciones por enviar"),
+        // Counted by kind a moment after the total: until then, the total.
+        n => match waiting_words(waiting)
+            .filter(|_| waiting.iter().map(|(_, k)| k).sum::<usize>() == n)
+        {
+            Some(words) => words,
+            None if n == 1 => "1 registro por enviar".into(),
+            None => format!("{n} registros por enviar"),
+        },
     }
 }
 
@@ -53,7 +63,7 @@ pub fn SyncBar() -> impl IntoView {
     view! {
         <div class="syncbar" data-testid="sync-bar">
             <span class="syncbar__pending" data-testid="pending-count" data-count=move || status.pending.get().to_string()>
-                {move || pending_text(status.pending.get(), status.dead_letters.get())}
+                {move || status.waiting.with(|w| pending_text(status.pending.get(), w, status.dead_letters.get()))}
             </span>
             // A <progress> element rather than a styled width: the CSP allows no inline styles.
             <progress

@@ -16,7 +16,10 @@ use super::{
     cache_record, cache_store, js_err, results, LocalStore, CURSOR, DATABASE_ID, DATABASE_RESET,
     LAST_HLC, LAST_SEQ, SEQ_UNKNOWN,
 };
-use crate::local_db::{record, stores, text, DbError};
+use crate::{
+    local_db::{record, stores, text, DbError},
+    outbox_kinds::{category, KINDS},
+};
 
 impl LocalStore {
     /// Puts back into the outbox the ops of `kept` (the second copy, `outbox_copy`) that it
@@ -54,14 +57,7 @@ impl LocalStore {
         }
         let rows = missing
             .iter()
-            .map(|op| {
-                let json = serde_json::to_string(op).map_err(js_err)?;
-                record(&[
-                    ("op_id", op.body.op_id.to_string().into()),
-                    ("seq", JsValue::from_f64(op.body.seq as f64)),
-                    ("op", json.into()),
-                ])
-            })
+            .map(|op| outbox_row(op))
             .collect::<Result<Vec<_>, JsValue>>()
             .map_err(|e| DbError::from_js(&e))?;
         self.db
@@ -86,6 +82,46 @@ impl LocalStore {
         self.pending_ops(0, None).await
     }
 
+    /// The pending ops of one kind of record (`outbox_kinds`), in seq order, read through the
+    /// outbox's index: a customer screen reads no pending sale.
+    pub async fn outbox_of(&self, kind: &'static str) -> Result<Vec<Op>, DbError> {
+        let request = self
+            .db
+            .read(&[stores::OUTBOX], |tx| {
+                tx.object_store(stores::OUTBOX)?
+                    .index("category")?
+                    .get_all_with_key(&kind.into())
+            })
+            .await?;
+        parse_ops(&request)
+    }
+
+    /// How many ops of each kind wait, counted in the index without reading them.
+    pub async fn outbox_counts(&self) -> Result<Vec<(&'static str, usize)>, DbError> {
+        let requests = self
+            .db
+            .read(&[stores::OUTBOX], |tx| {
+                let index = tx.object_store(stores::OUTBOX)?.index("category")?;
+                KINDS
+                    .iter()
+                    .map(|kind| Ok((*kind, index.count_with_key(&(*kind).into())?)))
+                    .collect::<Result<Vec<_>, JsValue>>()
+            })
+            .await?;
+        let counted = requests
+            .iter()
+            .map(|(kind, request)| {
+                let n = request
+                    .result()
+                    .ok()
+                    .and_then(|r| r.as_f64())
+                    .unwrap_or(0.0);
+                (*kind, n as usize)
+            })
+            .collect();
+        Ok(counted)
+    }
+
     async fn pending_ops(&self, after: u64, limit: Option<u32>) -> Result<Vec<Op>, DbError> {
         let request = self
             .db
@@ -99,14 +135,7 @@ impl LocalStore {
                 }
             })
             .await?;
-        results(&request)
-            .iter()
-            .map(|stored| {
-                let json = text(stored, "op").unwrap_or_default();
-                serde_json::from_str(&json)
-                    .map_err(|e| DbError::new("DataError", format!("op guardada ilegible: {e}")))
-            })
-            .collect()
+        parse_ops(&request)
     }
 }
 
@@ -377,6 +406,28 @@ impl LocalStore {
     }
 }
 
+fn parse_ops(request: &IdbRequest) -> Result<Vec<Op>, DbError> {
+    results(request)
+        .iter()
+        .map(|stored| {
+            let json = text(stored, "op").unwrap_or_default();
+            serde_json::from_str(&json)
+                .map_err(|e| DbError::new("DataError", format!("op guardada ilegible: {e}")))
+        })
+        .collect()
+}
+
+/// An op as the outbox stores it: by seq, op id and the kind of record it is about.
+fn outbox_row(op: &Op) -> Result<js_sys::Object, JsValue> {
+    let json = serde_json::to_string(op).map_err(js_err)?;
+    record(&[
+        ("op_id", op.body.op_id.to_string().into()),
+        ("seq", JsValue::from_f64(op.body.seq as f64)),
+        ("op", json.into()),
+        ("category", category(&op.body.model, op.body.kind).into()),
+    ])
+}
+
 /// Inside the enqueue transaction, once the last seq is read: builds the next op and stores it
 /// with the new last seq and HLC.
 fn write_op(
@@ -386,14 +437,9 @@ fn write_op(
 ) -> Result<Op, JsValue> {
     let last = read.result()?.as_f64().unwrap_or(0.0) as u64;
     let op = make(last + 1);
-    let json = serde_json::to_string(&op).map_err(js_err)?;
     let hlc = serde_json::to_string(&op.body.hlc).map_err(js_err)?;
-    let row = record(&[
-        ("op_id", op.body.op_id.to_string().into()),
-        ("seq", JsValue::from_f64(op.body.seq as f64)),
-        ("op", json.into()),
-    ])?;
-    tx.object_store(stores::OUTBOX)?.add(&row)?;
+    tx.object_store(stores::OUTBOX)?
+        .add(&outbox_row(&op)?.into())?;
     let meta = tx.object_store(stores::META)?;
     meta.put_with_key(&JsValue::from_f64(op.body.seq as f64), &LAST_SEQ.into())?;
     meta.put_with_key(&hlc.into(), &LAST_HLC.into())?;

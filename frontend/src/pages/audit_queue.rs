@@ -17,7 +17,7 @@ use pronto_shared::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{api, session::Session};
+use crate::{api, local_time, names::Names, session::Session, words};
 
 /// A flag of an applied op (`sync_ops.flag`, comma-separated), in the manager's words.
 fn flag_label(flags: &str) -> String {
@@ -34,14 +34,21 @@ fn flag_label(flags: &str) -> String {
         .join(" · ")
 }
 
-/// A synced model's name for a person (`ventas.Venta` → `Venta`).
-fn model_label(model: &str) -> String {
-    model.rsplit('.').next().unwrap_or(model).to_owned()
-}
-
-/// The start of an id, enough to tell records apart on one screen.
-fn short(id: Option<&str>) -> String {
-    id.unwrap_or_default().chars().take(8).collect()
+/// What an audit entry is about, in words: the record's kind and, when its data names it, the
+/// customer's or product's name or the sale's folio.
+fn record_of(entry: &pronto_shared::api::supervision::AuditEntry) -> String {
+    let named = [entry.after.as_ref(), entry.before.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(|data| {
+            ["folio", "nombre"]
+                .iter()
+                .find_map(|k| data.get(*k).and_then(Value::as_str).map(str::to_owned))
+        });
+    match named {
+        Some(name) => format!("{} {name}", words::model(&entry.model)),
+        None => words::model(&entry.model).to_owned(),
+    }
 }
 
 /// What the server answered an op, in a few words.
@@ -79,7 +86,8 @@ pub fn Audit() -> impl IntoView {
             .is_some_and(|p| p.principal().can(Action::ConfigureSync))
     };
     let filters: [RwSignal<String>; 5] = std::array::from_fn(|_| RwSignal::new(String::new()));
-    let [modelo, entidad, usuario, desde, hasta] = filters;
+    let [modelo, dispositivo, usuario, desde, hasta] = filters;
+    let names = Names::load();
     let entries: RwSignal<Vec<StoredAuditEntry>> = RwSignal::new(Vec::new());
     let integrity: RwSignal<Option<Integrity>> = RwSignal::new(None);
     let problem: RwSignal<Option<String>> = RwSignal::new(None);
@@ -89,10 +97,18 @@ pub fn Audit() -> impl IntoView {
             "/api/sincronizacion/auditoria/{}",
             query(&[
                 ("modelo", modelo.get_untracked()),
-                ("entidad", entidad.get_untracked()),
+                ("dispositivo", dispositivo.get_untracked()),
                 ("usuario", usuario.get_untracked()),
-                ("desde", desde.get_untracked()),
-                ("hasta", hasta.get_untracked()),
+                // Days as the person means them: from the start of the first local day to the
+                // end of the last one.
+                (
+                    "desde",
+                    local_time::day_start(&desde.get_untracked(), 0).unwrap_or_default()
+                ),
+                (
+                    "hasta",
+                    local_time::day_start(&hasta.get_untracked(), 1).unwrap_or_default()
+                ),
                 ("limite", "200".into()),
             ])
         );
@@ -115,25 +131,60 @@ pub fn Audit() -> impl IntoView {
             }
         });
     };
-    let input = move |label: &'static str, signal: RwSignal<String>, placeholder: &'static str| {
+    let pick = move |label: &'static str,
+                     signal: RwSignal<String>,
+                     options: Vec<(String, String)>| {
         view! {
             <label class="field">
                 <span class="field__label">{label}</span>
-                <input class="field__input" placeholder=placeholder prop:value=move || signal.get()
+                <select class="field__input" on:change=move |ev| signal.set(event_target_value(&ev))>
+                    <option value="" selected=move || signal.get().is_empty()>"Todos"</option>
+                    {options.into_iter().map(|(value, text)| {
+                        let v = value.clone();
+                        view! { <option value=value selected=move || signal.get() == v>{text}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        }
+    };
+    let day = move |label: &'static str, signal: RwSignal<String>| {
+        view! {
+            <label class="field">
+                <span class="field__label">{label}</span>
+                <input class="field__input" type="date" prop:value=move || signal.get()
                     on:input=move |ev| signal.set(event_target_value(&ev)) />
             </label>
         }
+    };
+    let models = || {
+        [
+            "ventas.Venta",
+            "clientes.Cliente",
+            "productos.Producto",
+            "inventario.Existencia",
+        ]
+        .into_iter()
+        .map(|m| (m.to_owned(), words::model(m).to_owned()))
+        .collect::<Vec<_>>()
     };
 
     view! {
         <section class="card dashboard" data-testid="audit">
             <h1>"Auditoría"</h1>
             <form class="audit__filters" on:submit=move |ev| { ev.prevent_default(); load(); }>
-                {input("Modelo", modelo, "clientes.Cliente")}
-                {input("Entidad (id)", entidad, "")}
-                {input("Usuario (id)", usuario, "")}
-                {input("Desde", desde, "AAAA-MM-DD")}
-                {input("Hasta", hasta, "AAAA-MM-DD")}
+                {pick("Registro", modelo, models())}
+                {move || {
+                    let d = names.directory();
+                    view! {
+                        {pick("Persona", usuario, d.personas.iter().map(|p| (p.id.to_string(), p.nombre.clone())).collect())}
+                        {pick("Dispositivo", dispositivo, d.dispositivos.iter().map(|x| {
+                            let store = d.store(x.tienda_id).map(|s| s.nombre.clone()).unwrap_or_default();
+                            (x.id.to_string(), format!("{} · {store}", x.nombre))
+                        }).collect())}
+                    }
+                }}
+                {day("Desde", desde)}
+                {day("Hasta", hasta)}
                 <button class="button button--primary" type="submit">"Filtrar"</button>
             </form>
             {move || admin().then(|| view! {
@@ -145,7 +196,7 @@ pub fn Audit() -> impl IntoView {
                     format!("Cadena íntegra: {} entradas verificadas.", r.entries)
                 } else {
                     format!(
-                        "Cadena rota en la entrada {}: {}",
+                        "Cadena rota en la entrada número {}: {}",
                         r.first_broken.map(|id| id.to_string()).unwrap_or_default(),
                         r.reason.unwrap_or_default()
                     )
@@ -154,14 +205,14 @@ pub fn Audit() -> impl IntoView {
             })}
             {move || problem.get().map(|p| view! { <p class="notice notice--bad" role="alert">{p}</p> })}
             <table class="conflict__table" data-testid="audit-entries">
-                <thead><tr><th>"#"</th><th>"Cuándo"</th><th>"Modelo"</th><th>"Entidad"</th><th>"Resultado"</th><th>"Usuario"</th><th>"Dispositivo"</th></tr></thead>
+                <thead><tr><th>"Núm."</th><th>"Cuándo"</th><th>"Registro"</th><th>"Qué pasó"</th><th>"Persona"</th><th>"Dispositivo"</th></tr></thead>
                 <tbody>
                     {move || entries.get().into_iter().map(|e| view! {
                         <tr data-testid="audit-entry">
-                            <td>{e.id}</td><td>{e.entry.at}</td><td>{e.entry.model}</td>
-                            <td>{short(Some(&e.entry.entity_id))}</td><td>{e.entry.result}</td>
-                            <td>{short(e.entry.user_id.as_deref())}</td>
-                            <td>{short(e.entry.device_id.as_deref())}</td>
+                            <td>{e.id}</td><td>{local_time::of(&e.entry.at)}</td><td>{record_of(&e.entry)}</td>
+                            <td>{words::status(&e.entry.result)}</td>
+                            <td>{move || names.person_text(e.entry.user_id.as_deref())}</td>
+                            <td>{move || names.device_text(e.entry.device_id.as_deref())}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
@@ -179,6 +230,7 @@ pub fn Queue() -> impl IntoView {
             .is_some_and(|p| p.principal().can(Action::ConfigureSync))
     };
     let status = RwSignal::new(String::from("rejected"));
+    let names = Names::load();
     let ops: RwSignal<Vec<QueuedOp>> = RwSignal::new(Vec::new());
     let message: RwSignal<Option<(bool, String)>> = RwSignal::new(None);
 
@@ -207,10 +259,12 @@ pub fn Queue() -> impl IntoView {
             let url = format!("/api/sincronizacion/cola/{op_id}/{action}");
             match api::post::<_, Value>(&url, &serde_json::json!({})).await {
                 Ok(_) => {
-                    message.set(Some((
-                        true,
-                        format!("Operación {}: hecho.", short(Some(&op_id.to_string()))),
-                    )));
+                    let done = if action == "descartar" {
+                        "descartada"
+                    } else {
+                        "enviada otra vez"
+                    };
+                    message.set(Some((true, format!("Listo: operación {done}."))));
                     load();
                 }
                 Err(e) => message.set(Some((false, e.message()))),
@@ -221,7 +275,7 @@ pub fn Queue() -> impl IntoView {
     view! {
         <section class="card dashboard" data-testid="queue">
             <h1>"Cola de sincronización"</h1>
-            <div class="pay" role="radiogroup" aria-label="Estado">
+            <div class="pay queue__states" role="group" aria-label="Estado">
                 {[("rejected", "Rechazadas"), ("pending", "Esperan al gerente"), ("conflict", "Con conflicto"), ("applied", "Aplicadas"), ("discarded", "Descartadas")]
                     .into_iter().map(|(key, label)| view! {
                         <button type="button" class="pay__option" aria-pressed=move || (status.get() == key).to_string()
@@ -230,7 +284,7 @@ pub fn Queue() -> impl IntoView {
             </div>
             {move || message.get().map(|(ok, t)| view! { <p class=if ok { "notice notice--ok" } else { "notice notice--bad" } role="status">{t}</p> })}
             <table class="conflict__table" data-testid="queue-ops">
-                <thead><tr><th>"Recibida"</th><th>"Dispositivo"</th><th>"Seq"</th><th>"Modelo"</th><th>"Tipo"</th><th>"Respuesta"</th><th>"Marca"</th><th></th></tr></thead>
+                <thead><tr><th>"Recibida"</th><th>"Dispositivo"</th><th>"Núm."</th><th>"Registro"</th><th>"Qué hace"</th><th>"Estado"</th><th>"Respuesta"</th><th>"Revisar"</th><th>"Acciones"</th></tr></thead>
                 <tbody>
                     {move || ops.get().into_iter().map(|op| {
                         let id = op.op_id;
@@ -240,8 +294,9 @@ pub fn Queue() -> impl IntoView {
                         let flags = flag_label(op.marca.as_deref().unwrap_or_default());
                         view! {
                             <tr data-testid="queue-op">
-                                <td>{op.recibida}</td><td>{short(Some(&op.dispositivo_id.to_string()))}</td>
-                                <td>{op.seq}</td><td>{op.modelo}</td><td>{op.tipo}</td><td>{answer}</td>
+                                <td>{local_time::of(&op.recibida)}</td><td>{move || names.device(op.dispositivo_id)}</td>
+                                <td>{op.seq}</td><td>{words::model(&op.modelo)}</td><td>{words::op_kind(&op.tipo)}</td>
+                                <td>{words::status(&op.estado)}</td><td>{answer}</td>
                                 <td data-testid="queue-flag">{flags}</td>
                                 <td>{(admin() && refused).then(|| view! {
                                     <button class="button" type="button" on:click=move |_| act(id, "reintentar")>"Reintentar"</button>
@@ -268,7 +323,7 @@ pub fn Queue() -> impl IntoView {
                         }
                         list.into_iter().map(|op| view! {
                             <tr data-testid="stranded-op">
-                                <td>{op.dispositivo}</td><td>{op.seq}</td><td>{model_label(&op.modelo)}</td>
+                                <td>{op.dispositivo}</td><td>{op.seq}</td><td>{words::model(&op.modelo)}</td>
                                 <td>{op.motivo}</td><td>{crate::local_time::of(&op.reportada)}</td><td>{op.reportada_por}</td>
                             </tr>
                         }).collect_view().into_any()

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::{
     live_search::live_search,
     local_store::LocalStore,
-    pending::{overlaid, Shown},
+    pending::{PendingOps, Shown},
     record_form::{Editor, RecordScreen},
 };
 
@@ -84,7 +84,10 @@ impl Form {
 }
 
 async fn search(store: &LocalStore, query: &str) -> Vec<Shown> {
-    let outbox = store.outbox().await.unwrap_or_default();
+    let pending = PendingOps::of(
+        PRODUCTO,
+        store.outbox_of("producto").await.unwrap_or_default(),
+    );
     store
         .search_products(query, RESULTS)
         .await
@@ -93,7 +96,7 @@ async fn search(store: &LocalStore, query: &str) -> Vec<Shown> {
         .filter_map(|data| {
             let id = Uuid::parse_str(data.get("id")?.as_str()?).ok()?;
             let version = data.get("version").and_then(Value::as_i64).unwrap_or(0);
-            overlaid(PRODUCTO, id, Some((data, version)), &outbox)
+            pending.overlaid(id, Some((data, version)))
         })
         .collect()
 }

@@ -10,13 +10,13 @@ use pronto_shared::{
     sync::{config::CLIENTE, engine::LocalChange, OpKind},
     Action,
 };
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
     live_search::live_search,
     local_store::LocalStore,
-    pending::{created_here, overlaid, Shown},
+    pending::{PendingOps, Shown},
     record_form::{Editor, RecordScreen},
 };
 
@@ -120,7 +120,10 @@ impl Form {
 }
 
 async fn search(store: &LocalStore, query: &str) -> Vec<Shown> {
-    let outbox = store.outbox().await.unwrap_or_default();
+    let pending = PendingOps::of(
+        CLIENTE,
+        store.outbox_of("cliente").await.unwrap_or_default(),
+    );
     let mut found: Vec<Shown> = store
         .search_customers(query, RESULTS)
         .await
@@ -129,15 +132,23 @@ async fn search(store: &LocalStore, query: &str) -> Vec<Shown> {
         .filter_map(|data| {
             let id = Uuid::parse_str(data.get("id")?.as_str()?).ok()?;
             let version = data.get("version").and_then(Value::as_i64).unwrap_or(0);
-            overlaid(CLIENTE, id, Some((data, version)), &outbox)
+            pending.overlaid(id, Some((data, version)))
         })
         .collect();
     let folded = pronto_shared::search::fold(query);
-    for id in created_here(CLIENTE, &outbox) {
-        if found.iter().any(|s| s.data["id"] == json!(id)) {
+    let listed: std::collections::HashSet<Uuid> = found
+        .iter()
+        .filter_map(|s| {
+            s.data["id"]
+                .as_str()
+                .and_then(|id| Uuid::parse_str(id).ok())
+        })
+        .collect();
+    for &id in pending.created_here() {
+        if listed.contains(&id) {
             continue;
         }
-        if let Some(shown) = overlaid(CLIENTE, id, None, &outbox) {
+        if let Some(shown) = pending.overlaid(id, None) {
             let name = pronto_shared::search::fold(&text_of(&shown.data, "nombre"));
             if name.contains(&folded) || text_of(&shown.data, "telefono").contains(query.trim()) {
                 found.push(shown);

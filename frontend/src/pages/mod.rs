@@ -2,6 +2,7 @@
 
 pub mod audit_queue;
 pub mod catalog;
+pub mod conflicts;
 pub mod customers;
 pub mod dashboard;
 pub mod home;

@@ -72,11 +72,15 @@ pub struct Progress {
 
 /// How often every tab asks the browser for its storage estimate (in refreshes of the counters).
 const STORAGE_EVERY: u32 = 30;
+/// How often every tab counts the outbox by kind even though its total stood still.
+const RECOUNT_EVERY: u32 = 10;
 
 /// The signals the screens read; `Copy`, provided as context.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncStatus {
     pub pending: RwSignal<usize>,
+    /// What waits, by kind of record (`outbox_kinds`), for the sync bar's words.
+    pub waiting: RwSignal<Vec<(&'static str, usize)>>,
     pub progress: RwSignal<Option<Progress>>,
     /// Epoch milliseconds of the last sync that reached the server.
     pub last_sync: RwSignal<Option<f64>>,
@@ -122,6 +126,7 @@ impl Sync {
     pub fn start(connection: Connection, device: ThisDevice, session: Session) -> Self {
         let status = SyncStatus {
             pending: RwSignal::new(0),
+            waiting: RwSignal::new(Vec::new()),
             progress: RwSignal::new(None),
             last_sync: RwSignal::new(storage::get(LAST_SYNC_KEY).and_then(|v| v.parse().ok())),
             dead_letters: RwSignal::new(0),
@@ -285,33 +290,63 @@ fn held_count() -> usize {
         .unwrap_or(0)
 }
 
+/// Sets `signal` only when the value changed: a screen that reads a counter does nothing while
+/// the counter stands still (an idle till re-reads no outbox).
+pub(crate) fn put<T: PartialEq + Send + std::marker::Sync + 'static>(
+    signal: RwSignal<T>,
+    value: T,
+) {
+    signal.maybe_update(|current| {
+        if *current == value {
+            false
+        } else {
+            *current = value;
+            true
+        }
+    });
+}
+
 /// Every tab: the counters, from IndexedDB, once a second; the storage estimate every 30 s.
 async fn refresh_counts(store: LocalStore, status: SyncStatus) {
     let mut ticks = 0_u32;
+    let mut counted = None;
     loop {
         ticks = ticks.wrapping_add(1);
         if ticks.is_multiple_of(STORAGE_EVERY) {
             if let Some(info) = storage_info(false).await {
-                status.storage.set(Some(info));
+                put(status.storage, Some(info));
             }
         }
         if let Ok(pending) = store.outbox_len().await {
-            status.pending.set(pending);
+            put(status.pending, pending);
+            // Counted by kind again when the total moved (the pusher and a recorded sale set
+            // the total themselves, so the last count is remembered here), and now and then
+            // for a sale recorded while another op left.
+            if counted != Some(pending) || ticks.is_multiple_of(RECOUNT_EVERY) {
+                if let Ok(counts) = store.outbox_counts().await {
+                    put(status.waiting, counts);
+                    counted = Some(pending);
+                }
+            }
             if let Some(progress) = status.progress.get_untracked() {
-                status.progress.set(Some(Progress {
-                    done: progress.total.saturating_sub(pending),
-                    total: progress.total,
-                }));
+                put(
+                    status.progress,
+                    Some(Progress {
+                        done: progress.total.saturating_sub(pending),
+                        total: progress.total,
+                    }),
+                );
             }
         }
         if let Ok(dead) = store.dead_letter_count().await {
-            status.dead_letters.set(dead);
+            put(status.dead_letters, dead);
         }
         if !status.pusher.get_untracked() {
-            status
-                .last_sync
-                .set(storage::get(LAST_SYNC_KEY).and_then(|v| v.parse().ok()));
-            status.held_for_manager.set(held_count());
+            put(
+                status.last_sync,
+                storage::get(LAST_SYNC_KEY).and_then(|v| v.parse().ok()),
+            );
+            put(status.held_for_manager, held_count());
         }
         TimeoutFuture::new(REFRESH_MS).await;
     }

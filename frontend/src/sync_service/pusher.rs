@@ -187,9 +187,17 @@ impl Pusher {
         if report.pushed > 0 {
             status.clock_ahead_ms.set(report.clock_ahead_ms);
         }
+        if report.pulled > 0 {
+            // The catalog just grew the database: the storage figures are read again now, not
+            // at the next half-minute refresh ("Usado 0.0 MB" after the first download).
+            let storage = status.storage;
+            spawn_local(async move {
+                super::put(storage, crate::storage_space::storage_info(false).await)
+            });
+        }
         if let Some(held) = report.held_for_manager {
             storage::set(HELD_KEY, &held.to_string());
-            status.held_for_manager.set(held as usize);
+            super::put(status.held_for_manager, held as usize);
         }
         match report.retry_after_ms {
             Some(wait) => {
@@ -211,7 +219,7 @@ impl Pusher {
             }
         }
         if let Ok(pending) = self.store.outbox_len().await {
-            status.pending.set(pending);
+            super::put(status.pending, pending);
         }
     }
 }

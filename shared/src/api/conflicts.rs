@@ -32,6 +32,10 @@ pub struct ConflictView {
     /// delete stands; there is nothing left to write the values to).
     #[serde(default)]
     pub eliminado: bool,
+    /// How the screens name the record (`directory::record_label`): the customer's name, the
+    /// product's name, colour and size; `None` once it was deleted.
+    #[serde(default)]
+    pub registro_nombre: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

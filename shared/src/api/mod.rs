@@ -10,6 +10,7 @@ pub mod auth;
 pub mod conflicts;
 pub mod customers;
 pub mod devices;
+pub mod directory;
 pub mod products;
 pub mod returns;
 pub mod sales;

@@ -150,10 +150,15 @@ fn CashReceived(state: SaleState) -> impl IntoView {
         </div>
         <div class="quick-cash" role="group" aria-label="Efectivo rápido">
             {move || quick_cash(cash_due(state)).into_iter().enumerate().map(|(i, amount)| {
-                let label = if i == 0 { "Exacto".to_owned() } else { money(amount) };
+                // "Exacto" says its amount to a screen reader; the others show theirs.
+                let (label, spoken) = if i == 0 {
+                    ("Exacto".to_owned(), Some(format!("Exacto {}", money(amount))))
+                } else {
+                    (money(amount), None)
+                };
                 view! {
                     <button type="button" class="button quick-cash__amount" data-testid="quick-cash"
-                        aria-label=format!("Recibido {}", money(amount))
+                        aria-label=spoken
                         on:click=move |_| set(format!("{}.{:02}", amount / 100, amount % 100))>{label}</button>
                 }
             }).collect_view()}

@@ -35,12 +35,14 @@ pub(super) fn Search(state: SaleState) -> impl IntoView {
         let text = event_target_value(&ev);
         query.set(text.clone());
         scan_problem.set(None);
-        let Some(store) = sync_search.store() else {
-            return;
-        };
         search_no.update_value(|n| *n += 1);
         let mine = search_no.get_value();
+        let sync = sync_search.clone();
         spawn_local(async move {
+            // Typed before the device's storage opened: the search waits for it.
+            let Some(store) = sync.opened_store().await else {
+                return;
+            };
             let found = if text.trim().is_empty() {
                 Vec::new()
             } else {
