@@ -304,3 +304,63 @@ async fn upgrading_to_version_3_indexes_sales_cached_before_by_folio_and_origina
     upgraded.db.close();
     LocalDb::delete(&name).await.expect("delete");
 }
+
+#[wasm_bindgen_test]
+async fn upgrading_to_version_4_files_the_queued_ops_by_kind_for_counts_and_screens() {
+    let name = db_name("kinds");
+    let old = LocalStore::over(LocalDb::open_at(&name, 3).await.expect("open v3"));
+    let mut engine = SyncEngine::open(old.clone(), Accepting::default(), identity(), 1)
+        .await
+        .expect("engine");
+    let key = signer().await;
+    let customer = Uuid::now_v7();
+    let create = LocalChange {
+        model: pronto_shared::sync::config::CLIENTE.into(),
+        entity_id: customer,
+        kind: OpKind::Create,
+        base_version: None,
+        fields: BTreeMap::from([("nombre".to_owned(), json!("Rosa Díaz"))]),
+        priority: 50,
+    };
+    let mut queued = vec![
+        engine.record(sale(1), 1, &key).await.expect("sale"),
+        engine.record(create, 2, &key).await.expect("customer"),
+        engine.record(sale(3), 3, &key).await.expect("sale"),
+    ];
+    // The rows as version 3 stored them: seq, op id and the op, no kind.
+    old.db
+        .write(&[stores::OUTBOX], |tx| {
+            let outbox = tx.object_store(stores::OUTBOX)?;
+            outbox.clear()?;
+            for op in &queued {
+                let row = pronto_frontend::local_db::record(&[
+                    ("op_id", JsValue::from_str(&op.body.op_id.to_string())),
+                    ("seq", JsValue::from_f64(op.body.seq as f64)),
+                    (
+                        "op",
+                        JsValue::from_str(&serde_json::to_string(op).expect("json")),
+                    ),
+                ])?;
+                outbox.put(&row)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("v3 rows");
+    old.db.close();
+
+    let upgraded = LocalStore::open(&name).await.expect("open latest");
+    let counts = upgraded.outbox_counts().await.expect("counts");
+    assert_eq!(
+        counts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![("venta", 2), ("cliente", 1)]
+    );
+    let customers = upgraded.outbox_of("cliente").await.expect("customers");
+    assert_eq!(customers, vec![queued.remove(1)]);
+    upgraded.db.close();
+    LocalDb::delete(&name).await.expect("delete");
+}
