@@ -134,6 +134,7 @@ async fn setup(db: &Database) -> Result<Setup, Box<dyn std::error::Error>> {
         id: Uuid::now_v7(),
         codigo: "BEN".into(),
         nombre: "Banco".into(),
+        zona_horaria: pronto_shared::api::auth::DEFAULT_ZONE.into(),
     };
     stores::insert(&mut tx, &store, now).await?;
     let id = Uuid::now_v7();

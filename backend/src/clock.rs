@@ -27,6 +27,20 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
         Uuid::now_v7()
     }
 
+    /// `YYYY-MM-DD` of the current day in the IANA time `zone` (a store's day); the UTC day
+    /// for a zone the database does not know.
+    fn today_in(&self, zone: &str) -> String {
+        let local = jiff::tz::TimeZone::get(zone).ok().and_then(|tz| {
+            jiff::Timestamp::from_millisecond(self.now_ms())
+                .ok()
+                .map(|at| at.to_zoned_datetime(tz).date())
+        });
+        match local {
+            Some(date) => format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day()),
+            None => self.today(),
+        }
+    }
+
     /// `YYYY-MM-DD` of the current UTC day.
     fn today(&self) -> String {
         let now = self.now();
@@ -103,6 +117,16 @@ mod tests {
         assert_eq!(clock.today(), "2026-11-18");
         clock.advance_ms(86_400_000);
         assert_eq!(clock.today(), "2026-11-19");
+    }
+
+    #[test]
+    fn a_stores_day_is_its_local_day() {
+        // 2026-11-19 02:30 UTC is 20:30 of the 18th in Mexico City (UTC−6, no summer time).
+        let clock = ManualClock::new(1_795_055_400_000);
+        assert_eq!(clock.today(), "2026-11-19");
+        assert_eq!(clock.today_in("America/Mexico_City"), "2026-11-18");
+        assert_eq!(clock.today_in("Asia/Tokyo"), "2026-11-19");
+        assert_eq!(clock.today_in("Nowhere/Atlantis"), "2026-11-19");
     }
 
     #[test]

@@ -59,6 +59,13 @@ pub fn App() -> impl IntoView {
     provide_context(sync.status);
     provide_context(sync);
 
+    // Every time on screen is on the signed-in store's clock.
+    Effect::new(move |_| {
+        if let Some(profile) = session.profile() {
+            crate::local_time::set_zone(&profile.tienda.zona_horaria);
+        }
+    });
+
     // Only a change of gate re-renders the page; a re-confirmed profile does not.
     let gate = Memo::new(move |_| match session.state.get() {
         SessionState::Checking => Gate::Checking,

@@ -102,6 +102,7 @@ async fn names_with_html_are_rendered_as_text_never_as_markup() {
             id: uuid::Uuid::from_u128(2),
             codigo: "T".into(),
             nombre: "<b>Tienda</b>".into(),
+            zona_horaria: "America/Mexico_City".into(),
         },
     };
     let document = web_sys::window().unwrap().document().unwrap();
@@ -128,4 +129,29 @@ async fn names_with_html_are_rendered_as_text_never_as_markup() {
         .unwrap();
     assert_eq!(store.text_content().as_deref(), Some("<b>Tienda</b>"));
     drop(handle);
+}
+
+#[wasm_bindgen_test]
+fn times_show_on_the_stores_clock_and_a_local_day_starts_at_its_midnight() {
+    use pronto_frontend::local_time;
+    local_time::set_zone("America/Mexico_City");
+    assert_eq!(local_time::of("2026-11-19T02:30:00Z"), "18/11/2026 20:30");
+    assert_eq!(
+        local_time::hour_of("2026-11-19T02:30:00Z").as_deref(),
+        Some("2026-11-18 20")
+    );
+    assert_eq!(
+        local_time::day_start("2026-11-18", 0).as_deref(),
+        Some("2026-11-18T06:00:00.000Z")
+    );
+    assert_eq!(
+        local_time::day_start("2026-11-18", 1).as_deref(),
+        Some("2026-11-19T06:00:00.000Z")
+    );
+    local_time::set_zone("Asia/Tokyo");
+    assert_eq!(local_time::of("2026-11-19T02:30:00Z"), "19/11/2026 11:30");
+    // A zone the browser does not know: the device's own clock, not a crash.
+    local_time::set_zone("Nowhere/Atlantis");
+    assert!(local_time::of("2026-11-19T02:30:00Z").contains("/11/2026"));
+    assert_eq!(local_time::of("mañana"), "mañana");
 }

@@ -53,6 +53,7 @@ type SessionRow = (
     String,
     String,
     i64,
+    String,
 );
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -71,7 +72,7 @@ impl CurrentUser {
         let mut conn = state.db.pool().acquire().await?;
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT u.id, s.created_ms, s.last_seen_ms, u.username, u.display_name, u.role, \
-                    st.id, st.code, st.name, u.active \
+                    st.id, st.code, st.name, u.active, st.time_zone \
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN stores st ON st.id = u.store_id \
              WHERE s.token_hash = $1",
         )
@@ -89,6 +90,7 @@ impl CurrentUser {
             code,
             store_name,
             active,
+            zona_horaria,
         )) = row
         else {
             return Err(AppError::Unauthenticated);
@@ -117,6 +119,7 @@ impl CurrentUser {
                 id: Uuid::parse_str(&store_id).map_err(|_| bad("store id"))?,
                 codigo: code,
                 nombre: store_name,
+                zona_horaria,
             },
         };
         Ok(Self {

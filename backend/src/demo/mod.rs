@@ -167,11 +167,12 @@ async fn stores_and_people(
     hashes: &[String],
 ) -> Result<Vec<Uuid>, AppError> {
     let mut store_ids = Vec::new();
-    for (code, name) in STORES {
+    for (code, name, zone) in STORES {
         let store = StoreRef {
             id: l.id(),
             codigo: code.into(),
             nombre: name.into(),
+            zona_horaria: zone.into(),
         };
         stores::insert(conn, &store, &l.now).await?;
         store_ids.push(store.id);

@@ -3,10 +3,15 @@
 
 use pronto_shared::Role;
 
-pub const STORES: [(&str, &str); 3] = [
-    ("CEN", "Pronto Centro Histórico"),
-    ("POL", "Pronto Polanco"),
-    ("GDL", "Pronto Guadalajara Chapultepec"),
+/// (code, name, time zone)
+pub const STORES: [(&str, &str, &str); 3] = [
+    ("CEN", "Pronto Centro Histórico", "America/Mexico_City"),
+    ("POL", "Pronto Polanco", "America/Mexico_City"),
+    (
+        "GDL",
+        "Pronto Guadalajara Chapultepec",
+        "America/Mexico_City",
+    ),
 ];
 
 /// (user name, display name, role, store index, password)

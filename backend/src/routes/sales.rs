@@ -24,6 +24,7 @@ use crate::{
     model::{
         approvals,
         sales::{self, NewSale, SaleContext},
+        stores,
     },
     sync::audit,
     AppError, AppState,
@@ -89,7 +90,9 @@ async fn create(
     };
     let mut tx = state.db.begin_write().await?;
     let at = state.clock.now_rfc3339();
-    let day = state.clock.today();
+    let day = state
+        .clock
+        .today_in(&stores::time_zone(&mut tx, store).await?);
     let (sale, created) = sales::create(
         &mut tx,
         NewSale {
@@ -139,15 +142,18 @@ async fn list(
 ) -> Result<Json<Vec<Sale>>, AppError> {
     let store = query.tienda_id.unwrap_or(user.store_id());
     user.require(Action::ReadSales(store))?;
+    let mut conn = state.db.pool().acquire().await?;
+    // A day is the store's local day.
     let day = match query.fecha {
         Some(day) => valid_day(&day)?,
-        None => state.clock.today(),
+        None => state
+            .clock
+            .today_in(&stores::time_zone(&mut conn, store).await?),
     };
     let limit = query
         .limite
         .unwrap_or(SALES_PAGE_MAX)
         .clamp(1, SALES_PAGE_MAX);
-    let mut conn = state.db.pool().acquire().await?;
     Ok(Json(
         sales::list_by_day(&mut conn, store, &day, limit, query.despues).await?,
     ))

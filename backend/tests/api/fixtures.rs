@@ -75,6 +75,7 @@ pub async fn seed(db: &Database) -> World {
                 id,
                 codigo: code.into(),
                 nombre: name.into(),
+                zona_horaria: pronto_shared::api::auth::DEFAULT_ZONE.into(),
             },
             now,
         )

@@ -274,3 +274,65 @@ async fn a_days_sales_come_in_pages_that_cover_each_sale_once_in_order() {
         "each once, in the same order"
     );
 }
+
+#[tokio::test]
+async fn a_sale_at_half_past_eight_in_the_evening_is_that_days_sale_in_the_stores_time() {
+    use pronto_backend::clock::Clock;
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    // Forward to the next 02:30 UTC: 20:30 of the day before in Mexico City (UTC−6).
+    let day_ms = 86_400_000;
+    let now = app.clock.now_ms();
+    let target = now - now.rem_euclid(day_ms) + 2 * 3_600_000 + 30 * 60_000;
+    let target = if target <= now {
+        target + day_ms
+    } else {
+        target
+    };
+    app.clock.advance_ms(target - now);
+    let at = time::OffsetDateTime::from_unix_timestamp(target / 1000).unwrap();
+    let utc_day = at.date().to_string();
+    let local_day = at.date().previous_day().unwrap().to_string();
+
+    let cajero = client_for(&app, "cajero_a").await;
+    let body = json!({"id": Uuid::now_v7(), "lineas": [{"producto_id": world.products[0], "cantidad": 1, "precio_unitario": 500}],
+                      "pagos": [{"metodo": "tarjeta", "monto": 500}]});
+    let created = cajero
+        .post(app.url("/api/sales"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let sale: Sale = created.json().await.unwrap();
+
+    let gerente = client_for(&app, "gerente_a").await;
+    let list = |query: String| {
+        let gerente = gerente.clone();
+        let url = app.url(&format!("/api/sales{query}"));
+        async move {
+            gerente
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Vec<Sale>>()
+                .await
+                .unwrap()
+        }
+    };
+    let ids = |sales: Vec<Sale>| sales.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(list(String::new()).await),
+        vec![sale.id],
+        "today is the store's today"
+    );
+    assert_eq!(
+        ids(list(format!("?fecha={local_day}")).await),
+        vec![sale.id]
+    );
+    assert!(
+        list(format!("?fecha={utc_day}")).await.is_empty(),
+        "not tomorrow's sale, as the UTC day would have it"
+    );
+}

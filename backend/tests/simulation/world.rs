@@ -190,6 +190,7 @@ impl Sim {
                 id: uuid(&mut rng),
                 codigo: format!("T{i}"),
                 nombre: format!("Tienda {i}"),
+                zona_horaria: pronto_shared::api::auth::DEFAULT_ZONE.into(),
             };
             stores::insert(&mut tx, &store, now).await.expect("store");
             store_refs.push(store);

@@ -11,12 +11,6 @@ use crate::{
     sync_service::{Sync, SyncStatus},
 };
 
-/// `HH:MM` in the device's local time.
-fn clock_time(epoch_ms: f64) -> String {
-    let date = js_sys::Date::new(&epoch_ms.into());
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
-}
-
 /// What waits, in words by kind ("3 ventas y 1 cliente por enviar"). Never "Todo enviado"
 /// while the server refused something of this device: those ops are not on the server, and
 /// the person must look at them.
@@ -77,7 +71,7 @@ pub fn SyncBar() -> impl IntoView {
             </span>
             <span class="syncbar__last" data-testid="last-sync" data-live=move || status.live.get().to_string()>
                 {move || match status.last_sync.get() {
-                    Some(ms) => format!("Última sincronización {}", clock_time(ms)),
+                    Some(ms) => format!("Última sincronización {}", crate::local_time::clock(ms)),
                     None => "Sin sincronizar aún".into(),
                 }}
                 {move || status.live.get().then_some(" · en vivo")}

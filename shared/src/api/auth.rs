@@ -18,6 +18,17 @@ pub struct StoreRef {
     pub id: Uuid,
     pub codigo: String,
     pub nombre: String,
+    /// The store's IANA time zone: its day, its hours on every screen. Profiles kept by a
+    /// device from before stores had one read as Mexico's central zone.
+    #[serde(default = "default_zone")]
+    pub zona_horaria: String,
+}
+
+/// Where a store is unless it says otherwise.
+pub const DEFAULT_ZONE: &str = "America/Mexico_City";
+
+fn default_zone() -> String {
+    DEFAULT_ZONE.to_owned()
 }
 
 /// The signed-in person: answer of login and of `GET /api/auth/me`. The browser keeps the last

@@ -32,10 +32,12 @@ impl Batch {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AppError> {
         let chain = audit::Chain::open(conn).await?;
+        // The store's day, not UTC's: a sale at 20:30 in Mexico City is that day's sale.
+        let zone = crate::model::stores::time_zone(conn, device.store_id).await?;
         Ok(Self {
-            device,
             at: clock.now_rfc3339(),
-            day: clock.today(),
+            day: clock.today_in(&zone),
+            device,
             clock,
             chain,
             answers: Rows::new("sync_ops", ANSWER_COLUMNS),
