@@ -89,6 +89,7 @@ impl Transport for Server {
             has_more: false,
             held_for_manager: None,
             device_seq: Some(*self.last_seq.borrow()),
+            latest: None,
         })
     }
 }

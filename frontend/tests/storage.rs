@@ -81,6 +81,7 @@ impl Transport for Accepting {
             has_more: false,
             held_for_manager: None,
             device_seq: None,
+            latest: None,
         })
     }
 }

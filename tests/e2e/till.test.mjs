@@ -52,7 +52,21 @@ async function openTill(viewport) {
   if (!signedIn) {
     await page.goto(env.server.url);
     await signIn(page, DEMO.gerente);
+    // Everything the sync bar says while the first catalog downloads.
+    await page.evaluate(() => {
+      window.__progress = [];
+      new MutationObserver(() => {
+        const text = document.querySelector('[data-testid="replay-progress"]')?.textContent;
+        if (text) window.__progress.push(text);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await registerDevice(page);
+    await page.getByTestId("last-sync").filter({ hasText: "Última sincronización" }).waitFor({ timeout: 60_000 });
+    const said = await page.evaluate(() => window.__progress);
+    assert.ok(
+      said.some((t) => /^Descargando catálogo: [\d,]+ registros \(\d+ %\)$/.test(t)),
+      `the first download shows its progress: ${JSON.stringify(said.slice(0, 5))}`,
+    );
     // One variant of each of eight models, so every line reads differently.
     products = await page.evaluate(async () => {
       const found = [];

@@ -85,12 +85,21 @@ pub async fn pull(
         });
     }
     let next = keyed.last().map_or(cursor, |(seq, _, _)| *seq);
+    let latest = if has_more {
+        let value: i64 = sqlx::query_scalar("SELECT value FROM change_counter WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?;
+        Some(value)
+    } else {
+        None
+    };
     Ok(PullReply {
         changes,
         cursor: next,
         has_more,
         held_for_manager: None,
         device_seq: None,
+        latest,
     })
 }
 

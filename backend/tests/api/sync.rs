@@ -609,6 +609,11 @@ async fn pull_pages_through_the_changes_a_device_may_see() {
         let page = d.pull(&app, cursor, 3).await;
         assert!(page.changes.len() <= 3);
         assert!(page.changes.iter().all(|c| c.seq > cursor));
+        // A page with more to come says how far the sequence goes (the device's progress).
+        match page.latest {
+            Some(latest) => assert!(page.has_more && latest > page.cursor),
+            None => assert!(!page.has_more),
+        }
         all.extend(page.changes);
         cursor = page.cursor;
         if !page.has_more {

@@ -11,6 +11,19 @@ use crate::{
     sync_service::{Sync, SyncStatus},
 };
 
+/// `12,345`: counts as the till shows money.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// What waits, in words by kind ("3 ventas y 1 cliente por enviar"). Never "Todo enviado"
 /// while the server refused something of this device: those ops are not on the server, and
 /// the person must look at them.
@@ -52,6 +65,7 @@ pub fn SyncBar() -> impl IntoView {
             .get()
             .filter(|p| p.total > 0)
             .map(|p| (p.done * 100 / p.total).min(100))
+            .or_else(|| status.download.get().map(|d| usize::from(d.percent)))
     };
 
     view! {
@@ -67,7 +81,15 @@ pub fn SyncBar() -> impl IntoView {
                 aria-hidden=move || percent().is_none().to_string()
             ></progress>
             <span class="syncbar__replay" data-testid="replay-progress">
-                {move || status.progress.get().map(|p| format!("Enviando {} de {}", p.done, p.total))}
+                {move || match (status.progress.get(), status.download.get()) {
+                    (Some(p), _) => Some(format!("Enviando {} de {}", p.done, p.total)),
+                    (None, Some(d)) => Some(format!(
+                        "Descargando catálogo: {} registros ({} %)",
+                        thousands(d.records),
+                        d.percent
+                    )),
+                    _ => None,
+                }}
             </span>
             <span class="syncbar__last" data-testid="last-sync" data-live=move || status.live.get().to_string()>
                 {move || match status.last_sync.get() {

@@ -37,7 +37,7 @@ use crate::{
     session::Session,
     storage,
     storage_space::{out_of_space, storage_info, write_failure, StorageInfo},
-    sync_transport::FetchTransport,
+    sync_transport::{Download, FetchTransport},
     web_lock,
 };
 
@@ -79,6 +79,8 @@ const RECOUNT_EVERY: u32 = 10;
 #[derive(Debug, Clone, Copy)]
 pub struct SyncStatus {
     pub pending: RwSignal<usize>,
+    /// A download of many pages under way (the first catalog): records and share done.
+    pub download: RwSignal<Option<Download>>,
     /// What waits, by kind of record (`outbox_kinds`), for the sync bar's words.
     pub waiting: RwSignal<Vec<(&'static str, usize)>>,
     pub progress: RwSignal<Option<Progress>>,
@@ -127,6 +129,7 @@ impl Sync {
         let status = SyncStatus {
             pending: RwSignal::new(0),
             waiting: RwSignal::new(Vec::new()),
+            download: RwSignal::new(None),
             progress: RwSignal::new(None),
             last_sync: RwSignal::new(storage::get(LAST_SYNC_KEY).and_then(|v| v.parse().ok())),
             dead_letters: RwSignal::new(0),
@@ -220,9 +223,7 @@ impl Sync {
             _ => {
                 let mut engine = SyncEngine::open(
                     store,
-                    FetchTransport {
-                        device_id: device.id,
-                    },
+                    FetchTransport::new(device.id, None),
                     identity,
                     now_ms() as u64,
                 )

@@ -148,9 +148,7 @@ impl Pusher {
         {
             return true;
         }
-        let transport = FetchTransport {
-            device_id: identity.device_id,
-        };
+        let transport = FetchTransport::new(identity.device_id, Some(self.status.download));
         match SyncEngine::open(self.store.clone(), transport, identity, now as u64).await {
             Ok(mut opened) => {
                 opened.batch_size = PUSH_BATCH;

@@ -127,4 +127,8 @@ pub struct PullReply {
     /// takes a seq — and a folio — a second time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_seq: Option<u64>,
+    /// While more pages follow: the newest position of the change sequence, so a device
+    /// downloading the catalog can say how far along it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<i64>,
 }
