@@ -18,6 +18,9 @@ pub struct RecordScreen<F: Send + std::marker::Sync + 'static> {
     pub form: RwSignal<Option<F>>,
     pub errors: RwSignal<FieldErrors>,
     pub notice: RwSignal<Option<String>>,
+    /// Counts openings and closings of the form: the dialog is drawn again when this moves, not
+    /// at every keystroke in it.
+    pub opened: RwSignal<u64>,
 }
 
 impl<F: Send + std::marker::Sync + 'static> Clone for RecordScreen<F> {
@@ -36,6 +39,7 @@ impl<F: Send + std::marker::Sync + 'static> RecordScreen<F> {
             form: RwSignal::new(None),
             errors: RwSignal::new(FieldErrors::new()),
             notice: RwSignal::new(None),
+            opened: RwSignal::new(0),
         }
     }
 
@@ -43,6 +47,16 @@ impl<F: Send + std::marker::Sync + 'static> RecordScreen<F> {
     pub fn open(self, form: Option<F>) {
         self.errors.set(FieldErrors::new());
         self.form.set(form);
+        self.opened.update(|n| *n += 1);
+    }
+
+    /// The open form, read when the dialog is drawn (see `opened`).
+    pub fn current(self) -> Option<F>
+    where
+        F: Clone,
+    {
+        self.opened.track();
+        self.form.get_untracked()
     }
 
     /// A labelled text input bound to one field of the open form, with that field's error.
@@ -123,7 +137,7 @@ impl Editor {
             match sync.record(change, &this, &profile).await {
                 Ok(_) => {
                     screen.notice.set(Some(format!("{name}: guardado.")));
-                    screen.form.set(None);
+                    screen.open(None);
                     then();
                 }
                 Err(e) => screen

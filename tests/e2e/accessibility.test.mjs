@@ -78,6 +78,12 @@ test("every screen, and the till's dialogs, pass axe-core with no serious or cri
     await check(page, path);
   }
 
+  // A record's form, in its dialog.
+  await page.goto(`${env.server.url}/clientes`);
+  await page.getByTestId("customer-new").click();
+  await page.getByTestId("customer-form").waitFor();
+  await check(page, "customer form");
+
   // The till with its dialogs: results, the size grid, a line in the cart, the receipt.
   await page.goto(`${env.server.url}/venta`);
   await page.getByTestId("product-search").fill("oxford");

@@ -114,6 +114,13 @@ test("twenty records rung up offline, a reload, and the server holds each exactl
   await page.getByTestId("save-return").click();
   const saved = await page.getByTestId("return-saved").innerText();
   const returnFolio = saved.match(/folio (\S+)/)[1];
+  // The printable slip: the return's folio, the pair by colour and size, a line to sign.
+  const slip = page.getByTestId("return-slip");
+  await slip.waitFor();
+  assert.match(await slip.innerText(), new RegExp(`Devolución ${returnFolio}[\\s\\S]*talla[\\s\\S]*Firma del cliente`));
+  await page.screenshot({ path: artifactPath("return-slip.png") });
+  await page.keyboard.press("Escape");
+  await slip.waitFor({ state: "detached" });
 
   // 20 records and the customer, all waiting.
   await waitForPending(page, 21);

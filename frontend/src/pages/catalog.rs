@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
+    components::modal::Modal,
     live_search::live_search,
     local_store::LocalStore,
     pending::{PendingOps, Shown},
@@ -112,6 +113,7 @@ pub fn Catalog() -> impl IntoView {
         form,
         errors,
         notice,
+        ..
     } = screen;
     let refresh = live_search(&editor.sync, query, results, 1, |store, text| async move {
         search(&store, &text).await
@@ -130,7 +132,7 @@ pub fn Catalog() -> impl IntoView {
         };
         errors.set(FieldErrors::new());
         if changed.is_empty() {
-            form.set(None);
+            screen.open(None);
             return;
         }
         let base = Some(current.version.max(1));
@@ -181,8 +183,9 @@ pub fn Catalog() -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </section>
-            {move || form.get().map(|f| view! {
-                <section class="card customer-form" data-testid="catalog-form">
+            {move || { let save = save.clone(); screen.current().map(|f| view! {
+                <Modal label=format!("Producto {}", f.nombre) class="card customer-form record-dialog" testid="catalog-form"
+                    on_close=Callback::new(move |()| screen.open(None))>
                     <h2>{format!("{} · {}", f.data.get("sku").and_then(Value::as_str).unwrap_or_default(), f.nombre)}</h2>
                     {screen.text_field(("Nombre", "catalog-nombre".into(), "nombre", "text"), (|f| f.nombre.clone(), |f, v| f.nombre = v), true)}
                     {screen.text_field(("Precio", "catalog-precio".into(), "precio", "decimal"), (|f| f.precio.clone(), |f, v| f.precio = v), true)}
@@ -194,10 +197,10 @@ pub fn Catalog() -> impl IntoView {
                     </label>
                     <div class="customer__actions">
                         <button class="button button--primary" type="button" data-testid="catalog-save" on:click=save.clone()>"Guardar"</button>
-                        <button class="button" type="button" on:click=move |_| form.set(None)>"Cerrar"</button>
+                        <button class="button" type="button" on:click=move |_| screen.open(None)>"Cerrar"</button>
                     </div>
-                </section>
-            })}
+                </Modal>
+            })}}
         </div>
     }
 }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
+    components::modal::Modal,
     live_search::live_search,
     local_store::LocalStore,
     pending::{PendingOps, Shown},
@@ -169,6 +170,7 @@ pub fn Customers() -> impl IntoView {
         form,
         errors,
         notice,
+        ..
     } = screen;
     let refresh = live_search(&editor.sync, query, results, 2, |store, text| async move {
         search(&store, &text).await
@@ -184,7 +186,7 @@ pub fn Customers() -> impl IntoView {
         }
         errors.set(FieldErrors::new());
         let Some(change) = current.change() else {
-            form.set(None);
+            screen.open(None);
             return;
         };
         let name = current.nombre.trim().to_owned();
@@ -243,10 +245,12 @@ pub fn Customers() -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </section>
-            {move || form.get().map(|f| {
+            {move || { let save = save.clone(); screen.current().map(|f| {
                 let editable = f.id.is_none() || can_edit();
+                let title = if f.id.is_none() { "Nuevo cliente".to_owned() } else { format!("Cliente {}", f.nombre) };
                 view! {
-                    <section class="card customer-form" data-testid="customer-form">
+                    <Modal label=title class="card customer-form record-dialog" testid="customer-form"
+                        on_close=Callback::new(move |()| screen.open(None))>
                         <h2>{if f.id.is_none() { "Nuevo cliente" } else { "Cliente" }}</h2>
                         {field("Nombre", "nombre", |f| f.nombre.clone(), |f, v| f.nombre = v, editable)}
                         {field("Teléfono", "telefono", |f| f.telefono.clone(), |f, v| f.telefono = v, editable)}
@@ -259,11 +263,11 @@ pub fn Customers() -> impl IntoView {
                                 <button class="button button--primary" type="button" data-testid="customer-save"
                                     on:click=save.clone()>"Guardar"</button>
                             })}
-                            <button class="button" type="button" on:click=move |_| form.set(None)>"Cerrar"</button>
+                            <button class="button" type="button" on:click=move |_| screen.open(None)>"Cerrar"</button>
                         </div>
-                    </section>
+                    </Modal>
                 }
-            })}
+            })}}
         </div>
     }
 }

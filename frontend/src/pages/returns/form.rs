@@ -88,8 +88,28 @@ fn save(till: &Till, state: ReturnsState, void: bool) {
     spawn_local(async move {
         match sync.record(change, &this, &profile).await {
             Ok(op) => {
+                let lines = valid
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        let name = f
+                            .sale
+                            .lineas
+                            .iter()
+                            .find(|s| s.producto_id == l.product_id)
+                            .map(|s| f.describe(l.product_id, &s.nombre))
+                            .unwrap_or_default();
+                        (name, l.quantity.get(), l.amount.centavos())
+                    })
+                    .collect();
                 state.done.set(Some(Done {
                     folio: folio(&profile.tienda.codigo, &this.codigo, op.body.seq),
+                    original: f.sale.folio.clone(),
+                    store: profile.tienda.nombre.clone(),
+                    cashier: profile.nombre.clone(),
+                    at: crate::local_time::now(),
+                    lines,
+                    reason: valid.reason.clone(),
                     refund: valid.refund.centavos(),
                     method: input.reembolso,
                     void,
@@ -134,8 +154,8 @@ pub(super) fn ReturnForm(found: Found, state: ReturnsState, till: Till) -> impl 
                     view! {
                         <li class="cart__line" data-testid="return-line">
                             <span class="cart__name">
-                                {line.nombre.clone()}
-                                <span class="muted">{format!(" · {} · vendidos {} · quedan {}", line.sku, line.cantidad, max)}</span>
+                                {f.describe(product, &line.nombre)}
+                                <span class="muted">{format!(" · vendidos {} · quedan {}", line.cantidad, max)}</span>
                             </span>
                             <span class="cart__qty">
                                 <button class="button button--round" type="button" aria-label="Uno menos" on:click=move |_| bump(-1)>"−"</button>

@@ -9,6 +9,7 @@ use pronto_shared::{
         returns::{returnable, ReturnInput},
         sales::{folio, Sale, SaleInput, SaleKind},
     },
+    domain::ShoeSize,
     sync::{config, Op, OpKind},
 };
 use uuid::Uuid;
@@ -21,6 +22,18 @@ pub(super) struct Found {
     pub(super) sale: Sale,
     /// Returns and voids of it already made (stored, or still in the outbox).
     pub(super) earlier: Vec<Sale>,
+    /// Each product's colour and size, as the cashier tells pairs apart (`Negro · talla 26`).
+    pub(super) labels: HashMap<Uuid, String>,
+}
+
+impl Found {
+    /// How a line names its pair: the model, then colour and size when the catalog has them.
+    pub(super) fn describe(&self, product: Uuid, name: &str) -> String {
+        match self.labels.get(&product) {
+            Some(label) => format!("{name} · {label}"),
+            None => name.to_owned(),
+        }
+    }
 }
 
 impl Found {
@@ -149,5 +162,30 @@ pub(super) async fn find(
             earlier.push(record);
         }
     }
-    Ok(Some(Found { sale, earlier }))
+    let labels = labels(store, &sale).await;
+    Ok(Some(Found {
+        sale,
+        earlier,
+        labels,
+    }))
+}
+
+/// Colour and size of the sale's products, from the device's catalog.
+async fn labels(store: &LocalStore, sale: &Sale) -> HashMap<Uuid, String> {
+    let ids: Vec<Uuid> = sale.lineas.iter().map(|l| l.producto_id).collect();
+    let products = store
+        .cached_many(config::PRODUCTO, &ids)
+        .await
+        .unwrap_or_default();
+    ids.iter()
+        .zip(products)
+        .filter_map(|(id, p)| {
+            let p = p?;
+            let color = p.get("color")?.as_str()?.to_owned();
+            let size = p.get("talla")?.as_f64()?;
+            let size = ShoeSize::from_tenths((size * 10.0).round() as i64)
+                .map_or_else(|_| size.to_string(), ShoeSize::label);
+            Some((*id, format!("{color} · talla {size}")))
+        })
+        .collect()
 }

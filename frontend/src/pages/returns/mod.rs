@@ -19,6 +19,7 @@ use pronto_shared::domain::money::mxn as money;
 
 mod form;
 mod lookup;
+mod slip;
 
 use lookup::Found;
 
@@ -26,6 +27,14 @@ use lookup::Found;
 #[derive(Debug, Clone, PartialEq)]
 struct Done {
     folio: String,
+    /// The folio of the sale it returns.
+    original: String,
+    store: String,
+    cashier: String,
+    at: String,
+    /// Pairs coming back: description, quantity, amount.
+    lines: Vec<(String, i64, i64)>,
+    reason: String,
     refund: i64,
     method: PaymentMethod,
     void: bool,
@@ -134,6 +143,14 @@ pub fn Returns() -> impl IntoView {
         ..
     } = state;
     let (find_submit, find_click) = (till.clone(), till.clone());
+    // A real folio of this till as the example: what the cashier reads on its receipts.
+    let example = match (
+        till.session.profile_untracked(),
+        till.device.device.get_untracked(),
+    ) {
+        (Some(p), Some(d)) => format!("{} o solo 123", folio(&p.tienda.codigo, &d.codigo, 123)),
+        _ => "Folio del ticket o solo su número".to_owned(),
+    };
     view! {
         <div class="returns">
             <section class="card">
@@ -142,7 +159,7 @@ pub fn Returns() -> impl IntoView {
                     <label class="field">
                         <span class="field__label">"Folio del ticket"</span>
                         <input class="field__input field__input--big" autocomplete="off" autofocus
-                            placeholder="T01-C01-000123 o solo 123" data-testid="return-folio"
+                            placeholder=example data-testid="return-folio"
                             prop:value=move || folio_text.get()
                             on:input=move |ev| folio_text.set(event_target_value(&ev)) />
                     </label>
@@ -164,5 +181,6 @@ pub fn Returns() -> impl IntoView {
             </section>
             {move || found.get().map(|f| view! { <form::ReturnForm found=f state=state till=till.clone() /> })}
         </div>
+        <slip::SlipDialog state=state />
     }
 }
