@@ -78,11 +78,21 @@ test("every screen, and the till's dialogs, pass axe-core with no serious or cri
     await check(page, path);
   }
 
-  // A record's form, in its dialog.
+  // A record's form, in its dialog; Escape closes it.
   await page.goto(`${env.server.url}/clientes`);
   await page.getByTestId("customer-new").click();
   await page.getByTestId("customer-form").waitFor();
   await check(page, "customer form");
+  await page.keyboard.press("Escape");
+  await page.getByTestId("customer-form").waitFor({ state: "detached" });
+
+  // Moving between screens: the tab names the screen, focus lands on its heading.
+  await page.goto(`${env.server.url}/sincronizacion/dashboard`);
+  await page.getByRole("link", { name: "Cola" }).click();
+  await page.getByTestId("queue-ops").waitFor();
+  await page.waitForFunction(() => document.activeElement?.tagName === "H1");
+  assert.equal(await page.title(), "Cola de sincronización · Pronto POS");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Cola de sincronización");
 
   // The till with its dialogs: results, the size grid, a line in the cart, the receipt.
   await page.goto(`${env.server.url}/venta`);
