@@ -147,6 +147,7 @@ fn matrix(world: &World, n: &mut u64, sale_b: Uuid) -> Vec<(Case, [u16; 4])> {
             [403, 403, 200, 401],
         ),
         (get("/api/stores".into()), [200, 200, 200, 401]),
+        (get("/api/directorio".into()), [200, 200, 200, 401]),
         (get("/api/auth/me".into()), [200, 200, 200, 401]),
     ]
 }
@@ -257,4 +258,39 @@ async fn a_manager_moves_stock_only_in_their_own_store() {
         .await
         .unwrap();
     assert_eq!(a["items"][0]["cantidad"], 10, "store A untouched");
+}
+
+#[tokio::test]
+async fn the_directory_names_only_what_the_person_may_see() {
+    use pronto_shared::api::directory::Directory;
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let directory = |user: &'static str| {
+        let app = &app;
+        async move {
+            client_for(app, user)
+                .await
+                .get(app.url("/api/directorio"))
+                .send()
+                .await
+                .unwrap()
+                .json::<Directory>()
+                .await
+                .unwrap()
+        }
+    };
+    let manager = directory("gerente_a").await;
+    assert_eq!(
+        manager.tiendas.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![world.store_a]
+    );
+    assert!(!manager.personas.is_empty());
+    assert!(manager
+        .personas
+        .iter()
+        .all(|p| p.tienda_id == world.store_a));
+    assert!(manager.personas.iter().all(|p| !p.nombre.is_empty()));
+    let admin = directory("admin").await;
+    assert_eq!(admin.tiendas.len(), 2);
+    assert!(admin.personas.iter().any(|p| p.tienda_id == world.store_b));
 }

@@ -77,6 +77,131 @@ fn query(pairs: &[(&str, String)]) -> String {
     }
 }
 
+/// A picker of one filter: "Todos" or one of `options` (value, text).
+fn pick(
+    label: &'static str,
+    signal: RwSignal<String>,
+    options: Vec<(String, String)>,
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span class="field__label">{label}</span>
+            <select class="field__input" on:change=move |ev| signal.set(event_target_value(&ev))>
+                <option value="" selected=move || signal.get().is_empty()>"Todos"</option>
+                {options.into_iter().map(|(value, text)| {
+                    let v = value.clone();
+                    view! { <option value=value selected=move || signal.get() == v>{text}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+fn day_field(label: &'static str, signal: RwSignal<String>) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span class="field__label">{label}</span>
+            <input class="field__input" type="date" prop:value=move || signal.get()
+                on:input=move |ev| signal.set(event_target_value(&ev)) />
+        </label>
+    }
+}
+
+/// The audit screen's filters, as chosen.
+#[derive(Clone, Copy)]
+struct AuditFilters {
+    modelo: RwSignal<String>,
+    dispositivo: RwSignal<String>,
+    usuario: RwSignal<String>,
+    desde: RwSignal<String>,
+    hasta: RwSignal<String>,
+}
+
+impl AuditFilters {
+    fn new() -> Self {
+        let empty = || RwSignal::new(String::new());
+        Self {
+            modelo: empty(),
+            dispositivo: empty(),
+            usuario: empty(),
+            desde: empty(),
+            hasta: empty(),
+        }
+    }
+
+    fn url(self) -> String {
+        format!(
+            "/api/sincronizacion/auditoria/{}",
+            query(&[
+                ("modelo", self.modelo.get_untracked()),
+                ("dispositivo", self.dispositivo.get_untracked()),
+                ("usuario", self.usuario.get_untracked()),
+                // Days as the person means them: from the start of the first local day to the
+                // end of the last one.
+                (
+                    "desde",
+                    local_time::day_start(&self.desde.get_untracked(), 0).unwrap_or_default()
+                ),
+                (
+                    "hasta",
+                    local_time::day_start(&self.hasta.get_untracked(), 1).unwrap_or_default()
+                ),
+                ("limite", "200".into()),
+            ])
+        )
+    }
+}
+
+/// Record type, person, device (with its store) and dates.
+#[component]
+fn AuditFilterForm(
+    filters: AuditFilters,
+    names: Names,
+    on_submit: impl Fn() + 'static,
+) -> impl IntoView {
+    let models = [
+        "ventas.Venta",
+        "clientes.Cliente",
+        "productos.Producto",
+        "inventario.Existencia",
+    ]
+    .into_iter()
+    .map(|m| (m.to_owned(), words::model(m).to_owned()))
+    .collect();
+    view! {
+        <form class="audit__filters" on:submit=move |ev| { ev.prevent_default(); on_submit(); }>
+            {pick("Registro", filters.modelo, models)}
+            {move || {
+                let d = names.directory();
+                view! {
+                    {pick("Persona", filters.usuario, d.personas.iter().map(|p| (p.id.to_string(), p.nombre.clone())).collect())}
+                    {pick("Dispositivo", filters.dispositivo, d.dispositivos.iter().map(|x| {
+                        let store = d.store(x.tienda_id).map(|s| s.nombre.clone()).unwrap_or_default();
+                        (x.id.to_string(), format!("{} · {store}", x.nombre))
+                    }).collect())}
+                }
+            }}
+            {day_field("Desde", filters.desde)}
+            {day_field("Hasta", filters.hasta)}
+            <button class="button button--primary" type="submit">"Filtrar"</button>
+        </form>
+    }
+}
+
+fn integrity_notice(r: Integrity) -> impl IntoView {
+    let ok = r.ok;
+    let message = if ok {
+        format!("Cadena íntegra: {} entradas verificadas.", r.entries)
+    } else {
+        format!(
+            "Cadena rota en la entrada número {}: {}",
+            r.first_broken.map(|id| id.to_string()).unwrap_or_default(),
+            r.reason.unwrap_or_default()
+        )
+    };
+    view! { <p class=if ok { "notice notice--ok" } else { "notice notice--bad" } data-testid="integrity-result" data-ok=ok.to_string()>{message}</p> }
+}
+
 #[component]
 pub fn Audit() -> impl IntoView {
     let session = expect_context::<Session>();
@@ -85,33 +210,14 @@ pub fn Audit() -> impl IntoView {
             .profile()
             .is_some_and(|p| p.principal().can(Action::ConfigureSync))
     };
-    let filters: [RwSignal<String>; 5] = std::array::from_fn(|_| RwSignal::new(String::new()));
-    let [modelo, dispositivo, usuario, desde, hasta] = filters;
+    let filters = AuditFilters::new();
     let names = Names::load();
     let entries: RwSignal<Vec<StoredAuditEntry>> = RwSignal::new(Vec::new());
     let integrity: RwSignal<Option<Integrity>> = RwSignal::new(None);
     let problem: RwSignal<Option<String>> = RwSignal::new(None);
 
     let load = move || {
-        let url = format!(
-            "/api/sincronizacion/auditoria/{}",
-            query(&[
-                ("modelo", modelo.get_untracked()),
-                ("dispositivo", dispositivo.get_untracked()),
-                ("usuario", usuario.get_untracked()),
-                // Days as the person means them: from the start of the first local day to the
-                // end of the last one.
-                (
-                    "desde",
-                    local_time::day_start(&desde.get_untracked(), 0).unwrap_or_default()
-                ),
-                (
-                    "hasta",
-                    local_time::day_start(&hasta.get_untracked(), 1).unwrap_or_default()
-                ),
-                ("limite", "200".into()),
-            ])
-        );
+        let url = filters.url();
         spawn_local(async move {
             match api::get::<Vec<StoredAuditEntry>>(&url).await {
                 Ok(list) => {
@@ -131,78 +237,15 @@ pub fn Audit() -> impl IntoView {
             }
         });
     };
-    let pick = move |label: &'static str,
-                     signal: RwSignal<String>,
-                     options: Vec<(String, String)>| {
-        view! {
-            <label class="field">
-                <span class="field__label">{label}</span>
-                <select class="field__input" on:change=move |ev| signal.set(event_target_value(&ev))>
-                    <option value="" selected=move || signal.get().is_empty()>"Todos"</option>
-                    {options.into_iter().map(|(value, text)| {
-                        let v = value.clone();
-                        view! { <option value=value selected=move || signal.get() == v>{text}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
-        }
-    };
-    let day = move |label: &'static str, signal: RwSignal<String>| {
-        view! {
-            <label class="field">
-                <span class="field__label">{label}</span>
-                <input class="field__input" type="date" prop:value=move || signal.get()
-                    on:input=move |ev| signal.set(event_target_value(&ev)) />
-            </label>
-        }
-    };
-    let models = || {
-        [
-            "ventas.Venta",
-            "clientes.Cliente",
-            "productos.Producto",
-            "inventario.Existencia",
-        ]
-        .into_iter()
-        .map(|m| (m.to_owned(), words::model(m).to_owned()))
-        .collect::<Vec<_>>()
-    };
 
     view! {
         <section class="card dashboard" data-testid="audit">
             <h1>"Auditoría"</h1>
-            <form class="audit__filters" on:submit=move |ev| { ev.prevent_default(); load(); }>
-                {pick("Registro", modelo, models())}
-                {move || {
-                    let d = names.directory();
-                    view! {
-                        {pick("Persona", usuario, d.personas.iter().map(|p| (p.id.to_string(), p.nombre.clone())).collect())}
-                        {pick("Dispositivo", dispositivo, d.dispositivos.iter().map(|x| {
-                            let store = d.store(x.tienda_id).map(|s| s.nombre.clone()).unwrap_or_default();
-                            (x.id.to_string(), format!("{} · {store}", x.nombre))
-                        }).collect())}
-                    }
-                }}
-                {day("Desde", desde)}
-                {day("Hasta", hasta)}
-                <button class="button button--primary" type="submit">"Filtrar"</button>
-            </form>
+            <AuditFilterForm filters=filters names=names on_submit=load />
             {move || admin().then(|| view! {
                 <button class="button" type="button" data-testid="integrity-check" on:click=check>"Verificar integridad de la cadena"</button>
             })}
-            {move || integrity.get().map(|r| {
-                let ok = r.ok;
-                let message = if ok {
-                    format!("Cadena íntegra: {} entradas verificadas.", r.entries)
-                } else {
-                    format!(
-                        "Cadena rota en la entrada número {}: {}",
-                        r.first_broken.map(|id| id.to_string()).unwrap_or_default(),
-                        r.reason.unwrap_or_default()
-                    )
-                };
-                view! { <p class=if ok { "notice notice--ok" } else { "notice notice--bad" } data-testid="integrity-result" data-ok=ok.to_string()>{message}</p> }
-            })}
+            {move || integrity.get().map(integrity_notice)}
             {move || problem.get().map(|p| view! { <p class="notice notice--bad" role="alert">{p}</p> })}
             <table class="conflict__table" data-testid="audit-entries">
                 <thead><tr><th>"Núm."</th><th>"Cuándo"</th><th>"Registro"</th><th>"Qué pasó"</th><th>"Persona"</th><th>"Dispositivo"</th></tr></thead>
