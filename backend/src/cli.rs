@@ -6,6 +6,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::AuthConfig,
+    backup,
     config::{Cli, Command, ServeArgs},
     db::Database,
     demo,
@@ -17,10 +18,37 @@ use crate::{
 pub async fn execute(cli: Cli) -> Result<(), AppError> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Backup(args) => {
+            let db = Database::connect(&args.database_url).await?;
+            let summary = backup::backup(&db, &args.to).await?;
+            db.close().await;
+            println!("backup written: {summary}");
+            Ok(())
+        }
+        Command::Restore(args) => {
+            let now = crate::clock::rfc3339(time::OffsetDateTime::now_utc());
+            let kept = backup::restore(&args.database_url, &args.from, &now).await?;
+            println!("restored {}", args.from.display());
+            if let Some(kept) = kept {
+                println!("the replaced database is kept at {}", kept.display());
+            }
+            Ok(())
+        }
     }
 }
 
 async fn serve(args: ServeArgs) -> Result<(), AppError> {
+    // One server per SQLite file, and no restore under a running one. A predecessor that just
+    // crashed may still be letting go of the lock: wait for it a moment.
+    let mut lock = backup::ServingLock::take(&args.database_url);
+    for _ in 0..50 {
+        if lock.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        lock = backup::ServingLock::take(&args.database_url);
+    }
+    let _lock = lock?;
     let db = Database::connect(&args.database_url).await?;
     db.migrate().await?;
     if args.demo {

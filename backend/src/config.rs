@@ -20,6 +20,32 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API and the web app until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Copy the SQLite database, consistently, while the server runs.
+    Backup(BackupArgs),
+    /// Put a backup in place of the SQLite database (the server must be stopped).
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The database to copy (`sqlite://path/to/file.db`).
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// The new file to write; an existing file is never overwritten.
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The database to replace (`sqlite://path/to/file.db`); the replaced file is kept beside it.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// The backup to put in its place.
+    #[arg(long)]
+    pub from: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -78,7 +104,9 @@ mod tests {
     #[test]
     fn serve_defaults_to_local_port_8080_and_sqlite_under_data() {
         let cli = Cli::try_parse_from(["pronto", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("serve parses as serve");
+        };
         assert_eq!(args.bind, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(args.dist, PathBuf::from("dist"));
         // DATABASE_URL may be set in a developer's shell; only check the default when it is not.
@@ -96,7 +124,9 @@ mod tests {
             "127.0.0.1,10.0.0.0/8",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("serve parses as serve");
+        };
         assert_eq!(args.trusted_proxies.len(), 2);
         let err = Cli::try_parse_from(["pronto", "serve", "--trusted-proxies", "proxy.local"])
             .unwrap_err();

@@ -93,6 +93,11 @@ pub enum AppError {
     /// 500: a bug or broken invariant (e.g. a stored value that no longer parses).
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// Commands only (`pronto backup`, `restore`, a second server on one SQLite file): what
+    /// the operator asked cannot be done as things are; the message says why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<FieldErrors> for AppError {
@@ -121,7 +126,8 @@ impl AppError {
             | Self::UnsupportedDatabase(_)
             | Self::Bind { .. }
             | Self::Io(_)
-            | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            | Self::Internal(_)
+            | Self::Refused(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

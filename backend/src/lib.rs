@@ -15,6 +15,7 @@
 //! - [`edge`]: what every `/api` and `/ws` answer obeys (JSON-only writes, JSON errors, headers).
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;

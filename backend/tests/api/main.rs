@@ -4,6 +4,7 @@
 mod access;
 mod approvals;
 mod auth;
+mod backup;
 mod bad_input;
 mod cancellation;
 mod conflict_rule;
