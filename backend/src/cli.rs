@@ -83,6 +83,16 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     let state = AppState::new(db, args.dist)
         .with_auth(auth)
         .with_retention(Duration::from_secs(args.sync_retention_days * 24 * 3600));
+    if let Some(bind) = args.metrics_bind {
+        let listener = TcpListener::bind(bind)
+            .await
+            .map_err(|source| AppError::Bind { addr: bind, source })?;
+        println!(
+            "pronto metrics on http://{}/metrics",
+            listener.local_addr().map_err(AppError::Io)?
+        );
+        tokio::spawn(crate::metrics::serve(listener, state.clone()));
+    }
     server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped cleanly");
     Ok(())

@@ -12,8 +12,19 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/pronto.db";
 #[derive(Debug, Parser)]
 #[command(name = "pronto", version, about = "Pronto POS server")]
 pub struct Cli {
+    /// How log lines are written to stderr: `text` for people, `json` (one object per line,
+    /// with the request's id) for a log collector.
+    #[arg(long, global = true, env = "PRONTO_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +64,11 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (printed at start).
     #[arg(long, env = "PRONTO_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+
+    /// Serve Prometheus metrics (`GET /metrics`) on this address of their own, e.g.
+    /// `127.0.0.1:9090`. Off unless given: whoever reaches it reads them.
+    #[arg(long, env = "PRONTO_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
 
     /// `sqlite://path/to/file.db` or `postgres://user:pass@host/db`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]

@@ -78,7 +78,9 @@ pub async fn run_to_completion(
     request: Request,
     next: Next,
 ) -> Response {
-    match state.requests.spawn(next.run(request)).await {
+    // The task keeps the request's span: its log lines carry the request's id.
+    let run = tracing::Instrument::in_current_span(next.run(request));
+    match state.requests.spawn(run).await {
         Ok(response) => response,
         Err(err) => AppError::Internal(format!("request task failed: {err}")).into_response(),
     }

@@ -185,7 +185,11 @@ impl IntoResponse for AppError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let mut response = (status, Json(self.body())).into_response();
+        let body = self.body();
+        if status.is_client_error() {
+            crate::metrics::refused(&body.code);
+        }
+        let mut response = (status, Json(body)).into_response();
         if let Self::TooManyAttempts { retry_after_secs } | Self::Busy { retry_after_secs } = self {
             if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

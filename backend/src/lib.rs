@@ -25,6 +25,7 @@ pub mod edge;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod metrics;
 pub mod model;
 pub mod presence;
 pub mod routes;

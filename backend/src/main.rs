@@ -6,7 +6,7 @@ use pronto_backend::config::Cli;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    pronto_backend::telemetry::init();
+    pronto_backend::telemetry::init(cli.log_format);
     match pronto_backend::cli::execute(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

@@ -16,7 +16,10 @@ use uuid::Uuid;
 
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
 
 use crate::{
     auth::AuthConfig,
@@ -124,6 +127,21 @@ impl AppState {
     }
 }
 
+/// The span every log line of a request is in: method, path and the request's id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
+}
+
 /// The whole HTTP surface: `/api/*` first, then the web app for every other path.
 pub fn router(state: AppState) -> Router {
     let guarded = axum::middleware::from_fn(crate::edge::guard);
@@ -138,7 +156,11 @@ pub fn router(state: AppState) -> Router {
         )
         .nest("/ws", ws::router().layer(detached).layer(guarded))
         .merge(static_files::router(&state))
-        .layer(TraceLayer::new_for_http())
+        // Every request gets an id (or keeps the proxy's `x-request-id`), sent back in the
+        // answer and carried by every log line of the request.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 

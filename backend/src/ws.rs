@@ -108,6 +108,7 @@ async fn open(
         .max_message_size(MAX_INCOMING)
         .max_frame_size(MAX_INCOMING);
     Ok(upgrade.on_upgrade(move |socket| async move {
+        let _open = crate::metrics::SocketGauge::open();
         announce(&state, present, true).await;
         serve(socket, state.clone(), user, channel, events, present).await;
         announce(&state, present, false).await;

@@ -112,6 +112,7 @@ async fn login(
     let (matches, attempt) = check_password(&state, attempt, body.contrasena, phc).await?;
     let Some(account) = account.filter(|_| matches && usable) else {
         tracing::info!(%ip, "failed sign-in");
+        crate::metrics::sign_in_failed();
         return Err(AppError::InvalidCredentials);
     };
     let mut conn = state.db.pool().acquire().await?;

@@ -44,7 +44,10 @@ async fn push_batch(
         .map(|op| (op.body.model.clone(), op.body.entity_id))
         .collect();
     let device_id = request.device_id;
+    let started = std::time::Instant::now();
     let reply = push::push(&state, &user, request).await?;
+    let models: Vec<String> = ops.iter().map(|(model, _)| model.clone()).collect();
+    crate::metrics::pushed(&models, &reply.results, started.elapsed());
     // Committed: tell the sockets.
     let store = {
         let mut conn = state.db.pool().acquire().await?;
@@ -151,6 +154,7 @@ async fn pull_page(
     let mut conn = state.db.pool().acquire().await?;
     let device = push::device_for(&mut conn, &user, params.dispositivo).await?;
     let mut reply = pull::pull(&mut conn, device.store_id, params.cursor, params.limit).await?;
+    crate::metrics::pull_page();
     // What it could know from now on: the price floor of its next push (`approval`).
     crate::model::devices::pulled(&mut conn, device.id, reply.cursor).await?;
     if !reply.has_more {

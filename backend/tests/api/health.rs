@@ -82,3 +82,24 @@ async fn health_is_503_while_the_database_takes_no_write_and_recovers_after() {
     }
     assert_eq!(seen, (200, true), "and goes when it is released");
 }
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_a_proxys_id_is_kept() {
+    let app = crate::helpers::spawn_app().await;
+    let made = app.client.get(app.url("/api/health")).send().await.unwrap();
+    let id = made.headers().get("x-request-id").expect("an id is made");
+    assert_eq!(
+        uuid::Uuid::parse_str(id.to_str().unwrap())
+            .unwrap()
+            .get_version_num(),
+        4
+    );
+    let kept = app
+        .client
+        .get(app.url("/api/health"))
+        .header("x-request-id", "nginx-7f3a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers().get("x-request-id").unwrap(), "nginx-7f3a");
+}

@@ -974,3 +974,88 @@ async fn a_void_puts_every_pair_back_and_refunds_the_whole_total() {
     assert_eq!(kind, "cancelacion");
     assert_eq!(total, 2 * 129_900 - 9_900);
 }
+
+/// The value of the series `name{…}` whose labels include every one of `labels`.
+fn series(scrape: &str, name: &str, labels: &[&str]) -> f64 {
+    scrape
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn metrics_scraped_after_a_push_with_a_conflict_show_the_counters_moving() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    // The metrics listener, as `--metrics-bind` starts it, over the same database.
+    let state = pronto_backend::server::AppState::new(app.db.clone(), app.dir.path().join("dist"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_url = format!("http://{}/metrics", listener.local_addr().unwrap());
+    tokio::spawn(pronto_backend::metrics::serve(listener, state));
+    let scrape = || {
+        let url = metrics_url.clone();
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let mut config = config_store::get(&mut conn, PRODUCTO)
+        .await
+        .unwrap()
+        .unwrap();
+    config.estrategia = Strategy::Manual;
+    config_store::put(&mut conn, &config, "test", "2026-11-28T00:00:00Z")
+        .await
+        .unwrap();
+    let store_code: String = sqlx::query_scalar("SELECT code FROM stores WHERE id = $1")
+        .bind(world.store_a.to_string())
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let gerente = client_for(&app, "gerente_a").await;
+    let mut edit = crate::fixtures::product_input(2);
+    edit.precio = 150_000;
+    let response = gerente
+        .put(app.url(&format!("/api/products/{}", world.products[1])))
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let before = scrape().await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let op = d.op(
+        PRODUCTO,
+        world.products[1],
+        OpKind::Update,
+        Some(1),
+        json!({"precio": 90_000}),
+        10,
+    );
+    let results = d.push_ok(&app, &[op]).await;
+    assert!(
+        matches!(results[0], OpResult::Conflict { .. }),
+        "{:?}",
+        results[0]
+    );
+    let _ = d.pull(&app, 0, 100).await;
+    let after = scrape().await;
+
+    let conflicts = ["model=\"productos.Producto\"", "outcome=\"conflict\""];
+    assert!(
+        series(&after, "pronto_ops_total", &conflicts)
+            >= series(&before, "pronto_ops_total", &conflicts) + 1.0,
+        "the conflict is counted:\n{after}"
+    );
+    assert!(
+        series(&after, "pronto_push_seconds_count", &[])
+            >= series(&before, "pronto_push_seconds_count", &[]) + 1.0
+    );
+    assert!(series(&after, "pronto_pull_pages_total", &[]) >= 1.0);
+    let store = format!("store=\"{store_code}\"");
+    assert_eq!(series(&after, "pronto_conflicts_open", &[&store]), 1.0);
+    assert!(after.contains("pronto_store_sync_lag_seconds"), "{after}");
+    assert!(after.contains("pronto_db_pool_connections"));
+}
