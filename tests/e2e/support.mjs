@@ -84,7 +84,7 @@ export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST }
 
 /** A persistent context on a throwaway profile directory, so every run starts clean; `under`
  *  puts that directory inside another one (a small filesystem). */
-export async function launchBrowser({ under = tmpdir() } = {}) {
+export async function launchBrowser({ under = tmpdir(), userAgent } = {}) {
   const profile = mkdtempSync(path.join(under, "pronto-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -92,6 +92,7 @@ export async function launchBrowser({ under = tmpdir() } = {}) {
     args: CHROMIUM_ARGS,
     viewport: { width: 1024, height: 768 }, // a landscape tablet
     locale: "es-MX",
+    ...(userAgent ? { userAgent } : {}),
   });
   return {
     context,

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The documented multi-instance deployment, tested: nginx (Debian's, installed if missing) on
+# loopback with the site's own locations (deploy/nginx/pronto-locations.conf) in front of two
+# `pronto` processes on one PostgreSQL database; then an end-to-end test through the proxy
+# (tests/deploy/). Run by scripts/test.sh after the other tests; needs the web app built
+# (build_web) and the debug server (cargo build).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  note "apt: installing nginx"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+admin_url=$(bash scripts/postgres.sh | tail -n 1)
+database="pronto_deploy_$(date +%s)_$$"
+base_url=${admin_url%/*}
+db_url="$base_url/$database"
+psql -q "$admin_url" -c "CREATE DATABASE $database" >/dev/null
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+bin="$(target_dir)/debug/pronto"
+# Starts a pronto process on a free loopback port; prints its address.
+start_pronto() {
+  local name=$1; shift
+  "$bin" serve --bind 127.0.0.1:0 --database-url "$db_url" --dist "$REPO_ROOT/dist" \
+    --trusted-proxies 127.0.0.1 --metrics-bind 127.0.0.1:0 "$@" \
+    >"$work/$name.out" 2>"$work/$name.err" &
+  pids+=($!)
+  for _ in $(seq 1 600); do
+    if grep -q "listening on http://" "$work/$name.out" 2>/dev/null; then
+      sed -n 's|.*listening on http://||p' "$work/$name.out" | head -1
+      return
+    fi
+    sleep 0.1
+  done
+  cat "$work/$name.err" >&2
+  die "pronto $name did not start"
+}
+a=$(start_pronto a --demo)
+b=$(start_pronto b)
+note "pronto a on $a, b on $b, one PostgreSQL database ($database)"
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/nginx/logs" "$work/nginx/temp"
+cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log warn;
+events { worker_connections 256; }
+http {
+    client_body_temp_path $work/nginx/temp/body;
+    proxy_temp_path $work/nginx/temp/proxy;
+    fastcgi_temp_path $work/nginx/temp/fastcgi;
+    uwsgi_temp_path $work/nginx/temp/uwsgi;
+    scgi_temp_path $work/nginx/temp/scgi;
+    # Which process answered each request, and for whom (the test tells its browsers apart by
+    # their user agent).
+    log_format upstreams '\$request_method \$uri \$status \$upstream_addr "\$http_user_agent"';
+    access_log $work/nginx/logs/access.log upstreams;
+    upstream pronto {
+        server $a;
+        server $b;
+        keepalive 8;
+    }
+    server {
+        listen 127.0.0.1:$port;
+        include $REPO_ROOT/deploy/nginx/pronto-locations.conf;
+    }
+}
+CONF
+"$NGINX" -t -p "$work/nginx" -c "$work/nginx/nginx.conf" -q
+"$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+pids+=($!)
+for _ in $(seq 1 50); do
+  curl -fsS "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+note "nginx on 127.0.0.1:$port"
+
+(cd tests && PRONTO_PROXY_URL="http://127.0.0.1:$port" PRONTO_UPSTREAMS="$a,$b" \
+  PRONTO_PROXY_LOG="$work/nginx/logs/access.log" node --test --test-concurrency=1 deploy/)
