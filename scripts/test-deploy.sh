@@ -53,7 +53,7 @@ a=$(start_pronto a --demo)
 b=$(start_pronto b)
 note "pronto a on $a, b on $b, one PostgreSQL database ($database)"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
 mkdir -p "$work/nginx/logs" "$work/nginx/temp"
 cat >"$work/nginx/nginx.conf" <<CONF
 worker_processes 1;
@@ -85,7 +85,8 @@ CONF
 "$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 for _ in $(seq 1 50); do
-  curl -fsS "http://127.0.0.1:$port/api/health" >/dev/null 2>&1 && break
+  node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' \
+    "http://127.0.0.1:$port/api/health" && break
   sleep 0.1
 done
 note "nginx on 127.0.0.1:$port"
