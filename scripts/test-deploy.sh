@@ -32,7 +32,8 @@ cleanup() {
 trap cleanup EXIT
 
 bin="$(target_dir)/debug/pronto"
-# Starts a pronto process on a free loopback port; prints its address.
+# Starts a pronto process on a free loopback port; sets `started` to its address. (Not called
+# in `$(…)`: a subshell's `pids` would not reach the cleanup.)
 start_pronto() {
   local name=$1; shift
   "$bin" serve --bind 127.0.0.1:0 --database-url "$db_url" --dist "$REPO_ROOT/dist" \
@@ -41,7 +42,7 @@ start_pronto() {
   pids+=($!)
   for _ in $(seq 1 600); do
     if grep -q "listening on http://" "$work/$name.out" 2>/dev/null; then
-      sed -n 's|.*listening on http://||p' "$work/$name.out" | head -1
+      started=$(sed -n 's|.*listening on http://||p' "$work/$name.out" | head -1)
       return
     fi
     sleep 0.1
@@ -49,8 +50,10 @@ start_pronto() {
   cat "$work/$name.err" >&2
   die "pronto $name did not start"
 }
-a=$(start_pronto a --demo)
-b=$(start_pronto b)
+start_pronto a --demo
+a=$started
+start_pronto b
+b=$started
 note "pronto a on $a, b on $b, one PostgreSQL database ($database)"
 
 port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
