@@ -96,3 +96,18 @@ note "nginx on 127.0.0.1:$port"
 
 (cd tests && PRONTO_PROXY_URL="http://127.0.0.1:$port" PRONTO_UPSTREAMS="$a,$b" \
   PRONTO_PROXY_LOG="$work/nginx/logs/access.log" node --test --test-concurrency=1 deploy/)
+
+# The PostgreSQL backup docs/DEPLOY.md gives, while both processes still serve: dumped,
+# restored into an empty database, the same sales and audit chain.
+step "PostgreSQL backup and restore (pg_dump / pg_restore, as documented)"
+pg_dump --format=custom --file="$work/pronto.dump" "$db_url"
+restored="${database}_restaurada"
+psql -q "$admin_url" -c "CREATE DATABASE $restored" >/dev/null
+cleanup_restored() { psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $restored WITH (FORCE)" >/dev/null 2>&1 || true; cleanup; }
+trap cleanup_restored EXIT
+pg_restore --clean --if-exists --no-owner --dbname="$base_url/$restored" "$work/pronto.dump"
+count() { psql -qAt "$1" -c "SELECT (SELECT COUNT(*) FROM sales) || ' ' || (SELECT COUNT(*) FROM sync_ops) || ' ' || (SELECT COALESCE(MAX(id), 0) FROM audit_log)"; }
+live=$(count "$db_url")
+copy=$(count "$base_url/$restored")
+[ "$live" = "$copy" ] || die "the restored database differs: live $live, restored $copy (sales, ops, audit head)"
+note "restored copy matches: sales, ops and audit head $copy"
