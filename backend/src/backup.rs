@@ -56,10 +56,10 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
-/// The lock file `pronto serve` holds next to `database`.
-fn lock_path(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
-    name.push(".lock");
+/// The file beside `path` whose name is `path`'s with `suffix` added (`pronto.db.lock`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
     PathBuf::from(name)
 }
 
@@ -78,7 +78,7 @@ impl ServingLock {
         if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = File::create(lock_path(&database))?;
+        let file = File::create(with_suffix(&database, ".lock"))?;
         match file.try_lock() {
             Ok(()) => Ok(Some(Self { _file: file })),
             Err(_) => Err(refused(format!(
@@ -127,9 +127,7 @@ pub async fn backup(db: &Database, to: &Path) -> Result<Summary, AppError> {
             to.display()
         )));
     }
-    let mut partial = to.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
+    let partial = with_suffix(to, ".partial");
     let _ = std::fs::remove_file(&partial);
     let target = partial
         .to_str()
@@ -167,27 +165,22 @@ pub async fn restore(url: &str, from: &Path, now: &str) -> Result<Option<PathBuf
         ))
     })?;
     let kept = if database.exists() {
-        let mut name = database.as_os_str().to_owned();
-        name.push(format!(".antes-de-restaurar-{}", now.replace(':', "-")));
-        let kept = PathBuf::from(name);
+        let kept = with_suffix(
+            &database,
+            &format!(".antes-de-restaurar-{}", now.replace(':', "-")),
+        );
         std::fs::rename(&database, &kept)?;
         for suffix in ["-wal", "-shm"] {
-            let mut side = database.as_os_str().to_owned();
-            side.push(suffix);
-            let side = PathBuf::from(side);
+            let side = with_suffix(&database, suffix);
             if side.exists() {
-                let mut moved = kept.as_os_str().to_owned();
-                moved.push(suffix);
-                std::fs::rename(&side, PathBuf::from(moved))?;
+                std::fs::rename(&side, with_suffix(&kept, suffix))?;
             }
         }
         Some(kept)
     } else {
         None
     };
-    let mut incoming = database.as_os_str().to_owned();
-    incoming.push(".restoring");
-    let incoming = PathBuf::from(incoming);
+    let incoming = with_suffix(&database, ".restoring");
     std::fs::copy(from, &incoming)?;
     File::open(&incoming)?.sync_all()?;
     std::fs::rename(&incoming, &database)?;

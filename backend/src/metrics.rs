@@ -156,9 +156,9 @@ async fn observe(state: &AppState) -> Result<(), AppError> {
 }
 
 async fn scrape(State(state): State<AppState>) -> Result<String, AppError> {
-    handle();
+    let handle = handle();
     observe(&state).await?;
-    Ok(handle().render())
+    Ok(handle.render())
 }
 
 pub fn router(state: AppState) -> Router {

@@ -50,15 +50,16 @@ impl Names {
 
     /// An id as text (audit entries keep them so): its name, or "—" when there is none.
     pub fn person_text(self, id: Option<&str>) -> String {
-        match id.map(Uuid::parse_str) {
-            Some(Ok(id)) => self.person(id),
-            _ => "—".into(),
-        }
+        Self::of_text(id, |id| self.person(id))
     }
 
     pub fn device_text(self, id: Option<&str>) -> String {
+        Self::of_text(id, |id| self.device(id))
+    }
+
+    fn of_text(id: Option<&str>, name: impl Fn(Uuid) -> String) -> String {
         match id.map(Uuid::parse_str) {
-            Some(Ok(id)) => self.device(id),
+            Some(Ok(id)) => name(id),
             _ => "—".into(),
         }
     }

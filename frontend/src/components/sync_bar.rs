@@ -6,23 +6,12 @@
 use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::sync::engine::{DeadLetter, Storage};
 
+use pronto_shared::domain::money::group_thousands;
+
 use crate::{
     outbox_kinds::waiting_words,
     sync_service::{Sync, SyncStatus},
 };
-
-/// `12,345`: counts as the till shows money.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// What waits, in words by kind ("3 ventas y 1 cliente por enviar"). Never "Todo enviado"
 /// while the server refused something of this device: those ops are not on the server, and
@@ -85,7 +74,7 @@ pub fn SyncBar() -> impl IntoView {
                     (Some(p), _) => Some(format!("Enviando {} de {}", p.done, p.total)),
                     (None, Some(d)) => Some(format!(
                         "Descargando catálogo: {} registros ({} %)",
-                        thousands(d.records),
+                        group_thousands(d.records as u64),
                         d.percent
                     )),
                     _ => None,

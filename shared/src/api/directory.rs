@@ -46,11 +46,8 @@ pub fn record_label(model: &str, row: &serde_json::Value) -> Option<String> {
                 "{} · {} · talla {}",
                 text("nombre")?,
                 text("color").unwrap_or_default(),
-                size.map(
-                    |t| crate::domain::ShoeSize::from_tenths((t * 10.0).round() as i64)
-                        .map_or_else(|_| t.to_string(), crate::domain::ShoeSize::label)
-                )
-                .unwrap_or_default()
+                size.map(crate::domain::ShoeSize::label_of)
+                    .unwrap_or_default()
             ))
         }
         _ => text("nombre").map(str::to_owned),

@@ -11,6 +11,19 @@ use super::ValidationError;
 #[serde(transparent)]
 pub struct Money(i64);
 
+/// `12,345`: a count or whole pesos with the thousands marked, as the till shows them.
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    grouped
+}
+
 impl Money {
     pub const ZERO: Money = Money(0);
 
@@ -40,15 +53,7 @@ impl Money {
         let abs = self.0.unsigned_abs();
         let pesos = abs / 100;
         let cents = abs % 100;
-        let digits = pesos.to_string();
-        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-        for (i, ch) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
-        format!("{sign}${grouped}.{cents:02}")
+        format!("{sign}${}.{cents:02}", group_thousands(pesos))
     }
 
     /// Parses what a person types: `1299`, `1,299.5`, `$1,299.00`. At most two decimals.

@@ -34,6 +34,12 @@ impl ShoeSize {
         i64::from(self.0)
     }
 
+    /// How a size sent as a number reads (`26.5` → `26.5`, `26.0` → `26`); a number that is
+    /// no size is shown as it came.
+    pub fn label_of(size: f64) -> String {
+        Self::try_from(size).map_or_else(|_| size.to_string(), Self::label)
+    }
+
     /// `22.5`, `26` (no trailing `.0`).
     pub fn label(self) -> String {
         if self.0.is_multiple_of(10) {

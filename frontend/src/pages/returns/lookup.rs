@@ -182,9 +182,7 @@ async fn labels(store: &LocalStore, sale: &Sale) -> HashMap<Uuid, String> {
         .filter_map(|(id, p)| {
             let p = p?;
             let color = p.get("color")?.as_str()?.to_owned();
-            let size = p.get("talla")?.as_f64()?;
-            let size = ShoeSize::from_tenths((size * 10.0).round() as i64)
-                .map_or_else(|_| size.to_string(), ShoeSize::label);
+            let size = ShoeSize::label_of(p.get("talla")?.as_f64()?);
             Some((*id, format!("{color} · talla {size}")))
         })
         .collect()
