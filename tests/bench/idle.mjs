@@ -7,20 +7,9 @@
 //   cargo build --release -p pronto-backend && cargo build --release -p pronto-shared --example sync_backlog
 //   dist/ must be built (scripts/test.sh or scripts/run.sh does it)
 //   cd tests && node bench/idle.mjs [PENDING]
-import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  DEMO,
-  launchBrowser,
-  registerDevice,
-  repoRoot,
-  signIn,
-  startServer,
-  waitForConnection,
-  waitForPending,
-} from "../e2e/support.mjs";
+import { launchBrowser, repoRoot, startServer, waitForConnection, waitForPending } from "../e2e/support.mjs";
+import { backlog, readyDevice } from "./device.mjs";
 
 const PENDING = Number(process.argv[2] ?? 2_000);
 const IDLE_MS = 10_000;
@@ -37,25 +26,8 @@ const browser = await launchBrowser();
 try {
   const { context } = browser;
   const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(server.url);
-  await signIn(page, DEMO.gerente);
-  await registerDevice(page);
-  await page.getByTestId("last-sync").filter({ hasText: "Última sincronización" }).waitFor({ timeout: 120_000 });
-  const ids = await page.evaluate(async () => {
-    const me = await (await fetch("/api/auth/me")).json();
-    const device = JSON.parse(localStorage.getItem("pronto.dispositivo"));
-    const products = (await (await fetch("/api/products?q=oxford&per_page=50")).json()).items;
-    return { author: me.id, device: device.id, products: products.map((p) => ({ id: p.id, precio: p.precio })) };
-  });
-  const productsFile = path.join(tmpdir(), `pronto-idle-products-${process.pid}.json`);
-  writeFileSync(productsFile, JSON.stringify(ids.products));
-  const sales = JSON.parse(
-    execFileSync(
-      path.join(repoRoot, "target", "release", "examples", "sync_backlog"),
-      [ids.device, ids.author, productsFile, String(PENDING)],
-      { maxBuffer: 1 << 30 },
-    ).toString(),
-  ).ops;
+  const ids = await readyDevice(page, server.url);
+  const sales = backlog(ids, PENDING).ops;
   // Customers created at the till: the same ops turned into creates of customers. They never
   // leave the device here (it stays offline), so their checksums are not what the server checks.
   const customers = sales.map((op, i) => ({

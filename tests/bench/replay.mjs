@@ -5,20 +5,9 @@
 //   cargo build --release -p pronto-backend && cargo build --release -p pronto-shared --example sync_backlog
 //   bash scripts/run.sh is not needed; dist/ must be built (scripts/test.sh does it)
 //   cd tests && node bench/replay.mjs [COUNT]
-import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  DEMO,
-  launchBrowser,
-  registerDevice,
-  repoRoot,
-  signIn,
-  startServer,
-  waitForConnection,
-  waitForPending,
-} from "../e2e/support.mjs";
+import { launchBrowser, repoRoot, startServer, waitForConnection, waitForPending } from "../e2e/support.mjs";
+import { backlog, readyDevice } from "./device.mjs";
 
 const COUNT = Number(process.argv[2] ?? 10_000);
 process.env.PRONTO_BIN ??= path.join(repoRoot, "target", "release", "pronto");
@@ -28,29 +17,10 @@ const browser = await launchBrowser();
 try {
   const { context } = browser;
   const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(server.url);
-  await signIn(page, DEMO.gerente);
-  await registerDevice(page);
-  // Let the first pull (the catalog) finish so that only the replay is timed.
-  await page.getByTestId("last-sync").filter({ hasText: "Última sincronización" }).waitFor({ timeout: 120_000 });
-
-  const ids = await page.evaluate(async () => {
-    const me = await (await fetch("/api/auth/me")).json();
-    const device = JSON.parse(localStorage.getItem("pronto.dispositivo"));
-    const products = (await (await fetch("/api/products?q=oxford&per_page=50")).json()).items;
-    const sales = await (await fetch("/api/sales")).json();
-    return { author: me.id, device: device.id, products: products.map((p) => ({ id: p.id, precio: p.precio })), sales: sales.length };
-  });
-  const productsFile = path.join(tmpdir(), `pronto-bench-products-${process.pid}.json`);
-  writeFileSync(productsFile, JSON.stringify(ids.products));
-  const made = execFileSync(
-    path.join(repoRoot, "target", "release", "examples", "sync_backlog"),
-    [ids.device, ids.author, productsFile, String(COUNT)],
-    { maxBuffer: 1 << 30 },
-  ).toString();
+  const ids = await readyDevice(page, server.url);
   // The backlog is signed by a key of the manager's made by the generator: register it in her
   // session, as the app registers the key it makes at sign-in.
-  const { key_id: keyId, public_key: publicKey, ops: backlogOps } = JSON.parse(made);
+  const { key_id: keyId, public_key: publicKey, ops: backlogOps } = backlog(ids, COUNT);
   const registered = await page.evaluate(
     async ({ device, keyId, publicKey }) =>
       (
@@ -63,7 +33,7 @@ try {
     { device: ids.device, keyId, publicKey },
   );
   if (registered !== 201) throw new Error(`key registration answered ${registered}`);
-  const backlog = JSON.stringify(backlogOps);
+  const backlogJson = JSON.stringify(backlogOps);
 
   await context.setOffline(true);
   await waitForConnection(page, "offline");
@@ -77,7 +47,7 @@ try {
     tx.objectStore("meta").put(ops.length, "last_seq");
     await new Promise((ok, bad) => ((tx.oncomplete = ok), (tx.onerror = bad)));
     db.close();
-  }, backlog);
+  }, backlogJson);
   await waitForPending(page, COUNT);
 
   const pushes = [];

@@ -464,11 +464,9 @@ async fn an_author_deactivated_outside_the_api_without_a_revocation_time_is_refu
     );
 }
 
-/// The server edits the price (version 2, HLC from its clock), then a device that started
-/// from version 1 pushes another price with HLC `wall`.
-async fn price_conflict(strategy: Strategy, wall: u64) -> (OpResult, i64, i64) {
-    let app = spawn_app().await;
-    let world = seed(&app.db).await;
+/// Products settle conflicts by `strategy`; a manager then edits product 1's price through the
+/// REST API (version 2, HLC from the server's clock).
+async fn server_edits_price(app: &TestApp, world: &crate::fixtures::World, strategy: Strategy) {
     let mut conn = app.db.pool().acquire().await.unwrap();
     let mut config = config_store::get(&mut conn, PRODUCTO)
         .await
@@ -489,6 +487,14 @@ async fn price_conflict(strategy: Strategy, wall: u64) -> (OpResult, i64, i64) {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+}
+
+/// The server edits the price (version 2, HLC from its clock), then a device that started
+/// from version 1 pushes another price with HLC `wall`.
+async fn price_conflict(strategy: Strategy, wall: u64) -> (OpResult, i64, i64) {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    server_edits_price(&app, &world, strategy).await;
     let mut d = device(&app, "gerente_a", "gerente_a").await;
     let op = d.op(
         PRODUCTO,
@@ -998,31 +1004,12 @@ async fn metrics_scraped_after_a_push_with_a_conflict_show_the_counters_moving()
         let url = metrics_url.clone();
         async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
     };
-    let mut conn = app.db.pool().acquire().await.unwrap();
-    let mut config = config_store::get(&mut conn, PRODUCTO)
-        .await
-        .unwrap()
-        .unwrap();
-    config.estrategia = Strategy::Manual;
-    config_store::put(&mut conn, &config, "test", "2026-11-28T00:00:00Z")
-        .await
-        .unwrap();
+    server_edits_price(&app, &world, Strategy::Manual).await;
     let store_code: String = sqlx::query_scalar("SELECT code FROM stores WHERE id = $1")
         .bind(world.store_a.to_string())
-        .fetch_one(&mut *conn)
+        .fetch_one(app.db.pool())
         .await
         .unwrap();
-    drop(conn);
-    let gerente = client_for(&app, "gerente_a").await;
-    let mut edit = crate::fixtures::product_input(2);
-    edit.precio = 150_000;
-    let response = gerente
-        .put(app.url(&format!("/api/products/{}", world.products[1])))
-        .json(&edit)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
 
     let before = scrape().await;
     let mut d = device(&app, "gerente_a", "gerente_a").await;
