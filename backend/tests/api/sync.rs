@@ -477,7 +477,7 @@ async fn server_edits_price(app: &TestApp, world: &crate::fixtures::World, strat
         .await
         .unwrap();
     drop(conn);
-    let gerente = client_for(&app, "gerente_a").await;
+    let gerente = client_for(app, "gerente_a").await;
     let mut edit = crate::fixtures::product_input(2);
     edit.precio = 150_000;
     let response = gerente
