@@ -207,6 +207,12 @@ async fn an_outbox_lost_with_the_database_comes_back_from_the_second_copy() {
     assert_eq!(outbox_copy::restored_message(0), None);
     assert_eq!(fresh.pending(0, 10).await.expect("pending"), recorded);
     assert_eq!(fresh.last_seq().await.expect("seq"), 3);
+    // Filed by kind again: the sync bar counts them and the screens find them.
+    let counts = fresh.outbox_counts().await.expect("counts");
+    assert_eq!(
+        counts.iter().find(|(k, _)| *k == "venta"),
+        Some(&("venta", 3))
+    );
     assert_eq!(
         fresh.restore(&kept, &[]).await.expect("again"),
         0,
