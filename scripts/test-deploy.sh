@@ -98,16 +98,21 @@ note "nginx on 127.0.0.1:$port"
   PRONTO_PROXY_LOG="$work/nginx/logs/access.log" node --test --test-concurrency=1 deploy/)
 
 # The PostgreSQL backup docs/DEPLOY.md gives, while both processes still serve: dumped,
-# restored into an empty database, the same sales and audit chain.
-step "PostgreSQL backup and restore (pg_dump / pg_restore, as documented)"
+# restored by `pronto restore` into an empty database, the same sales and audit chain, and a
+# new identity (devices notice the restore by it).
+step "PostgreSQL backup and restore (pg_dump / pronto restore, as documented)"
 pg_dump --format=custom --file="$work/pronto.dump" "$db_url"
 restored="${database}_restaurada"
 psql -q "$admin_url" -c "CREATE DATABASE $restored" >/dev/null
 cleanup_restored() { psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $restored WITH (FORCE)" >/dev/null 2>&1 || true; cleanup; }
 trap cleanup_restored EXIT
-pg_restore --clean --if-exists --no-owner --dbname="$base_url/$restored" "$work/pronto.dump"
+"$bin" restore --database-url "$base_url/$restored" --from "$work/pronto.dump"
 count() { psql -qAt "$1" -c "SELECT (SELECT COUNT(*) FROM sales) || ' ' || (SELECT COUNT(*) FROM sync_ops) || ' ' || (SELECT COALESCE(MAX(id), 0) FROM audit_log)"; }
 live=$(count "$db_url")
 copy=$(count "$base_url/$restored")
 [ "$live" = "$copy" ] || die "the restored database differs: live $live, restored $copy (sales, ops, audit head)"
 note "restored copy matches: sales, ops and audit head $copy"
+identity() { psql -qAt "$1" -c "SELECT instance_id FROM app_instance"; }
+[ "$(identity "$db_url")" != "$(identity "$base_url/$restored")" ] \
+  || die "the restored database kept the identity of the one it was dumped from"
+note "the restored database has an identity of its own"

@@ -10,7 +10,8 @@
 //! current database is kept beside the restored one (`<database>.antes-de-restaurar-<time>`), so
 //! a wrong restore loses nothing either.
 //!
-//! PostgreSQL is backed up with its own tools (`pg_dump`), see `docs/DEPLOY.md`.
+//! PostgreSQL is backed up with its own tools (`pg_dump`), see `docs/DEPLOY.md`; `pronto
+//! restore` runs `pg_restore` on such a dump and renews the identity like for SQLite.
 
 use std::{
     fs::File,
@@ -152,11 +153,33 @@ pub async fn backup(db: &Database, to: &Path) -> Result<Summary, AppError> {
     })
 }
 
-/// Puts the backup `from` in place of the SQLite database at `url`; the server must be stopped.
-/// Returns where the replaced database was kept (if there was one).
+/// Puts the backup `from` in place of the database at `url`; every server on it must be
+/// stopped. Returns where the replaced database was kept (SQLite; PostgreSQL's is replaced by
+/// `pg_restore --clean`).
+///
+/// The restored database gets a new identity (`app_instance`): devices that pulled from the
+/// replaced one see it at their next pull and pull everything again, since the positions they
+/// saw past the backup are handed out anew; and they resend the ops it lacks (DESIGN §4 as
+/// amended in docs/ARCHITECTURE.md, "Restores").
 pub async fn restore(url: &str, from: &Path, now: &str) -> Result<Option<PathBuf>, AppError> {
-    let database = sqlite_path(url)
-        .ok_or_else(|| refused("restore works on a SQLite file; PostgreSQL uses pg_restore"))?;
+    match sqlite_path(url) {
+        Some(database) => restore_sqlite(url, &database, from, now).await,
+        None if url.starts_with("postgres") => {
+            restore_postgres(url, from).await?;
+            Ok(None)
+        }
+        None => Err(refused(
+            "restore works on a SQLite file or a PostgreSQL database",
+        )),
+    }
+}
+
+async fn restore_sqlite(
+    url: &str,
+    database: &Path,
+    from: &Path,
+    now: &str,
+) -> Result<Option<PathBuf>, AppError> {
     check(from).await?;
     let _lock = ServingLock::take(url).map_err(|_| {
         refused(format!(
@@ -164,14 +187,23 @@ pub async fn restore(url: &str, from: &Path, now: &str) -> Result<Option<PathBuf
             database.display()
         ))
     })?;
+    let incoming = with_suffix(database, ".restoring");
+    std::fs::copy(from, &incoming)?;
+    let mut conn = open_file(&incoming, false).await?;
+    sqlx::query("UPDATE app_instance SET instance_id = ? WHERE id = 1")
+        .bind(new_instance())
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    File::open(&incoming)?.sync_all()?;
     let kept = if database.exists() {
         let kept = with_suffix(
-            &database,
+            database,
             &format!(".antes-de-restaurar-{}", now.replace(':', "-")),
         );
-        std::fs::rename(&database, &kept)?;
+        std::fs::rename(database, &kept)?;
         for suffix in ["-wal", "-shm"] {
-            let side = with_suffix(&database, suffix);
+            let side = with_suffix(database, suffix);
             if side.exists() {
                 std::fs::rename(&side, with_suffix(&kept, suffix))?;
             }
@@ -180,11 +212,63 @@ pub async fn restore(url: &str, from: &Path, now: &str) -> Result<Option<PathBuf
     } else {
         None
     };
-    let incoming = with_suffix(&database, ".restoring");
-    std::fs::copy(from, &incoming)?;
-    File::open(&incoming)?.sync_all()?;
-    std::fs::rename(&incoming, &database)?;
+    std::fs::rename(&incoming, database)?;
     Ok(kept)
+}
+
+/// `pg_restore --clean` of a `pg_dump --format=custom` file, then the new identity. Nothing
+/// tells a PostgreSQL database that no `pronto` uses it: stopping them is the operator's step.
+async fn restore_postgres(url: &str, from: &Path) -> Result<(), AppError> {
+    if !from.is_file() {
+        return Err(refused(format!("{} is not a file", from.display())));
+    }
+    let listed = tokio::process::Command::new("pg_restore")
+        .arg("--list")
+        .arg(from)
+        .output()
+        .await
+        .map_err(|e| {
+            refused(format!(
+                "pg_restore could not be run ({e}): install PostgreSQL's client tools"
+            ))
+        })?;
+    if !listed.status.success() || !String::from_utf8_lossy(&listed.stdout).contains("app_instance")
+    {
+        return Err(refused(format!(
+            "{} is not a pg_dump of a Pronto database",
+            from.display()
+        )));
+    }
+    let restored = tokio::process::Command::new("pg_restore")
+        .args([
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+        ])
+        .arg(format!("--dbname={url}"))
+        .arg(from)
+        .output()
+        .await?;
+    if !restored.status.success() {
+        return Err(refused(format!(
+            "pg_restore failed: {}",
+            String::from_utf8_lossy(&restored.stderr).trim()
+        )));
+    }
+    let db = Database::connect(url).await?;
+    let mut conn = db.pool().acquire().await?;
+    sqlx::query("UPDATE app_instance SET instance_id = $1 WHERE id = 1")
+        .bind(new_instance())
+        .execute(&mut *conn)
+        .await?;
+    drop(conn);
+    db.close().await;
+    Ok(())
+}
+
+fn new_instance() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Copy the SQLite database, consistently, while the server runs.
     Backup(BackupArgs),
-    /// Put a backup in place of the SQLite database (the server must be stopped).
+    /// Put a backup in place of the database (every server on it must be stopped).
     Restore(RestoreArgs),
 }
 
@@ -50,7 +50,8 @@ pub struct BackupArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct RestoreArgs {
-    /// The database to replace (`sqlite://path/to/file.db`); the replaced file is kept beside it.
+    /// The database to replace: `sqlite://path/to/file.db` (the replaced file is kept beside
+    /// it) or `postgres://…` (the backup is a `pg_dump --format=custom` file).
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 

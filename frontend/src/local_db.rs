@@ -20,7 +20,7 @@ use web_sys::{
 
 pub const DB_NAME: &str = "pronto";
 /// The schema version this build writes; see [`upgrade`].
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// Object store names.
 pub mod stores {
@@ -31,6 +31,9 @@ pub mod stores {
     pub const OUTBOX: &str = "outbox";
     /// Ops the server refused for good, keyed by op id.
     pub const DEAD_LETTERS: &str = "dead_letters";
+    /// Ops the server answered and placed, kept for a while (`Storage::settle`) in case it is
+    /// restored to an older backup: keyed by seq, indexed by when they were settled (`at`).
+    pub const ACKED: &str = "acked";
     pub const PRODUCTS: &str = "productos";
     pub const CUSTOMERS: &str = "clientes";
     pub const STOCK: &str = "existencias";
@@ -337,6 +340,7 @@ async fn connect(name: &str, version: u32, upgrade: Upgrade) -> Result<IdbDataba
 /// - 4: the outbox by the kind of record an op is about (`category`, see `outbox_kinds`), so
 ///   counting pending sales or reading pending customers reads no other op. Ops queued under
 ///   earlier versions get the field in place.
+/// - 5: acknowledged ops (`stores::ACKED`), kept after their answer for the retention window.
 fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<(), JsValue> {
     // A database some other script opened first without a version is empty at version 1 (the
     // e2e suite's own probe did, under load): without its stores it is new, whatever its
@@ -384,6 +388,11 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<
         if from >= 1 {
             rewrite_each(&outbox, file_op)?;
         }
+    }
+    if from < 5 && to >= 5 {
+        let acked =
+            db.create_object_store_with_optional_parameters(stores::ACKED, &key_path("seq"))?;
+        acked.create_index_with_str("at", "at")?;
     }
     Ok(())
 }

@@ -100,7 +100,17 @@ pub async fn pull(
         held_for_manager: None,
         device_seq: None,
         latest,
+        instance: Some(instance(conn).await?),
     })
+}
+
+/// The database's identity (`app_instance`), which a restore renews (`backup::restore`).
+pub async fn instance(conn: &mut AnyConnection) -> Result<String, AppError> {
+    Ok(
+        sqlx::query_scalar("SELECT instance_id FROM app_instance WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
 /// Version, deleted flag and wire data of every entity named on the page, one query per model

@@ -26,6 +26,8 @@ const DATABASE_ID: &str = "database_id";
 const SEQ_UNKNOWN: &str = "seq_unknown";
 const LAST_HLC: &str = "last_hlc";
 const CURSOR: &str = "cursor";
+/// The server database the cursor counts in (`PullReply::instance`).
+const SERVER_INSTANCE: &str = "server_instance";
 
 impl From<DbError> for StorageError {
     fn from(err: DbError) -> Self {

@@ -5,7 +5,7 @@
 use std::{cell::RefCell, rc::Rc};
 
 use pronto_shared::sync::{
-    engine::{DeadLetter, Storage, StorageError},
+    engine::{DeadLetter, Settlement, Storage, StorageError},
     Change, Hlc, Op,
 };
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use web_sys::{IdbKeyRange, IdbRequest, IdbTransaction};
 
 use super::{
     cache_record, cache_store, js_err, results, LocalStore, CURSOR, DATABASE_ID, DATABASE_RESET,
-    LAST_HLC, LAST_SEQ, SEQ_UNKNOWN,
+    LAST_HLC, LAST_SEQ, SEQ_UNKNOWN, SERVER_INSTANCE,
 };
 use crate::{
     local_db::{record, stores, text, DbError},
@@ -46,14 +46,15 @@ impl LocalStore {
             .filter(|l| !dead.iter().any(|d| d.op.body.op_id == l.op.body.op_id))
             .cloned()
             .collect();
-        if !lost_letters.is_empty() {
+        let letters_back = lost_letters.len();
+        if letters_back > 0 {
             self.clone()
-                .settle(&[], &lost_letters)
+                .settle(&Settlement::letters(lost_letters))
                 .await
                 .map_err(|e| DbError::new("DataError", e.0))?;
         }
         if missing.is_empty() {
-            return Ok(lost_letters.len());
+            return Ok(letters_back);
         }
         let rows = missing
             .iter()
@@ -74,7 +75,7 @@ impl LocalStore {
             .raise_seq(highest)
             .await
             .map_err(|e| DbError::new("DataError", e.0))?;
-        Ok(missing.len() + lost_letters.len())
+        Ok(missing.len() + letters_back)
     }
 
     /// Every pending op, oldest first (what the screens show on top of the cache).
@@ -216,21 +217,21 @@ impl Storage for LocalStore {
     }
 
     /// One transaction: each run of consecutive seqs is deleted as one key range (a pushed
-    /// batch is usually a single run), and the dead letters are put by op id.
-    async fn settle(&mut self, seqs: &[u64], letters: &[DeadLetter]) -> Result<(), StorageError> {
-        if seqs.is_empty() && letters.is_empty() {
+    /// batch is usually a single run), the dead letters are put by op id and the acknowledged
+    /// ops by seq.
+    async fn settle(&mut self, settlement: &Settlement) -> Result<(), StorageError> {
+        let Settlement {
+            seqs,
+            acked,
+            letters,
+            at_ms,
+        } = settlement;
+        if seqs.is_empty() && letters.is_empty() && acked.is_empty() {
             return Ok(());
         }
-        let mut sorted = seqs.to_vec();
-        sorted.sort_unstable();
-        let mut runs: Vec<(u64, u64)> = Vec::new();
-        for seq in sorted {
-            match runs.last_mut() {
-                Some((_, end)) if *end + 1 == seq => *end = seq,
-                _ => runs.push((seq, seq)),
-            }
-        }
-        let rows = letters
+        let runs = seq_runs(seqs);
+        let to_storage = |e: JsValue| StorageError(DbError::from_js(&e).to_string());
+        let letter_rows = letters
             .iter()
             .map(|letter| {
                 let json = serde_json::to_string(letter).map_err(js_err)?;
@@ -240,20 +241,132 @@ impl Storage for LocalStore {
                 ])
             })
             .collect::<Result<Vec<_>, JsValue>>()
-            .map_err(|e| StorageError(DbError::from_js(&e).to_string()))?;
+            .map_err(to_storage)?;
+        let acked_rows = acked
+            .iter()
+            .map(|op| acked_row(op, *at_ms))
+            .collect::<Result<Vec<_>, JsValue>>()
+            .map_err(to_storage)?;
         self.db
-            .write(&[stores::OUTBOX, stores::DEAD_LETTERS], |tx| {
+            .write(
+                &[stores::OUTBOX, stores::DEAD_LETTERS, stores::ACKED],
+                |tx| {
+                    let outbox = tx.object_store(stores::OUTBOX)?;
+                    for (first, last) in &runs {
+                        let range = IdbKeyRange::bound(
+                            &JsValue::from_f64(*first as f64),
+                            &JsValue::from_f64(*last as f64),
+                        )?;
+                        outbox.delete(&range)?;
+                    }
+                    let dead = tx.object_store(stores::DEAD_LETTERS)?;
+                    for row in &letter_rows {
+                        dead.put(row)?;
+                    }
+                    let kept = tx.object_store(stores::ACKED)?;
+                    for row in &acked_rows {
+                        kept.put(row)?;
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Reads the acknowledged ops above `seq` and what the outbox holds there, then in one
+    /// transaction puts the missing ones back and forgets them as acknowledged. A tab settling
+    /// the same op in between only makes it travel once more: the server answers a duplicate.
+    async fn requeue_acked_above(&mut self, seq: u64) -> Result<usize, StorageError> {
+        let above = || IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(seq as f64), true);
+        let (kept, queued) = self
+            .db
+            .read(&[stores::ACKED, stores::OUTBOX], |tx| {
+                let kept = tx
+                    .object_store(stores::ACKED)?
+                    .get_all_with_key(&above()?)?;
+                let queued = tx
+                    .object_store(stores::OUTBOX)?
+                    .get_all_keys_with_key(&above()?)?;
+                Ok((kept, queued))
+            })
+            .await?;
+        let kept = results(&kept);
+        if kept.is_empty() {
+            return Ok(0);
+        }
+        let queued: Vec<u64> = results(&queued)
+            .iter()
+            .filter_map(|key| key.as_f64().map(|n| n as u64))
+            .collect();
+        let mut rows = Vec::new();
+        for stored in &kept {
+            let json = text(stored, "op").unwrap_or_default();
+            let op: Op = serde_json::from_str(&json)
+                .map_err(|e| StorageError(format!("operación confirmada ilegible: {e}")))?;
+            if !queued.contains(&op.body.seq) {
+                let row =
+                    outbox_row(&op).map_err(|e| StorageError(DbError::from_js(&e).to_string()))?;
+                rows.push(row);
+            }
+        }
+        let requeued = rows.len();
+        self.db
+            .write(&[stores::ACKED, stores::OUTBOX], |tx| {
                 let outbox = tx.object_store(stores::OUTBOX)?;
-                for (first, last) in &runs {
-                    let range = IdbKeyRange::bound(
-                        &JsValue::from_f64(*first as f64),
-                        &JsValue::from_f64(*last as f64),
-                    )?;
-                    outbox.delete(&range)?;
-                }
-                let dead = tx.object_store(stores::DEAD_LETTERS)?;
                 for row in &rows {
-                    dead.put(row)?;
+                    outbox.put(row)?;
+                }
+                tx.object_store(stores::ACKED)?.delete(&above()?)?;
+                Ok(())
+            })
+            .await?;
+        Ok(requeued)
+    }
+
+    /// Two reads (how many are kept and which are stale; then, when more than `keep` remain,
+    /// the oldest of them) and one delete.
+    async fn prune_acked(&mut self, before_ms: u64, keep: usize) -> Result<(), StorageError> {
+        let (count, stale) = self
+            .db
+            .read(&[stores::ACKED], |tx| {
+                let acked = tx.object_store(stores::ACKED)?;
+                let old =
+                    IdbKeyRange::upper_bound_with_open(&JsValue::from_f64(before_ms as f64), true)?;
+                Ok((
+                    acked.count()?,
+                    acked.index("at")?.get_all_keys_with_key(&old)?,
+                ))
+            })
+            .await?;
+        let count = count.result().ok().and_then(|n| n.as_f64()).unwrap_or(0.0) as usize;
+        let mut doomed: Vec<JsValue> = results(&stale);
+        let excess = count.saturating_sub(doomed.len()).saturating_sub(keep);
+        if excess > 0 {
+            let stale_seqs: Vec<f64> = doomed.iter().filter_map(JsValue::as_f64).collect();
+            let limit = u32::try_from(excess + doomed.len()).unwrap_or(u32::MAX);
+            let oldest = self
+                .db
+                .read(&[stores::ACKED], |tx| {
+                    tx.object_store(stores::ACKED)?
+                        .get_all_keys_with_key_and_limit(&JsValue::UNDEFINED, limit)
+                })
+                .await?;
+            doomed.extend(
+                results(&oldest)
+                    .into_iter()
+                    .filter(|key| key.as_f64().is_some_and(|k| !stale_seqs.contains(&k)))
+                    .take(excess),
+            );
+        }
+        if doomed.is_empty() {
+            return Ok(());
+        }
+        self.db
+            .write(&[stores::ACKED], |tx| {
+                let acked = tx.object_store(stores::ACKED)?;
+                for key in &doomed {
+                    acked.delete(key)?;
                 }
                 Ok(())
             })
@@ -287,6 +400,14 @@ impl Storage for LocalStore {
         Ok(self
             .set_meta(CURSOR, JsValue::from_f64(cursor as f64))
             .await?)
+    }
+
+    async fn server_instance(&mut self) -> Result<Option<String>, StorageError> {
+        Ok(self.meta(SERVER_INSTANCE).await?.as_string())
+    }
+
+    async fn set_server_instance(&mut self, instance: &str) -> Result<(), StorageError> {
+        Ok(self.set_meta(SERVER_INSTANCE, instance.into()).await?)
     }
 
     /// The page's records and the new cursor in one transaction: a crash keeps both or neither.
@@ -415,6 +536,30 @@ fn parse_ops(request: &IdbRequest) -> Result<Vec<Op>, DbError> {
                 .map_err(|e| DbError::new("DataError", format!("op guardada ilegible: {e}")))
         })
         .collect()
+}
+
+/// The settled seqs as runs of consecutive seqs (first, last), each deleted as one key range.
+fn seq_runs(seqs: &[u64]) -> Vec<(u64, u64)> {
+    let mut sorted = seqs.to_vec();
+    sorted.sort_unstable();
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for seq in sorted {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == seq => *end = seq,
+            _ => runs.push((seq, seq)),
+        }
+    }
+    runs
+}
+
+/// An acknowledged op as kept after its answer: by seq, with when it was settled.
+fn acked_row(op: &Op, at_ms: u64) -> Result<js_sys::Object, JsValue> {
+    let json = serde_json::to_string(op).map_err(js_err)?;
+    record(&[
+        ("seq", JsValue::from_f64(op.body.seq as f64)),
+        ("at", JsValue::from_f64(at_ms as f64)),
+        ("op", json.into()),
+    ])
 }
 
 /// An op as the outbox stores it: by seq, op id and the kind of record it is about.

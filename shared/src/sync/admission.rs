@@ -6,6 +6,15 @@ use uuid::Uuid;
 
 use super::{op::Op, protocol::OpResult};
 
+/// The refusals decided before an op takes its seq: the server stores nothing of the op.
+pub const UNPLACED: [&str; 5] = [
+    "checksum",
+    "device",
+    "seq_reused",
+    "seq_gap",
+    "op_id_reused",
+];
+
 /// What admission decided.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Admit {
@@ -160,6 +169,37 @@ mod tests {
         tampered.body.seq = 9;
         assert_eq!(code(admit(&tampered, device, None, &mut next)), "checksum");
         assert_eq!(next, 9);
+    }
+
+    #[test]
+    fn every_refusal_of_admission_is_unplaced_and_every_other_answer_took_place() {
+        let device = id(1);
+        let sent = op(device, 5);
+        let mut tampered = sent.clone();
+        tampered.body.seq = 9;
+        let hash = sent.payload_hash();
+        let refusals = [
+            admit(&tampered, device, None, &mut 5),
+            admit(&sent, id(2), None, &mut 5),
+            admit(&sent, device, Some("otro"), &mut 5),
+            admit(&sent, device, None, &mut 9),
+            admit(&sent, device, None, &mut 2),
+        ];
+        let mut codes = Vec::new();
+        for refusal in refusals {
+            let Admit::Refuse(result) = refusal else {
+                panic!("refused: {refusal:?}");
+            };
+            assert!(!result.took_place(), "{result:?}");
+            codes.push(code(Admit::Refuse(result)));
+        }
+        codes.sort();
+        let mut unplaced = UNPLACED.map(str::to_owned).to_vec();
+        unplaced.sort();
+        assert_eq!(codes, unplaced, "each admission refusal is listed once");
+        assert_eq!(admit(&sent, device, Some(&hash), &mut 5), Admit::Duplicate);
+        assert!(OpResult::rejected(sent.body.op_id, 403, "firma_invalida", "x").took_place());
+        assert!(OpResult::rejected(sent.body.op_id, 422, "invalid", "x").took_place());
     }
 
     #[test]

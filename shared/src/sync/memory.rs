@@ -7,7 +7,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    engine::{DeadLetter, Storage, StorageError},
+    engine::{DeadLetter, Settlement, Storage, StorageError},
     hlc::Hlc,
     op::Op,
     protocol::Change,
@@ -20,7 +20,10 @@ pub struct MemoryStorage {
     /// Keyed by seq: iteration is seq order.
     pub outbox: BTreeMap<u64, Op>,
     pub dead: Vec<DeadLetter>,
+    /// Acknowledged ops by seq, with when they were settled (ms).
+    pub acked: BTreeMap<u64, (u64, Op)>,
     pub cursor: i64,
+    pub server_instance: Option<String>,
     /// (model, entity) → (version, data).
     pub cache: BTreeMap<(String, Uuid), (i64, Value)>,
     /// The seq was lost and not learned again yet (`Storage::seq_unknown`).
@@ -85,11 +88,39 @@ impl Storage for MemoryStorage {
         Ok(self.outbox.len())
     }
 
-    async fn settle(&mut self, seqs: &[u64], letters: &[DeadLetter]) -> Result<(), StorageError> {
-        for seq in seqs {
+    async fn settle(&mut self, settlement: &Settlement) -> Result<(), StorageError> {
+        for seq in &settlement.seqs {
             self.outbox.remove(seq);
         }
-        self.dead.extend(letters.iter().cloned());
+        for op in &settlement.acked {
+            self.acked
+                .insert(op.body.seq, (settlement.at_ms, op.clone()));
+        }
+        for letter in &settlement.letters {
+            self.dead
+                .retain(|kept| kept.op.body.op_id != letter.op.body.op_id);
+            self.dead.push(letter.clone());
+        }
+        Ok(())
+    }
+
+    async fn requeue_acked_above(&mut self, seq: u64) -> Result<usize, StorageError> {
+        let lost = self.acked.split_off(&seq.saturating_add(1));
+        let mut requeued = 0;
+        for (seq, (_, op)) in lost {
+            if !self.outbox.contains_key(&seq) {
+                self.outbox.insert(seq, op);
+                requeued += 1;
+            }
+        }
+        Ok(requeued)
+    }
+
+    async fn prune_acked(&mut self, before_ms: u64, keep: usize) -> Result<(), StorageError> {
+        self.acked.retain(|_, (at, _)| *at >= before_ms);
+        while self.acked.len() > keep {
+            self.acked.pop_first();
+        }
         Ok(())
     }
 
@@ -115,5 +146,82 @@ impl Storage for MemoryStorage {
     async fn set_cursor(&mut self, cursor: i64) -> Result<(), StorageError> {
         self.cursor = cursor;
         Ok(())
+    }
+
+    async fn server_instance(&mut self) -> Result<Option<String>, StorageError> {
+        Ok(self.server_instance.clone())
+    }
+
+    async fn set_server_instance(&mut self, instance: &str) -> Result<(), StorageError> {
+        self.server_instance = Some(instance.to_owned());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::sync::{Hlc, OpBody, OpKind};
+
+    fn op(seq: u64) -> Op {
+        Op::seal(OpBody {
+            op_id: Uuid::from_u128(u128::from(seq)),
+            device_id: Uuid::from_u128(1),
+            author_id: Uuid::from_u128(2),
+            seq,
+            model: "clientes.Cliente".into(),
+            entity_id: Uuid::from_u128(3),
+            kind: OpKind::Create,
+            base_version: None,
+            fields: BTreeMap::new(),
+            hlc: Hlc::zero("d"),
+            priority: 0,
+            v: 2,
+            key_id: None,
+        })
+    }
+
+    fn settled(seqs: std::ops::RangeInclusive<u64>, at_ms: u64) -> Settlement {
+        Settlement {
+            seqs: seqs.clone().collect(),
+            acked: seqs.map(op).collect(),
+            letters: Vec::new(),
+            at_ms,
+        }
+    }
+
+    /// Memory storage never waits: one poll finishes its futures.
+    fn ready<F: std::future::Future>(future: F) -> F::Output {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(future).poll(&mut cx) {
+            std::task::Poll::Ready(out) => out,
+            std::task::Poll::Pending => panic!("memory storage waited"),
+        }
+    }
+
+    #[test]
+    fn acked_ops_above_a_seq_go_back_once_and_old_or_surplus_ones_are_forgotten() {
+        let mut storage = MemoryStorage::default();
+        ready(storage.settle(&settled(1..=10, 1_000))).expect("settle");
+        ready(storage.settle(&settled(11..=20, 5_000))).expect("settle");
+        storage.outbox.insert(21, op(21));
+        assert_eq!(ready(storage.requeue_acked_above(17)).expect("requeue"), 3);
+        assert_eq!(
+            storage.outbox.keys().copied().collect::<Vec<_>>(),
+            [18, 19, 20, 21]
+        );
+        assert_eq!(ready(storage.requeue_acked_above(17)).expect("again"), 0);
+        ready(storage.prune_acked(2_000, 100)).expect("prune");
+        assert_eq!(
+            storage.acked.keys().copied().collect::<Vec<_>>(),
+            (11..=17).collect::<Vec<_>>()
+        );
+        ready(storage.prune_acked(0, 4)).expect("prune");
+        assert_eq!(
+            storage.acked.keys().copied().collect::<Vec<_>>(),
+            [14, 15, 16, 17]
+        );
     }
 }

@@ -84,6 +84,14 @@ impl OpResult {
     pub fn is_final(&self) -> bool {
         !matches!(self.original(), Self::Rejected { code, .. } if code == "seq_gap")
     }
+
+    /// Whether the op took its seq at the server: everything but the refusals decided before
+    /// an op gets its place ([`super::admission::UNPLACED`]). The device keeps such ops for a
+    /// while after the answer, in case the server is restored to a backup that lacks them.
+    pub fn took_place(&self) -> bool {
+        !matches!(self.original(), Self::Rejected { code, .. }
+            if super::admission::UNPLACED.contains(&code.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,4 +139,9 @@ pub struct PullReply {
     /// downloading the catalog can say how far along it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest: Option<i64>,
+    /// The identity of the server's database, new after every restore from a backup. A
+    /// device that pulled from another one starts its pull again from the beginning: positions
+    /// it saw past the backup were lost and are handed out again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }

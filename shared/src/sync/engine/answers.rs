@@ -7,18 +7,22 @@ use std::{
     task::Poll,
 };
 
-use super::{DeadLetter, SyncReport, RESEALABLE};
+use super::{DeadLetter, Settlement, SyncReport, RESEALABLE};
 use crate::sync::{op::Op, protocol::OpResult};
 
-/// Counts the answers into `report`; returns the seqs that are settled for good (applied,
-/// duplicate, conflict, refused) and the dead letters of the refused ones.
+/// Counts the answers into `report`; returns what they settle for good (applied, duplicate,
+/// conflict, held, refused): the seqs, the dead letters of the refused ops and the ops that
+/// took their place at the server, acknowledged at `at_ms`.
 pub(super) fn tally(
     batch: &[Op],
     results: &[OpResult],
     report: &mut SyncReport,
-) -> (Vec<u64>, Vec<DeadLetter>) {
-    let mut done = Vec::new();
-    let mut letters = Vec::new();
+    at_ms: u64,
+) -> Settlement {
+    let mut settled = Settlement {
+        at_ms,
+        ..Settlement::default()
+    };
     for op in batch {
         let Some(result) = results.iter().find(|r| r.op_id() == op.body.op_id) else {
             continue;
@@ -41,7 +45,7 @@ pub(super) fn tally(
             ..
         } = result.original()
         {
-            letters.push(DeadLetter {
+            settled.letters.push(DeadLetter {
                 op: op.clone(),
                 status: *status,
                 code: code.clone(),
@@ -49,14 +53,17 @@ pub(super) fn tally(
             });
             report.dead_lettered += 1;
         }
-        done.push(op.body.seq);
+        settled.seqs.push(op.body.seq);
+        if result.took_place() {
+            settled.acked.push(op.clone());
+        }
         let misplaced = matches!(result.original(),
             OpResult::Rejected { code, .. } if RESEALABLE.contains(&code.as_str()));
         if !misplaced {
             report.answered.push(op.body.op_id);
         }
     }
-    (done, letters)
+    settled
 }
 
 /// Runs two futures at once on the current task and waits for both (the engine runs on the

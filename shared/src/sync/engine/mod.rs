@@ -19,7 +19,7 @@ mod ports;
 use answers::{join, tally};
 pub use backoff::Backoff;
 pub use ids::{base64url, base64url_decode, seeded_ids};
-pub use ports::{DeadLetter, Signer, Storage, StorageError, Transport, TransportError};
+pub use ports::{DeadLetter, Settlement, Signer, Storage, StorageError, Transport, TransportError};
 
 use std::collections::BTreeMap;
 
@@ -57,6 +57,12 @@ pub struct SyncReport {
     /// reason of their own): the device may drop any other copy it keeps of them. Not those
     /// refused for their place ([`RESEALABLE`]): they still have to reach the server.
     pub answered: Vec<Uuid>,
+    /// Acknowledged ops sent again because the server no longer had them (it was restored
+    /// to an older backup).
+    pub resent: usize,
+    /// The server's database was restored from a backup since this device last pulled: the
+    /// pull started again from the beginning.
+    pub server_restored: bool,
 }
 
 /// A change made on the device, before it becomes an op.
@@ -115,6 +121,10 @@ pub struct SyncEngine<S, T> {
     clock: HlcClock,
     pub batch_size: usize,
     pub pull_page: i64,
+    /// How long acknowledged ops are kept after their answer ([`ACKED_RETENTION_MS`]).
+    pub acked_retention_ms: u64,
+    /// At most this many acknowledged ops are kept ([`ACKED_KEEP`]).
+    pub acked_keep: usize,
     /// Where op ids come from: seeded from `open`'s seed by default (a simulation replays
     /// exactly); the browser sets a cryptographically random source, since two tabs of one
     /// device may open engines in the same millisecond.
@@ -141,6 +151,8 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             clock,
             batch_size: 100,
             pull_page: 500,
+            acked_retention_ms: ACKED_RETENTION_MS,
+            acked_keep: ACKED_KEEP,
             op_ids: seeded_ids(seed ^ identity.device_id.as_u64_pair().0),
         })
     }
@@ -242,29 +254,54 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
 
     /// Pushes everything pending, then pulls everything new. Stops at the first transport
     /// failure and says how long to wait.
+    ///
+    /// The pull's last page says the highest seq the server holds from this device; acked
+    /// ops above it (the server was restored to an older backup) go back to the outbox and
+    /// are pushed again in the same sync. A push the server could settle nothing of (a gap:
+    /// it lacks earlier ops) still pulls, so that the device learns what to send again.
     pub async fn sync(&mut self, now_ms: u64) -> Result<SyncReport, StorageError> {
         let mut report = SyncReport::default();
+        if !self.push_then_pull(now_ms, &mut report).await? {
+            return Ok(report);
+        }
+        if report.resent > 0 {
+            // The gap, if there was one, was this device's to fill: it just did.
+            report.retry_after_ms = None;
+            self.push_then_pull(now_ms, &mut report).await?;
+        }
+        if report.retry_after_ms.is_none() {
+            self.backoff.reset();
+        }
+        if report.pushed > 0 {
+            let before = now_ms.saturating_sub(self.acked_retention_ms);
+            self.storage.prune_acked(before, self.acked_keep).await?;
+        }
+        Ok(report)
+    }
+
+    /// One push of the whole outbox and, unless the server could not be reached, a pull;
+    /// `false` when a transport failure stopped it (`report` says how long to wait).
+    async fn push_then_pull(
+        &mut self,
+        now_ms: u64,
+        report: &mut SyncReport,
+    ) -> Result<bool, StorageError> {
         let mut observed = false;
-        let outcome = self.push_all(now_ms, &mut report, &mut observed).await;
+        let outcome = self.push_all(now_ms, report, &mut observed).await;
         // The server's clock, once per sync rather than once per batch (each is a durable
         // write on the device); ops already carry their own stamps.
         if observed {
             self.storage.set_last_hlc(self.clock.last()).await?;
         }
         if !outcome? {
-            return Ok(report);
+            return Ok(false);
         }
-        self.pull_all(&mut report).await?;
-        if report.retry_after_ms.is_none() {
-            self.backoff.reset();
-        }
-        Ok(report)
+        self.pull_all(report).await?;
+        Ok(report.failure.is_none())
     }
 
-    /// Pushes until the outbox is empty; `false` when it stopped on a failure (`report` says
-    /// how long to wait).
-    /// Pushes until the outbox is empty; `false` when it stopped on a failure (`report` says
-    /// how long to wait).
+    /// Pushes until the outbox is empty or nothing more can be settled; `false` when it
+    /// stopped on a transport failure (`report` says how long to wait).
     ///
     /// Pipelined: while a batch is at the server, the previous batch is settled in storage
     /// and the next one read, so the device's storage work hides behind the server's. An op
@@ -276,12 +313,12 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
         observed: &mut bool,
     ) -> Result<bool, StorageError> {
         let limit = self.batch_size;
-        let mut unsettled: Option<(Vec<u64>, Vec<DeadLetter>)> = None;
+        let mut unsettled: Option<Settlement> = None;
         let mut batch = self.storage.pending(0, limit).await?;
         loop {
             let Some(last) = batch.last().map(|op| op.body.seq) else {
-                if let Some((done, letters)) = unsettled.take() {
-                    self.storage.settle(&done, &letters).await?;
+                if let Some(settled) = unsettled.take() {
+                    self.storage.settle(&settled).await?;
                 }
                 return Ok(true);
             };
@@ -293,8 +330,8 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             let (storage, transport) = (&mut self.storage, &mut self.transport);
             let previous = unsettled.take();
             let (reply, next) = join(transport.push(request), async move {
-                if let Some((done, letters)) = previous {
-                    storage.settle(&done, &letters).await?;
+                if let Some(settled) = previous {
+                    storage.settle(&settled).await?;
                 }
                 storage.pending(last, limit).await
             })
@@ -313,27 +350,36 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             if reply.clock_ahead_ms.is_some() {
                 report.clock_ahead_ms = reply.clock_ahead_ms;
             }
-            let (done, letters) = tally(&batch, &reply.results, report);
-            if done.is_empty() {
-                // Nothing in the batch could be settled (e.g. the server lacks earlier ops):
-                // back off rather than spin.
+            let settled = tally(&batch, &reply.results, report, now_ms);
+            if settled.seqs.is_empty() {
+                // Nothing in the batch could be settled (the server lacks earlier ops): back
+                // off rather than spin; the pull that follows says what it lacks.
                 report.retry_after_ms = Some(self.backoff.next_delay_ms());
-                return Ok(false);
+                return Ok(true);
             }
-            if done.len() == batch.len() {
-                unsettled = Some((done, letters));
+            if settled.seqs.len() == batch.len() {
+                unsettled = Some(settled);
                 batch = next;
             } else {
                 // Some ops stay (e.g. a retryable refusal): settle now and start again from
                 // the oldest pending op.
-                self.storage.settle(&done, &letters).await?;
+                self.storage.settle(&settled).await?;
                 batch = self.storage.pending(0, limit).await?;
             }
         }
     }
 
     /// Pulls pages until the server has nothing newer.
+    ///
+    /// A server whose database is not the one this device last pulled from (restored from a
+    /// backup: [`PullReply::instance`]) is pulled again from the beginning: what the device saw
+    /// past the backup is gone there, and those positions are handed out again. The new
+    /// identity is kept only once the last page is in, so a pull cut short starts over.
+    ///
+    /// [`PullReply::instance`]: crate::sync::PullReply::instance
     async fn pull_all(&mut self, report: &mut SyncReport) -> Result<(), StorageError> {
+        let known = self.storage.server_instance().await?;
+        let mut from_start = false;
         loop {
             let cursor = self.storage.cursor().await?;
             let page = match self.transport.pull(cursor, self.pull_page).await {
@@ -344,18 +390,37 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
                     return Ok(());
                 }
             };
+            let restored = matches!((&known, &page.instance), (Some(was), Some(now)) if was != now);
+            if restored && !from_start && cursor > 0 {
+                from_start = true;
+                report.server_restored = true;
+                self.storage.set_cursor(0).await?;
+                continue;
+            }
             self.storage.apply_pull(&page.changes, page.cursor).await?;
             report.pulled += page.changes.len();
             if !page.has_more {
                 report.held_for_manager = page.held_for_manager;
                 if let Some(seq) = page.device_seq {
                     self.storage.raise_seq(seq).await?;
+                    report.resent += self.storage.requeue_acked_above(seq).await?;
+                }
+                if let Some(now) = page.instance.filter(|now| known.as_ref() != Some(now)) {
+                    self.storage.set_server_instance(&now).await?;
                 }
                 return Ok(());
             }
         }
     }
 }
+
+/// How long a device keeps an acknowledged op after its answer, by default: a server
+/// restored to a backup up to this old gets back everything the device sent since.
+pub const ACKED_RETENTION_MS: u64 = 7 * 24 * 3600 * 1000;
+
+/// Most acknowledged ops a device keeps, by default (a busy till makes a few thousand a week;
+/// an op is about a kilobyte).
+pub const ACKED_KEEP: usize = 20_000;
 
 /// Why a device that lost its seq does not record (`Storage::seq_unknown`), for the cashier.
 pub const SEQ_UNKNOWN: &str = "Este dispositivo perdió su numeración de ventas: conéctate a internet un momento antes de vender (lo guardado se conserva).";

@@ -20,6 +20,34 @@ pub struct DeadLetter {
     pub reason: String,
 }
 
+/// What one push's answers settle, written by [`Storage::settle`] in one atomic step.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settlement {
+    /// The seqs that leave the outbox.
+    pub seqs: Vec<u64>,
+    /// Those of them that took their place at the server ([`OpResult::took_place`]): kept as
+    /// acknowledged for a while, so that they can be sent again to a server restored to a
+    /// backup that lacks them.
+    ///
+    /// [`OpResult::took_place`]: crate::sync::OpResult::took_place
+    pub acked: Vec<Op>,
+    /// The refused ones, kept for the person to see.
+    pub letters: Vec<DeadLetter>,
+    /// When the answer came (the device's clock): the acknowledged ops' retention counts
+    /// from it.
+    pub at_ms: u64,
+}
+
+impl Settlement {
+    /// Only dead letters (put back from a copy that outlived the storage).
+    pub fn letters(letters: Vec<DeadLetter>) -> Self {
+        Self {
+            letters,
+            ..Self::default()
+        }
+    }
+}
+
 /// Why a call to the server gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportError {
@@ -74,14 +102,27 @@ pub trait Storage {
     /// Up to `limit` pending ops with a seq above `after`, lowest seq first.
     async fn pending(&mut self, after: u64, limit: usize) -> Result<Vec<Op>, StorageError>;
     async fn pending_count(&mut self) -> Result<usize, StorageError>;
-    /// Takes the ops with these seqs out of the outbox, keeping `letters` (refused ops) as dead
-    /// letters, atomically: a refused op is never both gone and unrecorded.
-    async fn settle(&mut self, seqs: &[u64], letters: &[DeadLetter]) -> Result<(), StorageError>;
+    /// Takes the settled ops out of the outbox, keeping the refused ones as dead letters (by
+    /// op id: a letter put twice is one letter) and the acknowledged ones, atomically: a
+    /// refused op is never both gone and unrecorded, an acknowledged one never both gone and
+    /// not kept.
+    async fn settle(&mut self, settlement: &Settlement) -> Result<(), StorageError>;
+    /// Puts the acknowledged ops with a seq above `seq` back into the outbox (same seq, id and
+    /// signature) and returns how many: the server, restored to an older backup, no longer has
+    /// them. Atomic; an op already in the outbox is left as it is.
+    async fn requeue_acked_above(&mut self, seq: u64) -> Result<usize, StorageError>;
+    /// Forgets the acknowledged ops settled before `before_ms`, then the oldest beyond `keep`.
+    async fn prune_acked(&mut self, before_ms: u64, keep: usize) -> Result<(), StorageError>;
     async fn dead_letters(&mut self) -> Result<Vec<DeadLetter>, StorageError>;
     async fn cursor(&mut self) -> Result<i64, StorageError>;
     /// Applies one pulled change to the cache (a tombstone removes the record).
     async fn apply_change(&mut self, change: &Change) -> Result<(), StorageError>;
     async fn set_cursor(&mut self, cursor: i64) -> Result<(), StorageError>;
+    /// The identity of the server database the cursor counts in ([`PullReply::instance`]).
+    ///
+    /// [`PullReply::instance`]: crate::sync::PullReply::instance
+    async fn server_instance(&mut self) -> Result<Option<String>, StorageError>;
+    async fn set_server_instance(&mut self, instance: &str) -> Result<(), StorageError>;
     /// Applies a pulled page and moves the cursor past it. Storage that can should do both in
     /// one transaction; the default does them one by one (a crash in between pulls the page
     /// again, which is harmless).
