@@ -24,6 +24,7 @@ const OPS: usize = 2_000;
 const KILLS: usize = 5;
 const ABORTED: usize = 50;
 
+/// A push sent by hand and abandoned: the connection is closed after `cut` bytes of the
 /// request (all of it, then a pause, when `cut` is past the end).
 async fn abandoned_push(server: &Server, till: &Till, rng: &mut ChaCha8Rng) {
     let ops: Vec<_> = till

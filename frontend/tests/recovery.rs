@@ -90,6 +90,7 @@ impl Transport for Server {
             held_for_manager: None,
             device_seq: Some(*self.last_seq.borrow()),
             latest: None,
+            instance: None,
         })
     }
 }

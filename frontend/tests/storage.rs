@@ -51,10 +51,14 @@ fn sale(n: u64) -> LocalChange {
     }
 }
 
-/// Answers every op as applied and remembers the seqs it received.
+/// Answers every op as applied and remembers the seqs it received; once given a
+/// `device_seq`, its pulls say how far it holds the device (raised by what it applies), and
+/// which database it is (`instance`).
 #[derive(Clone, Default)]
 struct Accepting {
     seqs: Rc<RefCell<Vec<u64>>>,
+    device_seq: Rc<RefCell<Option<u64>>>,
+    instance: Rc<RefCell<Option<String>>>,
 }
 
 impl Transport for Accepting {
@@ -62,6 +66,9 @@ impl Transport for Accepting {
         let mut results = Vec::new();
         for op in &request.ops {
             self.seqs.borrow_mut().push(op.body.seq);
+            if let Some(held) = self.device_seq.borrow_mut().as_mut() {
+                *held = (*held).max(op.body.seq);
+            }
             results.push(OpResult::Applied {
                 op_id: op.body.op_id,
                 version: 1,
@@ -80,10 +87,22 @@ impl Transport for Accepting {
             cursor,
             has_more: false,
             held_for_manager: None,
-            device_seq: None,
+            device_seq: *self.device_seq.borrow(),
             latest: None,
+            instance: self.instance.borrow().clone(),
         })
     }
+}
+
+async fn acked_count(store: &LocalStore) -> u32 {
+    let request = store
+        .db
+        .read(&[stores::ACKED], |tx| {
+            tx.object_store(stores::ACKED)?.count()
+        })
+        .await
+        .expect("count");
+    request.result().expect("result").as_f64().expect("number") as u32
 }
 
 #[wasm_bindgen_test]
@@ -223,6 +242,75 @@ async fn ten_thousand_ops_enqueue_and_drain_through_a_test_transport_in_seq_orde
     assert_eq!(store.outbox_len().await.expect("count"), 0);
     let seqs = transport.seqs.borrow().clone();
     assert_eq!(seqs, (1..=10_000).collect::<Vec<u64>>());
+    store.db.close();
+    LocalDb::delete(&name).await.expect("delete");
+}
+
+#[wasm_bindgen_test]
+async fn acknowledged_ops_a_restored_server_lacks_are_sent_again_from_indexeddb_and_pruned_later() {
+    let name = db_name("acked");
+    let store = LocalStore::open(&name).await.expect("open");
+    let server = Accepting::default();
+    *server.instance.borrow_mut() = Some("primera".into());
+    let mut engine = SyncEngine::open(store.clone(), server.clone(), identity(), 1)
+        .await
+        .expect("engine");
+    let key = signer().await;
+    for n in 0..5 {
+        engine
+            .record(sale(n), 1_000 + n, &key)
+            .await
+            .expect("record");
+    }
+    *server.device_seq.borrow_mut() = Some(0);
+    let report = engine.sync(2_000).await.expect("sync");
+    assert_eq!((report.applied, report.resent), (5, 0));
+    assert_eq!(acked_count(&store).await, 5, "answered ops are kept");
+
+    // Restored to a backup holding the first two: the other three go again, once.
+    *server.device_seq.borrow_mut() = Some(2);
+    *server.instance.borrow_mut() = Some("restaurada".into());
+    store.clone().set_cursor(40).await.expect("cursor");
+    let report = engine.sync(3_000).await.expect("sync");
+    assert!(report.server_restored);
+    assert_eq!((report.resent, report.applied), (3, 3));
+    assert_eq!(*server.seqs.borrow(), [1, 2, 3, 4, 5, 3, 4, 5]);
+    assert_eq!(store.outbox_len().await.expect("count"), 0);
+    assert_eq!(
+        store.clone().cursor().await.expect("cursor"),
+        0,
+        "pulled again from the start"
+    );
+    assert_eq!(
+        store
+            .clone()
+            .server_instance()
+            .await
+            .expect("instance")
+            .as_deref(),
+        Some("restaurada")
+    );
+    let report = engine.sync(4_000).await.expect("sync");
+    assert_eq!((report.resent, report.server_restored), (0, false));
+
+    // Kept while young and within the bound; the oldest go first.
+    store.clone().prune_acked(2_500, 100).await.expect("prune");
+    assert_eq!(
+        acked_count(&store).await,
+        3,
+        "the two answered at 2,000 are forgotten"
+    );
+    store.clone().prune_acked(0, 1).await.expect("prune");
+    assert_eq!(acked_count(&store).await, 1);
+    assert_eq!(
+        store.clone().requeue_acked_above(0).await.expect("requeue"),
+        1
+    );
+    assert_eq!(
+        store.outbox().await.expect("outbox")[0].body.seq,
+        5,
+        "the newest is kept"
+    );
     store.db.close();
     LocalDb::delete(&name).await.expect("delete");
 }

@@ -207,8 +207,6 @@ pub fn one_pair(id: Uuid, product: Uuid, price: i64, method: &str) -> LocalChang
     }
 }
 
-/// A push sent by hand and abandoned: the connection is closed after `cut` bytes of the
-
 pub async fn count(pool: &sqlx::SqlitePool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.expect(sql)
 }

@@ -2,6 +2,7 @@
 //! every device's storage. Two runs of one seed must give the same bytes, or a failing seed
 //! could not be replayed to find its cause.
 
+use pronto_shared::sync::memory::MemoryStorage;
 use std::fmt::Write;
 
 use sqlx::Row;
@@ -46,7 +47,16 @@ pub async fn of(sim: &Sim) -> String {
         }
     }
     for device in &sim.devices {
-        let storage = device.engine.as_ref().map(|e| &e.storage);
+        // The server database's identity is random per run (`app_instance`); the rest of what
+        // the device keeps must be the same.
+        let storage = device.engine.as_ref().map(|e| MemoryStorage {
+            server_instance: e
+                .storage
+                .server_instance
+                .as_ref()
+                .map(|_| "(server)".into()),
+            ..e.storage.clone()
+        });
         let _ = writeln!(out, "## device {}\n{storage:?}", device.id);
     }
     let _ = writeln!(out, "## totals\n{}", sim.totals());

@@ -278,7 +278,9 @@ impl Storage for LocalStore {
     /// transaction puts the missing ones back and forgets them as acknowledged. A tab settling
     /// the same op in between only makes it travel once more: the server answers a duplicate.
     async fn requeue_acked_above(&mut self, seq: u64) -> Result<usize, StorageError> {
-        let above = || IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(seq as f64), true);
+        let above = || -> Result<JsValue, JsValue> {
+            Ok(IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(seq as f64), true)?.into())
+        };
         let (kept, queued) = self
             .db
             .read(&[stores::ACKED, stores::OUTBOX], |tx| {

@@ -108,8 +108,8 @@ impl Storage for MemoryStorage {
         let lost = self.acked.split_off(&seq.saturating_add(1));
         let mut requeued = 0;
         for (seq, (_, op)) in lost {
-            if !self.outbox.contains_key(&seq) {
-                self.outbox.insert(seq, op);
+            if let std::collections::btree_map::Entry::Vacant(slot) = self.outbox.entry(seq) {
+                slot.insert(op);
                 requeued += 1;
             }
         }
