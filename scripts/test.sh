@@ -5,7 +5,9 @@
 #      backend integration suite again on PostgreSQL (installed and started if needed)
 #   3. browser unit tests (wasm-bindgen-test in headless Chromium)
 #   4. end-to-end tests (Playwright + /usr/bin/chromium against the real server)
-#   5. the documented deployment: nginx + two processes on PostgreSQL (scripts/test-deploy.sh)
+#   5. the API against its OpenAPI description: schemathesis as admin and cashier
+#      (scripts/test-api.sh)
+#   6. the documented deployment: nginx + two processes on PostgreSQL (scripts/test-deploy.sh)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
@@ -38,6 +40,8 @@ build_web
 cargo test --quiet -p pronto-backend --test docs
 cargo build --quiet -p pronto-backend
 (cd tests && PRONTO_BIN="$(target_dir)/debug/pronto" PRONTO_DIST="$REPO_ROOT/dist" npm test --silent)
+
+bash scripts/test-api.sh
 
 step "Deployment: nginx in front of two processes on PostgreSQL"
 bash scripts/test-deploy.sh

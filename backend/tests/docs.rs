@@ -1,6 +1,6 @@
-//! The docs stay true (issue 18): README's API table names exactly the routes the router
-//! serves (method and path), and `BENCHMARKS.md`'s wasm size is within 5 % of the build in
-//! `dist/` when one exists.
+//! The docs stay true (issue 18): README's API table and the OpenAPI description
+//! (`/api/openapi.json`) name exactly the routes the router serves (method and path), and
+//! `BENCHMARKS.md`'s wasm size is within 5 % of the build in `dist/` when one exists.
 
 use std::{collections::BTreeSet, fs, path::Path};
 
@@ -215,4 +215,37 @@ fn benchmarks_wasm_size_is_within_five_percent_of_the_built_one() {
             meta.len()
         );
     }
+}
+
+#[test]
+fn the_openapi_description_names_every_served_api_route_and_nothing_else() {
+    let document = pronto_backend::routes::openapi_document();
+    assert!(
+        document.openapi == utoipa::openapi::OpenApiVersion::Version31,
+        "OpenAPI 3.1"
+    );
+    let mut described = BTreeSet::new();
+    for (path, item) in &document.paths.paths {
+        for (method, operation) in [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("DELETE", &item.delete),
+            ("PATCH", &item.patch),
+        ] {
+            if operation.is_some() {
+                described.insert((method.to_owned(), normalise(path)));
+            }
+        }
+    }
+    let served: BTreeSet<_> = served()
+        .into_iter()
+        .filter(|(_, p)| p.starts_with("/api/"))
+        .collect();
+    let missing: Vec<_> = served.difference(&described).collect();
+    let stale: Vec<_> = described.difference(&served).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "the OpenAPI description and the router disagree.\nServed, not described: {missing:#?}\nDescribed, not served: {stale:#?}"
+    );
 }

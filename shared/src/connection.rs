@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// What the device knows about its link to the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionState {
     /// The device has a network but no heartbeat has answered yet.

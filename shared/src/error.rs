@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// JSON body of any non-2xx API answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable machine-readable code, e.g. `not_found`, `validation`.
     pub code: String,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Overall state: `ok` when the server can serve requests end to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     Ok,
@@ -16,6 +17,7 @@ pub enum HealthStatus {
 
 /// The database as the server last saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatabaseStatus {
     /// `sqlite` or `postgres`.
     pub backend: String,
@@ -35,6 +37,7 @@ fn yes() -> bool {
 
 /// Body of `GET /api/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthReport {
     pub status: HealthStatus,
     /// The server's crate version, e.g. `0.1.0`.

@@ -36,6 +36,13 @@ pub fn router() -> Router<AppState> {
 /// A manager (or admin) sets their discount-approval PIN, confirming with their password. The
 /// password check counts against the same limits as sign-in: a stolen session cookie must not
 /// become an unlimited password oracle.
+#[utoipa::path(
+    put,
+    path = "/api/auth/pin",
+    tag = "sesion",
+    request_body = PinInput,
+    responses((status = 204, description = "PIN guardado")),
+)]
 async fn set_pin(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -92,6 +99,14 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| password::hash_blocking("pronto-decoy-password").unwrap_or_default())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "sesion",
+    request_body = LoginRequest,
+    responses((status = 200, description = "Sesión abierta: la cookie `pronto_sesion` va en `Set-Cookie`", body = Profile)),
+    security(()),
+)]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -131,6 +146,13 @@ async fn login(
 }
 
 /// Ends the session (if any) and clears the cookie. Always 204: signing out twice is fine.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "sesion",
+    responses((status = 204, description = "Sesión cerrada (también sin sesión)")),
+    security(()),
+)]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     if let Some(token) = session::token_from_headers(&headers) {
         let mut conn = state.db.pool().acquire().await?;
@@ -144,6 +166,12 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/auth/me",
+    tag = "sesion",
+    responses((status = 200, description = "La persona de la sesión", body = Profile)),
+)]
 async fn me(user: CurrentUser) -> Json<Profile> {
     Json(user.profile)
 }

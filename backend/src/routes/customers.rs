@@ -32,6 +32,13 @@ pub fn router() -> Router<AppState> {
         .route("/customers/{id}", get(read).put(update))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/customers",
+    tag = "clientes",
+    params(CustomerQuery),
+    responses((status = 200, description = "Una página de clientes", body = Page<Customer>)),
+)]
 async fn search(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -42,6 +49,13 @@ async fn search(
     Ok(Json(customers::search(&mut conn, &query).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/customers/{id}",
+    tag = "clientes",
+    params(("id" = Uuid, Path, description = "Cliente")),
+    responses((status = 200, description = "El cliente", body = Customer)),
+)]
 async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -55,6 +69,13 @@ async fn read(
         .ok_or_else(|| AppError::NotFound(format!("cliente {id}")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/customers",
+    tag = "clientes",
+    request_body = CustomerInput,
+    responses((status = 201, description = "Cliente creado", body = Customer)),
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -67,6 +88,14 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/customers/{id}",
+    tag = "clientes",
+    params(("id" = Uuid, Path, description = "Cliente")),
+    request_body = CustomerInput,
+    responses((status = 200, description = "Cliente editado", body = Customer)),
+)]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -15,6 +15,7 @@ use pronto_shared::{
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::answers::{Deactivated, DeadLettersKept};
 use crate::{
     auth::CurrentUser,
     extract::{AppJson, AppQuery},
@@ -42,12 +43,20 @@ pub fn router() -> Router<AppState> {
 /// A device reports the ops stranded in its dead letters (the whole list, replacing the last
 /// report), signed in as someone of its store. Not audited: it changes no record, only what the
 /// queue screen shows.
+#[utoipa::path(
+    put,
+    path = "/api/devices/{id}/rechazadas",
+    tag = "dispositivos",
+    params(("id" = Uuid, Path, description = "Dispositivo")),
+    request_body = Vec<DeadLetterReport>,
+    responses((status = 200, description = "Cuántas quedaron registradas", body = DeadLettersKept)),
+)]
 async fn report_dead_letters(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(device_id): Path<Uuid>,
     AppJson(letters): AppJson<Vec<DeadLetterReport>>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<DeadLettersKept>, AppError> {
     DeadLetterReport::validate_all(&letters)?;
     let mut tx = state.db.begin_write().await?;
     let device = devices::get(&mut tx, device_id)
@@ -57,11 +66,21 @@ async fn report_dead_letters(
     let at = state.clock.now_rfc3339();
     let kept = dead_letters::replace(&mut tx, device_id, &letters, &at, user.id()).await?;
     tx.commit().await?;
-    Ok(Json(serde_json::json!({ "rechazadas": kept })))
+    Ok(Json(DeadLettersKept {
+        rechazadas: kept as u64,
+    }))
 }
 
 /// The signed-in person registers their signing key for a device of their store (an admin:
 /// any store). Audited; registering the same key again is a no-op answered 200.
+#[utoipa::path(
+    post,
+    path = "/api/devices/{id}/claves",
+    tag = "dispositivos",
+    params(("id" = Uuid, Path, description = "Dispositivo")),
+    request_body = KeyInput,
+    responses((status = 201, description = "Clave registrada", body = RegisteredKey)),
+)]
 async fn register_key(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -114,11 +133,18 @@ async fn register_key(
 
 /// A manager (of its store) or an admin deactivates a device: its keys are revoked, so
 /// nothing signed there from now on is accepted (facts signed before still land, flagged).
+#[utoipa::path(
+    post,
+    path = "/api/devices/{id}/desactivar",
+    tag = "dispositivos",
+    params(("id" = Uuid, Path, description = "Dispositivo")),
+    responses((status = 200, description = "Dispositivo desactivado, claves revocadas", body = Deactivated)),
+)]
 async fn deactivate(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(device_id): Path<Uuid>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<Deactivated>, AppError> {
     let mut tx = state.db.begin_write().await?;
     let device = devices::get(&mut tx, device_id)
         .await?
@@ -128,7 +154,10 @@ async fn deactivate(
     let at = state.clock.now_rfc3339();
     let revoked =
         keys::revoke(&mut tx, Owner::Device(device_id), &at, state.clock.now_ms()).await?;
-    let after = serde_json::json!({"activo": false, "claves_revocadas": revoked});
+    let after = Deactivated {
+        activo: false,
+        claves_revocadas: revoked as u64,
+    };
     let mut entry = audit::rest(&user, &at, DEVICES, device_id, None::<&()>, Some(&after));
     entry.device_id = Some(device_id.to_string());
     audit::append(&mut tx, &entry).await?;
@@ -136,6 +165,13 @@ async fn deactivate(
     Ok(Json(after))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/devices",
+    tag = "dispositivos",
+    request_body = DeviceInput,
+    responses((status = 201, description = "Dispositivo registrado", body = Device)),
+)]
 async fn register(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -159,13 +195,21 @@ async fn register(
     Ok((StatusCode::CREATED, Json(device)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DeviceQuery {
     #[serde(default)]
     tienda_id: Option<Uuid>,
 }
 
 /// The session's store's devices; an admin may name another store, or omit it for all.
+#[utoipa::path(
+    get,
+    path = "/api/devices",
+    tag = "dispositivos",
+    params(DeviceQuery),
+    responses((status = 200, description = "Dispositivos", body = Vec<Device>)),
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -14,6 +14,12 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/directorio", get(directory))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/directorio",
+    tag = "tiendas",
+    responses((status = 200, description = "Nombres de tiendas, dispositivos y personas", body = Directory)),
+)]
 async fn directory(
     State(state): State<AppState>,
     user: CurrentUser,

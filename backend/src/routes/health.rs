@@ -12,6 +12,13 @@ pub fn router() -> Router<AppState> {
 /// 200 with the report when the database answers and took a write within the last seconds,
 /// 503 with the same report when not, so load balancers and the heartbeat can both rely on the
 /// status code alone.
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "salud",
+    responses((status = 200, description = "Todo en orden", body = HealthReport), (status = 503, description = "La base de datos no responde o no acepta escrituras", body = HealthReport)),
+    security(()),
+)]
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthReport>) {
     let (reachable, migrations) = match state.db.applied_migrations().await {
         Ok(count) => (true, count),

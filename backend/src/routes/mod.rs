@@ -1,10 +1,12 @@
 //! The `/api` routers, one module per feature. Each module exposes `router()`.
 
+mod answers;
 mod auth;
 mod customers;
 mod devices;
 mod directory;
 mod health;
+mod openapi;
 mod products;
 mod records;
 mod sales;
@@ -15,6 +17,8 @@ mod sync;
 mod users;
 
 use axum::{extract::DefaultBodyLimit, http::Uri, Router};
+
+pub use openapi::document as openapi_document;
 
 use crate::{AppError, AppState};
 
@@ -38,6 +42,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(sync::router())
         .merge(sincronizacion::router())
         .merge(users::router())
+        .merge(openapi::router())
         .fallback(unknown_api_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

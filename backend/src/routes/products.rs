@@ -31,6 +31,13 @@ pub fn router() -> Router<AppState> {
         .route("/products/{id}", get(read).put(update))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/products",
+    tag = "productos",
+    params(ProductQuery),
+    responses((status = 200, description = "Una página del catálogo", body = Page<Product>)),
+)]
 async fn search(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -42,6 +49,13 @@ async fn search(
     Ok(Json(page))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/products/{id}",
+    tag = "productos",
+    params(("id" = Uuid, Path, description = "Producto")),
+    responses((status = 200, description = "El producto", body = Product)),
+)]
 async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -55,6 +69,13 @@ async fn read(
         .ok_or_else(|| AppError::NotFound(format!("producto {id}")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/products",
+    tag = "productos",
+    request_body = ProductInput,
+    responses((status = 201, description = "Producto creado", body = Product)),
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -67,6 +88,14 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/products/{id}",
+    tag = "productos",
+    params(("id" = Uuid, Path, description = "Producto")),
+    request_body = ProductInput,
+    responses((status = 200, description = "Producto editado", body = Product)),
+)]
 async fn update(
     State(state): State<AppState>,
     user: CurrentUser,

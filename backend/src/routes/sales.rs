@@ -38,6 +38,13 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The discount rule for a store's tills: its limit and who may approve above it.
+#[utoipa::path(
+    get,
+    path = "/api/sales/policy",
+    tag = "ventas",
+    params(PolicyQuery),
+    responses((status = 200, description = "Límite de descuento y quién autoriza", body = SalesPolicy)),
+)]
 async fn policy(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -50,6 +57,13 @@ async fn policy(
 }
 
 /// An admin sets a store's discount limit (percent, 0–100).
+#[utoipa::path(
+    put,
+    path = "/api/sales/policy",
+    tag = "ventas",
+    request_body = LimitInput,
+    responses((status = 200, description = "Límite guardado", body = SalesPolicy)),
+)]
 async fn set_limit(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -73,6 +87,13 @@ async fn set_limit(
 }
 
 /// 201 with the new sale; 200 with the stored one when the same sale is sent again.
+#[utoipa::path(
+    post,
+    path = "/api/sales",
+    tag = "ventas",
+    request_body = SaleInput,
+    responses((status = 201, description = "Venta registrada", body = Sale)),
+)]
 async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -121,6 +142,13 @@ async fn create(
     Ok((status, Json(sale)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sales/{id}",
+    tag = "ventas",
+    params(("id" = Uuid, Path, description = "Venta")),
+    responses((status = 200, description = "La venta", body = Sale)),
+)]
 async fn read(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -135,6 +163,13 @@ async fn read(
     Ok(Json(sale))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sales",
+    tag = "ventas",
+    params(SaleQuery),
+    responses((status = 200, description = "Ventas del día", body = Vec<Sale>)),
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -15,9 +15,9 @@ use pronto_shared::{
     Action,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::answers::Discarded;
 use crate::{
     auth::CurrentUser,
     db,
@@ -31,8 +31,16 @@ use crate::{
     },
     AppError, AppState,
 };
+use pronto_shared::api::supervision::{Integrity, QueuedOp, SessionRecord, StoredAuditEntry};
 
 /// Conflicts of the stores the person supervises: `?estado=pendiente` (default) or `resuelto`.
+#[utoipa::path(
+    get,
+    path = "/api/sincronizacion/conflictos/",
+    tag = "supervision",
+    params(ConflictQuery),
+    responses((status = 200, description = "Conflictos", body = Vec<ConflictView>)),
+)]
 async fn conflicts(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -53,6 +61,14 @@ async fn conflicts(
 }
 
 /// A manager settles a held conflict with a value per field; every device gets it.
+#[utoipa::path(
+    post,
+    path = "/api/sincronizacion/conflictos/{id}/resolver",
+    tag = "supervision",
+    params(("id" = Uuid, Path, description = "Conflicto")),
+    request_body = ResolveInput,
+    responses((status = 200, description = "Conflicto resuelto", body = ConflictView)),
+)]
 async fn resolve_conflict(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -107,7 +123,8 @@ fn scope(user: &CurrentUser, requested: Option<Uuid>) -> Result<Option<Uuid>, Ap
     Ok(store)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct QueueQuery {
     #[serde(default)]
     estado: Option<String>,
@@ -122,6 +139,13 @@ struct QueueQuery {
     antes: Option<Uuid>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sincronizacion/cola/",
+    tag = "supervision",
+    params(QueueQuery),
+    responses((status = 200, description = "Operaciones de la cola", body = Vec<QueuedOp>)),
+)]
 async fn queue(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -139,13 +163,21 @@ async fn queue(
     Ok(Json(queue::list(&mut conn, &filter).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StoreQuery {
     #[serde(default)]
     tienda_id: Option<Uuid>,
 }
 
 /// Ops stranded in the dead letters of the store's devices, as the devices reported them.
+#[utoipa::path(
+    get,
+    path = "/api/sincronizacion/en-dispositivos/",
+    tag = "supervision",
+    params(StoreQuery),
+    responses((status = 200, description = "Operaciones varadas en los dispositivos", body = Vec<StrandedOp>)),
+)]
 async fn stranded(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -202,6 +234,13 @@ fn may_settle(
 
 /// Apply a stored op again: an admin retries a refused one (e.g. after restoring its author's
 /// access), a manager accepts one held for them. Its signature is checked again.
+#[utoipa::path(
+    post,
+    path = "/api/sincronizacion/cola/{op_id}/reintentar",
+    tag = "supervision",
+    params(("op_id" = Uuid, Path, description = "Operación")),
+    responses((status = 200, description = "La nueva respuesta", body = OpResult)),
+)]
 async fn retry(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -231,11 +270,18 @@ async fn retry(
 
 /// Give up on a refused (admin) or held (manager) op for good: it stays in the log, marked
 /// discarded.
+#[utoipa::path(
+    post,
+    path = "/api/sincronizacion/cola/{op_id}/descartar",
+    tag = "supervision",
+    params(("op_id" = Uuid, Path, description = "Operación")),
+    responses((status = 200, description = "Operación descartada", body = Discarded)),
+)]
 async fn discard(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(op_id): Path<Uuid>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Discarded>, AppError> {
     let mut tx = state.db.begin_write().await?;
     let (op, status, result, device) = stored_op(&mut tx, op_id).await?;
     may_settle(&user, &status, &result, &device)?;
@@ -256,9 +302,18 @@ async fn discard(
     };
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;
-    Ok(Json(json!({"op_id": op_id, "estado": "discarded"})))
+    Ok(Json(Discarded {
+        op_id,
+        estado: "discarded",
+    }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sincronizacion/configuracion/",
+    tag = "supervision",
+    responses((status = 200, description = "Estrategia y campos excluidos por modelo", body = Vec<ModelConfig>)),
+)]
 async fn read_config(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -268,6 +323,13 @@ async fn read_config(
 }
 
 /// Admin: replace one model's configuration (validated; effective for the next op).
+#[utoipa::path(
+    put,
+    path = "/api/sincronizacion/configuracion/",
+    tag = "supervision",
+    request_body = ModelConfig,
+    responses((status = 200, description = "Configuración guardada", body = ModelConfig)),
+)]
 async fn write_config(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -295,7 +357,8 @@ async fn write_config(
     Ok(Json(body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
     #[serde(default)]
     dispositivo: Option<Uuid>,
@@ -308,6 +371,13 @@ struct HistoryQuery {
     antes: Option<Uuid>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sincronizacion/registros/",
+    tag = "supervision",
+    params(HistoryQuery),
+    responses((status = 200, description = "Sesiones de sincronización", body = Vec<SessionRecord>)),
+)]
 async fn history(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -326,13 +396,19 @@ async fn history(
     ))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ContentType {
     model: String,
     fields: Vec<&'static str>,
     excluded_fields: Vec<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sincronizacion/content-types/",
+    tag = "supervision",
+    responses((status = 200, description = "Campos de cada modelo", body = Vec<ContentType>)),
+)]
 async fn content_types(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -350,6 +426,13 @@ async fn content_types(
     Ok(Json(out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sincronizacion/auditoria/",
+    tag = "supervision",
+    params(audit::Filter),
+    responses((status = 200, description = "Bitácora de auditoría", body = Vec<StoredAuditEntry>)),
+)]
 async fn audit_log(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -361,6 +444,12 @@ async fn audit_log(
 }
 
 /// Admin: walk the whole chain. `ok`, or the first entry that was edited or deleted.
+#[utoipa::path(
+    get,
+    path = "/api/sincronizacion/auditoria/integridad",
+    tag = "supervision",
+    responses((status = 200, description = "Integridad de la cadena", body = Integrity)),
+)]
 async fn integrity(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -30,6 +30,13 @@ pub fn router() -> Router<AppState> {
         .route("/stock/movimientos", post(movement))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/stock",
+    tag = "existencias",
+    params(StockQuery),
+    responses((status = 200, description = "Existencias", body = Page<StockLevel>)),
+)]
 async fn list(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -42,6 +49,13 @@ async fn list(
 }
 
 /// Applies a movement to the session's store and answers the new level.
+#[utoipa::path(
+    post,
+    path = "/api/stock/movimientos",
+    tag = "existencias",
+    request_body = StockMovementInput,
+    responses((status = 201, description = "Movimiento registrado", body = StockLevel)),
+)]
 async fn movement(
     State(state): State<AppState>,
     user: CurrentUser,

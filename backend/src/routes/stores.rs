@@ -9,6 +9,12 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/stores", get(list))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/stores",
+    tag = "tiendas",
+    responses((status = 200, description = "Tiendas", body = Vec<StoreRef>)),
+)]
 async fn list(
     State(state): State<AppState>,
     _user: CurrentUser,

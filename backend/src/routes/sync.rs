@@ -33,6 +33,13 @@ pub fn router() -> Router<AppState> {
         .route("/sync/pull", get(pull_page))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/sync/push",
+    tag = "sincronizacion",
+    request_body = PushRequest,
+    responses((status = 200, description = "Una respuesta por operación", body = PushReply)),
+)]
 async fn push_batch(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -133,7 +140,8 @@ fn events_of(
     events
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PullParams {
     dispositivo: Uuid,
     #[serde(default)]
@@ -146,6 +154,13 @@ fn default_limit() -> i64 {
     500
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/sync/pull",
+    tag = "sincronizacion",
+    params(PullParams),
+    responses((status = 200, description = "Una página de cambios", body = PullReply)),
+)]
 async fn pull_page(
     State(state): State<AppState>,
     user: CurrentUser,

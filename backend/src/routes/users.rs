@@ -7,9 +7,9 @@ use axum::{
     Json, Router,
 };
 use pronto_shared::Action;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::answers::Deactivated;
 use crate::{
     auth::CurrentUser,
     model::{
@@ -28,20 +28,34 @@ pub fn router() -> Router<AppState> {
         .route("/usuarios/{id}/activar", post(activate))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/usuarios/{id}/desactivar",
+    tag = "usuarios",
+    params(("id" = Uuid, Path, description = "Persona")),
+    responses((status = 200, description = "Persona desactivada, claves revocadas", body = Deactivated)),
+)]
 async fn deactivate(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<Uuid>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Deactivated>, AppError> {
     set(state, user, id, false).await
 }
 
 /// Brings a person back; their old keys stay revoked (a new sign-in registers a new one).
+#[utoipa::path(
+    post,
+    path = "/api/usuarios/{id}/activar",
+    tag = "usuarios",
+    params(("id" = Uuid, Path, description = "Persona")),
+    responses((status = 200, description = "Persona activada", body = Deactivated)),
+)]
 async fn activate(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<Uuid>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Deactivated>, AppError> {
     set(state, user, id, true).await
 }
 
@@ -50,7 +64,7 @@ async fn set(
     user: CurrentUser,
     id: Uuid,
     active: bool,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<Deactivated>, AppError> {
     user.require(Action::ManageStoresAndUsers)?;
     if id == user.id() {
         return Err(AppError::Conflict(
@@ -68,7 +82,10 @@ async fn set(
     } else {
         keys::revoke(&mut tx, Owner::User(id), &at, state.clock.now_ms()).await?
     };
-    let after = json!({"activo": active, "claves_revocadas": revoked});
+    let after = Deactivated {
+        activo: active,
+        claves_revocadas: revoked as u64,
+    };
     let entry = audit::rest(&user, &at, USERS, id, None::<&()>, Some(&after));
     audit::append(&mut tx, &entry).await?;
     tx.commit().await?;

@@ -265,7 +265,8 @@ pub async fn verify_in_pages(conn: &mut AnyConnection, page: i64) -> Result<Inte
 }
 
 /// Filters of `GET /api/sincronizacion/auditoria/`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Filter {
     #[serde(default)]
     pub modelo: Option<String>,

@@ -26,6 +26,7 @@ pub const DEFAULT_LIMIT_PERCENT: i64 = 15;
 
 /// The signed approval a sale carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Approval {
     pub gerente_id: Uuid,
@@ -35,6 +36,7 @@ pub struct Approval {
 
 /// A manager who can approve at this store's tills.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approver {
     pub id: Uuid,
     pub nombre: String,
@@ -46,6 +48,7 @@ pub struct Approver {
 
 /// What a till needs to apply the discount rule offline (`GET /api/sales/policy`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SalesPolicy {
     /// Discounts above this percent of the sale need a manager's approval.
     pub descuento_sin_autorizacion: i64,
@@ -54,6 +57,7 @@ pub struct SalesPolicy {
 
 /// `PUT /api/sales/policy` (admin): a store's discount limit.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LimitInput {
     pub tienda_id: Uuid,
@@ -62,6 +66,7 @@ pub struct LimitInput {
 
 /// `GET /api/sales/policy?tienda_id=` (defaults to the session's store).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct PolicyQuery {
     #[serde(default)]
     pub tienda_id: Option<Uuid>,
@@ -69,6 +74,7 @@ pub struct PolicyQuery {
 
 /// How a stored sale stands with respect to the rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalStatus {
     /// Within the limit.
@@ -98,6 +104,7 @@ impl ApprovalStatus {
 
 /// `PUT /api/auth/pin`: a manager sets their approval PIN, confirming with their password.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PinInput {
     pub pin: String,

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::access::{Principal, Role};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub usuario: String,
@@ -14,6 +15,7 @@ pub struct LoginRequest {
 
 /// A store as the header and pickers show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoreRef {
     pub id: Uuid,
     pub codigo: String,
@@ -34,6 +36,7 @@ fn default_zone() -> String {
 /// The signed-in person: answer of login and of `GET /api/auth/me`. The browser keeps the last
 /// one to keep working offline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Profile {
     pub id: Uuid,
     pub usuario: String,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::{domain::FieldErrors, sync::ConflictRecord};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConflictView {
     pub id: Uuid,
     pub op_id: Uuid,
@@ -39,6 +40,7 @@ pub struct ConflictView {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ConflictQuery {
     /// `pendiente` (default) or `resuelto`.
     #[serde(default)]
@@ -53,6 +55,7 @@ pub struct ConflictQuery {
 
 /// The value chosen for every conflicting field: the store's, the server's, or typed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResolveInput {
     pub valores: BTreeMap<String, Value>,

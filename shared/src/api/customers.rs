@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::domain::{Email, FieldErrors, Phone, Rfc};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     pub id: Uuid,
     pub nombre: String,
@@ -24,6 +25,7 @@ pub struct Customer {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
     /// A client may choose the id (records born offline); the server makes one otherwise.
@@ -108,6 +110,7 @@ impl ValidCustomer {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct CustomerQuery {
     /// Name prefix (any word), phone digits, or e-mail prefix.
     #[serde(default)]

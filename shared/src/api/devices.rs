@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::domain::FieldErrors;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInput {
     /// e.g. "Caja 1".
@@ -26,6 +27,7 @@ impl DeviceInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device {
     pub id: Uuid,
     pub nombre: String,
@@ -57,6 +59,7 @@ fn yes() -> bool {
 /// `POST /api/devices/{id}/claves`: the signed-in person registers the public half of their
 /// signing key on this device (DESIGN §8). The private half never leaves the device.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyInput {
     /// Chosen by the device (random); ops name it as `key_id`.
@@ -85,6 +88,7 @@ impl KeyInput {
 
 /// A registered key, as the server answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisteredKey {
     pub clave_id: Uuid,
     pub dispositivo_id: Uuid,
@@ -98,6 +102,7 @@ pub const MAX_REPORTED_LETTERS: usize = 500;
 /// device reports it after a sync: the manager's queue screen lists what tills could not
 /// deliver, which the server otherwise never sees (issue 17).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeadLetterReport {
     pub op_id: Uuid,
@@ -151,6 +156,7 @@ impl DeadLetterReport {
 
 /// A reported dead letter as the queue screen lists it: names, not ids.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StrandedOp {
     pub dispositivo_id: Uuid,
     pub dispositivo: String,

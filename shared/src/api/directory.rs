@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::auth::StoreRef;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Directory {
     pub tiendas: Vec<StoreRef>,
     pub dispositivos: Vec<Named>,
@@ -16,6 +17,7 @@ pub struct Directory {
 
 /// A device or a person: id, name, and the store it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Named {
     pub id: Uuid,
     pub nombre: String,

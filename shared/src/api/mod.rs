@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// One page of a list, with what is needed to ask for the next.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub page: u32,
@@ -31,6 +32,7 @@ pub struct Page<T> {
 
 /// `?page=&per_page=` with bounds: page ≥ 1, 1 ≤ per_page ≤ 100 (default 25).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Paging {
     #[serde(default = "first_page")]
     pub page: u32,

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::domain::{Ean13, FieldErrors, Price, ShoeSize, Sku};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     pub id: Uuid,
     pub sku: String,
@@ -27,6 +28,7 @@ pub struct Product {
 /// A new product, or every field of an edit (`PUT`). Raw JSON types; [`Self::validate`]
 /// makes domain values of them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProductInput {
     #[serde(default)]
@@ -139,6 +141,7 @@ impl ValidProduct {
 
 /// `GET /api/products` filters: at most one of them is used, in this order of precedence.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ProductQuery {
     /// Exact barcode (a scan).
     #[serde(default)]

@@ -11,6 +11,7 @@ use super::sales::{Payment, PaymentKind, PaymentMethod, Sale, SaleKind, ValidLin
 use crate::domain::{FieldErrors, Money, Price, Quantity};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReturnLineInput {
     pub producto_id: Uuid,
@@ -19,6 +20,7 @@ pub struct ReturnLineInput {
 
 /// Sent as a `ventas.Venta` op of kind `return` (the entity is the return's own id).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReturnInput {
     /// Born on the device, like a sale's.

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::domain::{FieldErrors, Money, Price, Quantity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PaymentMethod {
     Efectivo,
@@ -25,6 +26,7 @@ impl PaymentMethod {
 /// What a sales record is: a sale, or a return or void of one (DESIGN §3: new records, never
 /// edits of the old).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SaleKind {
     #[default]
@@ -51,6 +53,7 @@ impl SaleKind {
 
 /// How a sale was paid, derived from its payments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PaymentKind {
     Efectivo,
@@ -69,6 +72,7 @@ impl PaymentKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SaleLineInput {
     pub producto_id: Uuid,
@@ -81,6 +85,7 @@ pub struct SaleLineInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PaymentInput {
     pub metodo: PaymentMethod,
@@ -88,6 +93,7 @@ pub struct PaymentInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SaleInput {
     /// Born on the device (UUIDv7): sending the same sale twice creates it once.
@@ -270,6 +276,7 @@ pub fn folio(store_code: &str, device_code: &str, number: u64) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaleLine {
     pub producto_id: Uuid,
     pub sku: String,
@@ -283,12 +290,14 @@ pub struct SaleLine {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Payment {
     pub metodo: PaymentMethod,
     pub monto: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sale {
     pub id: Uuid,
     /// `STORE-DEVICE-SEQ`.
@@ -323,6 +332,7 @@ pub struct Sale {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct SaleQuery {
     /// `YYYY-MM-DD` (UTC day); defaults to today.
     #[serde(default)]

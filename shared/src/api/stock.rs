@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::domain::{FieldErrors, StockDelta};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockLevel {
     pub tienda_id: Uuid,
     pub producto_id: Uuid,
@@ -16,6 +17,7 @@ pub struct StockLevel {
 
 /// Why stock moved (DESIGN §4: sale −n, receipt +n, adjustment ±n, transfer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum StockReason {
     Venta,
@@ -41,6 +43,7 @@ impl StockReason {
 /// A manager's stock movement in their store (`POST /api/stock/movimientos`). Sales move stock
 /// by themselves; this is for receipts, counts and transfers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StockMovementInput {
     pub producto_id: Uuid,
@@ -77,6 +80,7 @@ impl StockMovementInput {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct StockQuery {
     /// Defaults to the session's store.
     #[serde(default)]

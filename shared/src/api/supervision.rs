@@ -9,6 +9,7 @@ use crate::sync::OpResult;
 
 /// One op the server holds (`GET /api/sincronizacion/cola/`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueuedOp {
     pub op_id: Uuid,
     pub dispositivo_id: Uuid,
@@ -29,6 +30,7 @@ pub struct QueuedOp {
 /// A device's sync session (`GET /api/sincronizacion/registros/`): consecutive pushes and
 /// pulls with less than a quarter of an hour between them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionRecord {
     pub id: Uuid,
     pub dispositivo_id: Uuid,
@@ -44,6 +46,7 @@ pub struct SessionRecord {
 
 /// One audit entry before it is chained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub at: String,
     pub user_id: Option<String>,
@@ -59,6 +62,7 @@ pub struct AuditEntry {
 
 /// A stored audit entry with its chain fields (`GET /api/sincronizacion/auditoria/`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredAuditEntry {
     pub id: i64,
     #[serde(flatten)]
@@ -69,6 +73,7 @@ pub struct StoredAuditEntry {
 
 /// The audit chain walked (`GET /api/sincronizacion/auditoria/integridad`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Integrity {
     pub ok: bool,
     pub entries: i64,

@@ -7,6 +7,7 @@ use super::ValidationError;
 /// A plausible address: `local@domain.tld`, no spaces, at most 254 characters, stored
 /// lower-case. Deliverability is not checked (that needs the network); typos mostly are.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 

@@ -8,6 +8,7 @@ use super::ValidationError;
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -97,6 +98,7 @@ impl Money {
 
 /// A product's price: strictly positive and at most $999,999.99.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = i64))]
 #[serde(try_from = "i64", into = "i64")]
 pub struct Price(Money);
 

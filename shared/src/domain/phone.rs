@@ -7,6 +7,7 @@ use super::ValidationError;
 /// Stored as the 10 national digits; accepts spaces, dashes, dots, parentheses and a
 /// leading `+52` or `52` as people write them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
 

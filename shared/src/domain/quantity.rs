@@ -6,6 +6,7 @@ use super::ValidationError;
 
 /// Pairs on one sale line: 1 to 999.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = i64))]
 #[serde(try_from = "i64", into = "i64")]
 pub struct Quantity(u16);
 
@@ -41,6 +42,7 @@ impl From<Quantity> for i64 {
 /// A stock movement: non-zero, at most 100,000 pairs either way. Deltas commute, which is
 /// why stock never conflicts (DESIGN §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = i64))]
 #[serde(try_from = "i64", into = "i64")]
 pub struct StockDelta(i32);
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::ValidationError;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Rfc(String);
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::ValidationError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = f64))]
 #[serde(try_from = "f64", into = "f64")]
 pub struct ShoeSize(u16);
 

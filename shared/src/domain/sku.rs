@@ -6,6 +6,7 @@ use super::ValidationError;
 
 /// Upper-case letters, digits and dashes, 3 to 32 characters, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Sku(String);
 

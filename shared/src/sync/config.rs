@@ -12,6 +12,7 @@ pub const VENTA: &str = "ventas.Venta";
 
 /// How a conflict on a model is settled (DESIGN §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Latest HLC wins, field by field.
@@ -44,6 +45,7 @@ impl Strategy {
 
 /// One model's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     pub model: String,

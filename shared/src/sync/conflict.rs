@@ -17,6 +17,7 @@ use super::{config::Strategy, hlc::Hlc};
 
 /// When and by which clock a field (or the row's deleted flag) last changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldStamp {
     pub version: i64,
     pub hlc: Hlc,
@@ -24,6 +25,7 @@ pub struct FieldStamp {
 
 /// A synced row as the rules see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowState {
     pub version: i64,
     pub deleted: bool,
@@ -35,6 +37,7 @@ pub struct RowState {
 
 /// What the strategy did with a conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The device's values were kept.
@@ -49,6 +52,7 @@ pub enum Outcome {
 
 /// Everything a manager needs to see about a conflict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConflictRecord {
     pub fields: Vec<String>,
     pub update_vs_delete: bool,
@@ -64,6 +68,7 @@ pub struct ConflictRecord {
 
 /// What an op does to a row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Decision {
     /// Write these fields and set the deleted flag; the row gets a new version.
     Write {

@@ -10,6 +10,7 @@ use crate::access::{Action, Principal};
 
 /// The three socket channels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// Pokes and device sync activity: every signed-in person of the store.
@@ -33,6 +34,7 @@ impl Channel {
 
 /// One server-to-browser message, JSON with a `tipo` tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "tipo", rename_all = "snake_case")]
 pub enum Event {
     /// Changes committed that a device may see: pull now. `tienda_id: None` is the chain's

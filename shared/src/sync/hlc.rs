@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// One stamp: wall milliseconds, a counter for events within the same millisecond, and the
 /// node (device or server) that made it, which breaks exact ties deterministically.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hlc {
     pub wall_ms: u64,
     pub counter: u32,

@@ -28,6 +28,7 @@ pub const ACCEPTED_PROTOCOLS: [u32; 2] = [1, 2];
 const SIGNING_TAG: &str = "pronto-op-v2\n";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OpKind {
     Create,
@@ -57,6 +58,7 @@ impl OpKind {
 
 /// Everything the checksum covers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OpBody {
     pub op_id: Uuid,
@@ -106,6 +108,7 @@ pub struct Op {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct OpWire {
     op_id: Uuid,
@@ -127,6 +130,30 @@ struct OpWire {
     checksum: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     signature: Option<String>,
+}
+
+/// An op's schema is its wire form's.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Op {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <OpWire as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Op {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Op".into()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <OpWire as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 impl From<Op> for OpWire {

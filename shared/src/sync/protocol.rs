@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{conflict::ConflictRecord, hlc::Hlc, op::Op};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub device_id: Uuid,
@@ -23,12 +24,17 @@ pub const MAX_PUSH_OPS: usize = 1_000;
 
 /// What happened to one op. A replayed op gets the stored result of its first time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum OpResult {
     /// Applied; the entity is now at `version`.
     Applied { op_id: Uuid, version: i64 },
     /// Seen before: the answer of the first time.
-    Duplicate { op_id: Uuid, first: Box<OpResult> },
+    Duplicate {
+        op_id: Uuid,
+        #[cfg_attr(feature = "openapi", schema(no_recursion))]
+        first: Box<OpResult>,
+    },
     /// The op collided with newer server changes; `conflict` says what the strategy did.
     Conflict {
         op_id: Uuid,
@@ -95,6 +101,7 @@ impl OpResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushReply {
     /// One per op, in the order sent.
     pub results: Vec<OpResult>,
@@ -108,6 +115,7 @@ pub struct PushReply {
 
 /// One committed change a device may see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     /// Position in the global change sequence.
     pub seq: i64,
@@ -120,6 +128,7 @@ pub struct Change {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullReply {
     pub changes: Vec<Change>,
     /// Pass this back as `cursor` for the next page.

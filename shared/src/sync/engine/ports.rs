@@ -13,6 +13,7 @@ use crate::sync::{
 
 /// An op the server refused for good, kept for the person to see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeadLetter {
     pub op: Op,
     pub status: u16,
