@@ -5,14 +5,25 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# The server needs none of the tools: it compiles while they install (on a fresh machine apt
+# and npm wait on the network, and one compile's link leaves the other core idle).
+server_log=$(mktemp)
+(cd "$REPO_ROOT" && cargo build --profile local --quiet -p pronto-backend) > "$server_log" 2>&1 &
+server_build=$!
+note "server: compiling in the background (cargo build --profile local)"
+
 bash "$REPO_ROOT/scripts/toolchain.sh"
 
 step "Web app (trunk build --release --offline)"
 build_web
 
-step "Server (cargo build --release)"
-(cd "$REPO_ROOT" && cargo build --release --quiet -p pronto-backend)
+step "Server (cargo build --profile local)"
+if ! wait "$server_build"; then
+  cat "$server_log" >&2
+  die "the server did not compile"
+fi
+rm -f "$server_log"
 
 step "Starting Pronto POS"
 cd "$REPO_ROOT"
-exec "$(target_dir)/release/pronto" serve --demo --dist "$REPO_ROOT/dist" "$@"
+exec "$(target_dir)/local/pronto" serve --demo --dist "$REPO_ROOT/dist" "$@"
