@@ -108,7 +108,10 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $wbg" ] \
   && [ "$(wasm-bindgen-test-runner --version 2>/dev/null)" = "wasm-bindgen-test-runner $wbg" ]; then
   note "wasm-bindgen-cli $wbg present"
 else
-  cargo install wasm-bindgen-cli --version "$wbg" --force
+  # Lightly optimised, like trunk: it processes the app's wasm in 0.35 s either way (0.33 s
+  # at opt-level 3), and compiles in a good part less time.
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+    cargo install wasm-bindgen-cli --version "$wbg" --force
 fi
 
 
