@@ -3,7 +3,8 @@
 # of the project's kind: a new clone, an empty CARGO_HOME (every crate downloaded again, trunk
 # and wasm-bindgen-cli compiled from source), an empty tools folder (binaryen from npm), the
 # Debian packages of APT_PACKAGES removed, the wasm32 target removed, and a PATH holding only
-# the rustup proxies and the system folders. Prints the seconds until the server says
+# the rustup proxies and the system folders; apt's downloaded packages and npm's cache are
+# emptied too. Prints the seconds until the server says
 # "listening", then stops it. Root only (it removes and reinstalls Debian packages); what it
 # removes from this machine, the run puts back.
 #
@@ -24,6 +25,8 @@ done
 step "Making the machine fresh"
 DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq "${APT_PACKAGES[@]}" >/dev/null
 DEBIAN_FRONTEND=noninteractive apt-get autoremove -y -qq >/dev/null
+# Downloaded .deb files would spare apt the download a fresh machine makes.
+apt-get clean
 rustup target remove wasm32-unknown-unknown >/dev/null 2>&1 || true
 note "removed: ${APT_PACKAGES[*]} (and what only they needed), the wasm32 target"
 
@@ -32,7 +35,7 @@ started=$EPOCHREALTIME
 cd "$work/repo"
 env -i HOME="$HOME" USER="${USER:-root}" TERM=dumb LANG=C.UTF-8 \
   RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="$work/cargo-home" \
-  PRONTO_TOOLS_DIR="$work/tools" PATH="$work/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+  PRONTO_TOOLS_DIR="$work/tools" npm_config_cache="$work/npm-cache" PATH="$work/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
   bash scripts/run.sh --bind 127.0.0.1:0 --database-url "sqlite://$work/cold.db" 2>&1 \
   | while IFS= read -r line; do
       printf '%5.0f s  %s\n' "$(echo "$EPOCHREALTIME - $started" | bc)" "$line"
