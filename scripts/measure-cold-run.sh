@@ -33,7 +33,12 @@ note "removed: ${APT_PACKAGES[*]} (and what only they needed), the wasm32 target
 step "bash scripts/run.sh (cold)"
 started=$EPOCHREALTIME
 cd "$work/repo"
-env -i HOME="$HOME" USER="${USER:-root}" TERM=dumb LANG=C.UTF-8 \
+# The machine's own network settings (certificate bundles, proxies) stay: a fresh machine of
+# this kind has them too.
+machine_env=()
+while IFS= read -r setting; do machine_env+=("$setting"); done < <(
+  env | grep -E '^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|CURL_CA_BUNDLE|REQUESTS_CA_BUNDLE|GIT_SSL_CAINFO|PIP_[A-Z_]+|[A-Za-z_]*_(proxy|PROXY))=' || true)
+env -i "${machine_env[@]}" HOME="$HOME" USER="${USER:-root}" TERM=dumb LANG=C.UTF-8 \
   RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="$work/cargo-home" \
   PRONTO_TOOLS_DIR="$work/tools" npm_config_cache="$work/npm-cache" PATH="$work/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
   bash scripts/run.sh --bind 127.0.0.1:0 --database-url "sqlite://$work/cold.db" 2>&1 \

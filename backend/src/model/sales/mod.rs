@@ -89,8 +89,9 @@ pub struct SaleWriter {
     limits: HashMap<Uuid, i64>,
     products: HashMap<Uuid, Option<SoldProduct>>,
     customers: HashSet<Uuid>,
-    /// Sale ids already stored: (store, cashier).
-    stored: HashMap<Uuid, (Uuid, Uuid)>,
+    /// Sale ids looked up: (store, cashier) when stored, `None` when not (as of the lookup,
+    /// in this transaction).
+    stored: HashMap<Uuid, Option<(Uuid, Uuid)>>,
     /// Sales collected here, by id.
     collected: HashMap<Uuid, Sale>,
     /// Last folio number per (store, device code); the counter rows are locked on first use.

@@ -15,7 +15,7 @@ use super::{get, get_many, SaleContext, SaleWriter, SoldProduct};
 use crate::{db, model::stores, AppError};
 
 impl SaleWriter {
-    /// Reads, in two queries, the products and the already stored sale ids a batch refers to.
+    /// Reads, in two queries, the products and the sale ids a batch refers to (stored or not).
     pub async fn prefetch(
         &mut self,
         conn: &mut AnyConnection,
@@ -54,9 +54,16 @@ impl SaleWriter {
                 chunk,
             )
             .await?;
+            // Absent ids are remembered too: a batch of new sales then reads none of them
+            // again one by one (`existing`).
+            for id in chunk {
+                self.stored.entry(*id).or_insert(None);
+            }
             for (id, store, cashier) in rows {
-                self.stored
-                    .insert(db::uuid(&id)?, (db::uuid(&store)?, db::uuid(&cashier)?));
+                self.stored.insert(
+                    db::uuid(&id)?,
+                    Some((db::uuid(&store)?, db::uuid(&cashier)?)),
+                );
             }
         }
         Ok(())
@@ -165,7 +172,7 @@ impl SaleWriter {
             };
         }
         let stored = match self.stored.get(&id) {
-            Some(seller) => Some(*seller),
+            Some(known) => *known,
             None => {
                 let row: Option<(String, String)> =
                     sqlx::query_as("SELECT store_id, cashier_id FROM sales WHERE id = $1")
