@@ -589,6 +589,48 @@ async fn excluded_fields_are_neither_accepted_nor_sent() {
 }
 
 #[tokio::test]
+async fn pull_pages_are_sent_compressed_to_clients_that_accept_it() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let batch = mixed_batch(&mut d, &world);
+    d.push_ok(&app, &batch).await;
+    let url = app.url(&format!(
+        "/api/sync/pull?dispositivo={}&cursor=0&limit=500",
+        d.id
+    ));
+    let plain = d.client.get(&url).send().await.unwrap();
+    assert_eq!(plain.headers().get("content-encoding"), None);
+    let plain = plain.bytes().await.unwrap();
+    let page: PullReply = serde_json::from_slice(&plain).expect("a pull page");
+    assert!(!page.changes.is_empty());
+    for encoding in ["gzip", "br"] {
+        let packed = d
+            .client
+            .get(&url)
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(packed.status(), 200);
+        assert_eq!(
+            packed
+                .headers()
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok()),
+            Some(encoding)
+        );
+        let packed = packed.bytes().await.unwrap();
+        assert!(
+            packed.len() * 3 < plain.len(),
+            "{encoding}: {} of {} bytes",
+            packed.len(),
+            plain.len()
+        );
+    }
+}
+
+#[tokio::test]
 async fn pull_pages_through_the_changes_a_device_may_see() {
     let app = spawn_app().await;
     let world = seed(&app.db).await;
