@@ -13,13 +13,21 @@ const VERSION = "__PRONTO_VERSION__";
 const PRECACHE = __PRONTO_PRECACHE__;
 const CACHE_PREFIX = "pronto-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
+// Trunk's content-hashed names (`filehash = true` in Trunk.toml).
+const HASHED = /-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
-      // cache: "reload" skips the HTTP cache so a release is stored exactly as served now.
-      await cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "reload" })));
+      // A file whose name carries its content hash (`main-<hash>.css`, `…-<hash>_bg.wasm`) is
+      // the same bytes wherever it comes from; the page downloaded it a moment ago (the app
+      // registers this worker once it runs), so the HTTP cache hands it over without a second
+      // download. The others (index.html, icons, the manifest) skip the HTTP cache
+      // (cache: "reload") so a release is stored exactly as served now.
+      await cache.addAll(
+        PRECACHE.map((url) => new Request(url, { cache: HASHED.test(url) ? "default" : "reload" })),
+      );
       if (!self.registration.active) {
         await self.skipWaiting();
       }

@@ -31,15 +31,16 @@ const CHROMIUM_ARGS = [
 /**
  * Starts `pronto serve`; resolves once it prints its address.
  * `bind` defaults to a free port; `dataDir` (a database kept across restarts) and `dist` may be
- * given to restart a server on the same port, database and build.
+ * given to restart a server on the same port, database and build; `log` is its `RUST_LOG`
+ * (what it wrote is in `log()` of the result).
  */
-export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST } = {}) {
+export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST, log = "warn" } = {}) {
   const ownsDir = !dataDir;
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), "pronto-e2e-"));
   const child = spawn(
     serverBin(),
     ["serve", "--demo", "--bind", bind, "--dist", dist, "--database-url", `sqlite://${dir}/pronto.db`],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: log } },
   );
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
@@ -62,6 +63,8 @@ export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST }
   return {
     url,
     dataDir: dir,
+    /** Everything the server wrote to stderr (its log lines) so far. */
+    log: () => stderr,
     /** Kills the process outright (SIGKILL), as a crash or power cut would; keeps the data. */
     async kill() {
       if (child.exitCode === null && child.signalCode === null) {
