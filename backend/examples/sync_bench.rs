@@ -1,8 +1,15 @@
 //! Load program for the sync service: push apply throughput (batches of 100 and 1,000 ops,
-//! 5 % of them conflicting, every op signed and its signature verified, audit on) and pull throughput, next to a plain batched INSERT of
-//! the same number of rows into the same database in the same run. Prints its figures.
+//! 5 % of them conflicting, every op signed and its signature verified, audit on) and pull
+//! throughput, next to plain INSERTs of the same number of rows into the same database in the
+//! same run. Prints its figures.
+//!
+//! On SQLite the physical baseline is raw SQLite (rusqlite, same library, same pragmas, one
+//! prepared INSERT per row in one transaction, no async hand-off), measured before and after
+//! the pushes: when the two differ by more than 15 % the machine was busy and the bench says
+//! so. It prints the CPUs it may run on; pin it with `taskset -c 1` for pinned figures.
 //!
 //!     cargo run --release -p pronto-backend --example sync_bench
+//!     taskset -c 1 cargo run --release -p pronto-backend --example sync_bench
 //!     cargo run --release -p pronto-backend --example sync_bench -- postgres://user:pw@127.0.0.1/empty_db
 
 use std::{collections::BTreeMap, time::Instant};
@@ -44,7 +51,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState::new(db.clone(), dir.path().join("dist"));
     println!("backend: {}", db.backend().as_str());
 
+    println!("cpus allowed: {}", cpus_allowed());
+    let raw_path = dir.path().join("raw.db");
+    let raw_before = if db.backend().as_str() == "sqlite" {
+        Some(raw_sqlite_rate(&raw_path, 20_000)?)
+    } else {
+        None
+    };
     let (user, device, targets, signer) = setup(&db).await?;
+    let mut push_rates = Vec::new();
     sqlx::query("CREATE TABLE bench_plain (id TEXT PRIMARY KEY, payload TEXT NOT NULL)")
         .execute(db.pool())
         .await?;
@@ -94,6 +109,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let total = (batch * ROUNDS) as f64;
         let push_rate = total / push_secs;
+        push_rates.push((batch, push_rate));
         let plain_rate = total / plain_secs;
         let single_rate = total / single_secs;
         println!(
@@ -104,6 +120,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             100.0 * push_rate / plain_rate,
             100.0 * push_rate / single_rate
         );
+    }
+
+    if let Some(before) = raw_before {
+        let after = raw_sqlite_rate(&raw_path, 20_000)?;
+        let baseline = before.max(after);
+        println!(
+            "raw SQLite, one transaction, one prepared INSERT per row: {before:.0} rows/s before, \
+             {after:.0} after"
+        );
+        for (batch, rate) in &push_rates {
+            println!(
+                "push, batches of {batch:>5}: {:.1} % of raw SQLite's rate",
+                100.0 * rate / baseline
+            );
+        }
+        if (before - after).abs() / baseline > 0.15 {
+            println!(
+                "WARNING: the two baseline runs differ by more than 15 %: the machine was busy, \
+                 these figures are not quiet ones"
+            );
+        }
     }
 
     let mut conn = db.pool().acquire().await?;
@@ -297,4 +334,39 @@ async fn plain_insert(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Rows per second of raw SQLite into a fresh table of `path`: WAL, `synchronous = FULL` (as the
+/// server's connections), one transaction, one prepared INSERT per row.
+fn raw_sqlite_rate(path: &std::path::Path, n: usize) -> Result<f64, Box<dyn std::error::Error>> {
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+         DROP TABLE IF EXISTS raw_plain; \
+         CREATE TABLE raw_plain (id TEXT PRIMARY KEY, payload TEXT NOT NULL);",
+    )?;
+    let ids: Vec<String> = (0..n).map(|_| Uuid::now_v7().to_string()).collect();
+    let started = Instant::now();
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare("INSERT INTO raw_plain (id, payload) VALUES (?1, ?2)")?;
+        for id in &ids {
+            insert.execute((id, r#"{"nombre":"Cliente nuevo","telefono":"5512345678"}"#))?;
+        }
+    }
+    tx.commit()?;
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The CPUs this process may run on (`Cpus_allowed_list` of /proc/self/status).
+fn cpus_allowed() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .map(|list| list.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
