@@ -53,7 +53,7 @@ async fn serve(args: ServeArgs) -> Result<(), AppError> {
     db.migrate().await?;
     if args.demo {
         let started = std::time::Instant::now();
-        match demo::load_if_empty(&db).await? {
+        match demo::load_if_empty_with(&db, args.demo_variants).await? {
             Some(summary) => {
                 tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, %summary, "demo data loaded")
             }

@@ -84,6 +84,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PRONTO_DEMO")]
     pub demo: bool,
 
+    /// With `--demo`: a catalog of exactly this many variants (the demo models made again
+    /// in further editions), to measure a chain-sized first download.
+    #[arg(long, env = "PRONTO_DEMO_VARIANTS", requires = "demo")]
+    pub demo_variants: Option<usize>,
+
     /// Mark the session cookie `Secure` always (behind a TLS proxy that sends no
     /// X-Forwarded-Proto). Requests that arrive as https get it anyway.
     #[arg(long, env = "PRONTO_SECURE_COOKIES")]

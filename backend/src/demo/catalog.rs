@@ -19,16 +19,44 @@ use crate::{model::products, AppError};
 /// GS1 Mexico prefix 750, a made-up company number 1234, then a 5-digit item number.
 const BARCODE_BASE: u64 = 750_123_400_000;
 
-/// Every variant written: (models, product ids).
+/// Every variant written: (models, product ids). With `variants`, the models are made again in
+/// further editions until exactly that many variants exist (the first edition is the same
+/// catalog either way).
 pub(super) async fn products(
     conn: &mut AnyConnection,
     l: &mut Loader,
+    variants: Option<usize>,
 ) -> Result<(usize, Vec<Uuid>), AppError> {
-    let sizes: Vec<ShoeSize> = ShoeSize::all().collect();
     let mut product_ids = Vec::new();
+    let mut models = 0;
+    let mut edition = 0;
+    loop {
+        models += edition_of(conn, l, edition, variants, &mut product_ids).await?;
+        edition += 1;
+        match variants {
+            Some(wanted) if product_ids.len() < wanted => continue,
+            _ => break,
+        }
+    }
+    Ok((models, product_ids))
+}
+
+/// One edition of every model; stops early once `variants` exist. Returns the models begun.
+async fn edition_of(
+    conn: &mut AnyConnection,
+    l: &mut Loader,
+    edition: usize,
+    variants: Option<usize>,
+    product_ids: &mut Vec<Uuid>,
+) -> Result<usize, AppError> {
+    let sizes: Vec<ShoeSize> = ShoeSize::all().collect();
+    let full = |ids: &Vec<Uuid>| variants.is_some_and(|wanted| ids.len() >= wanted);
     let mut models = 0;
     for (t, kind) in TYPES.iter().enumerate() {
         for (b, brand) in BRANDS.iter().enumerate() {
+            if full(product_ids) {
+                return Ok(models);
+            }
             models += 1;
             let line = LINES[l.rng.gen_range(0..LINES.len())];
             let price = l.rng.gen_range(499..=2899) * 100 - 10; // $498.90 … $2,898.90
@@ -39,6 +67,9 @@ pub(super) async fn products(
             let last = l.rng.gen_range((first + 8).min(16)..=16);
             for (color, color_code) in palette.into_iter().take(colors) {
                 for size in &sizes[first..=last] {
+                    if full(product_ids) {
+                        return Ok(models);
+                    }
                     let index = product_ids.len() as u64;
                     let input = ProductInput {
                         id: None,
@@ -46,7 +77,7 @@ pub(super) async fn products(
                             "{}-{}-{:03}-{color_code}-{}",
                             code3(brand),
                             code3(kind),
-                            t * BRANDS.len() + b + 1,
+                            edition * 1000 + t * BRANDS.len() + b + 1,
                             size.tenths()
                         ),
                         codigo_barras: Ean13::from_first_12(BARCODE_BASE + index)
@@ -72,6 +103,5 @@ pub(super) async fn products(
             }
         }
     }
-
-    Ok((models, product_ids))
+    Ok(models)
 }

@@ -53,6 +53,16 @@ impl std::fmt::Display for Summary {
 
 /// Loads the demo set in one transaction if the database has no stores yet; `None` if it had.
 pub async fn load_if_empty(db: &Database) -> Result<Option<Summary>, AppError> {
+    load_if_empty_with(db, None).await
+}
+
+/// [`load_if_empty`] with a catalog of exactly `variants` variants, for measuring at chain
+/// scale (`pronto serve --demo --demo-variants 20000`): the models are made again in further
+/// editions (SKUs numbered on) until there are that many. `None`: the one edition.
+pub async fn load_if_empty_with(
+    db: &Database,
+    variants: Option<usize>,
+) -> Result<Option<Summary>, AppError> {
     let mut tx = db.begin_write().await?;
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stores")
         .fetch_one(&mut *tx)
@@ -65,7 +75,7 @@ pub async fn load_if_empty(db: &Database) -> Result<Option<Summary>, AppError> {
     for (_, _, _, _, pw) in USERS {
         hashes.push(password::hash(pw.to_owned()).await?);
     }
-    let summary = load(&mut tx, &hashes, &SystemClock).await?;
+    let summary = load(&mut tx, &hashes, &SystemClock, variants).await?;
     tx.commit().await?;
     // Fresh statistics after a bulk load: without them PostgreSQL plans the word-prefix search
     // as if the tables were empty (tens of ms instead of under one) until autovacuum runs.
@@ -131,6 +141,7 @@ async fn load(
     conn: &mut AnyConnection,
     hashes: &[String],
     clock: &dyn Clock,
+    variants: Option<usize>,
 ) -> Result<Summary, AppError> {
     let mut l = Loader {
         rng: ChaCha8Rng::seed_from_u64(SEED),
@@ -139,7 +150,7 @@ async fn load(
         seq: Seq::start(conn).await?,
     };
     let store_ids = stores_and_people(conn, &mut l, hashes).await?;
-    let (models, product_ids) = catalog::products(conn, &mut l).await?;
+    let (models, product_ids) = catalog::products(conn, &mut l, variants).await?;
     let mut stock_rows = 0;
     for store in &store_ids {
         for product in &product_ids {

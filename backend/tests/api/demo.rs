@@ -76,3 +76,21 @@ async fn demo_catalog_is_the_same_on_every_machine() {
 
     assert_eq!(a, b);
 }
+
+#[tokio::test]
+async fn a_scaled_demo_catalog_has_exactly_the_variants_asked_each_with_its_own_sku_and_barcode() {
+    let app = spawn_app().await;
+    let summary = demo::load_if_empty_with(&app.db, Some(6_000))
+        .await
+        .unwrap()
+        .expect("loaded into an empty database");
+    assert_eq!(summary.products, 6_000, "{summary}");
+    assert_eq!(summary.stock_rows, 18_000);
+    let (rows, skus, barcodes): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT sku), COUNT(DISTINCT barcode) FROM products",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!((rows, skus, barcodes), (6_000, 6_000, 6_000));
+}
