@@ -7,14 +7,14 @@
 
 mod binary;
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use binary::{
-    audit, catalog, client, count, each_once, fields, now_ms, one_pair, register_till, sign_in,
-    stock_of, Server, Till,
+    audit, catalog, client, count, each_once, next_change, now_ms, one_pair, register_till,
+    sign_in, stock_of, Ledger, Server, Till,
 };
-use pronto_shared::sync::{config::EXISTENCIA, engine::LocalChange, op::PROTOCOL, OpKind};
-use rand::{seq::SliceRandom, Rng, SeedableRng};
+use pronto_shared::sync::op::PROTOCOL;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
@@ -106,32 +106,12 @@ async fn two_thousand_ops_through_five_kills_and_fifty_abandoned_pushes_arrive_e
     let mut abort_at: Vec<usize> = (0..ABORTED).map(|_| rng.gen_range(0..OPS)).collect();
     abort_at.sort_unstable();
 
-    let mut expected_moves: BTreeMap<String, i64> = BTreeMap::new();
-    let mut sales = Vec::new();
+    let mut ledger = Ledger::default();
     let (mut kills, mut aborted, mut cut_short) = (0, 0, 0);
     for n in 0..OPS {
         let t = rng.gen_range(0..tills.len());
         let till = &mut tills[t];
-        let (product, price) = *products.choose(&mut rng).expect("product");
-        let change = if till.engine.identity.author_id == manager.id && rng.gen_ratio(1, 10) {
-            let delta = rng.gen_range(1..=5);
-            *expected_moves.entry(product.to_string()).or_default() += delta;
-            LocalChange {
-                model: EXISTENCIA.into(),
-                entity_id: product,
-                kind: OpKind::StockDelta,
-                base_version: None,
-                fields: fields(
-                    json!({"producto_id": product, "delta": delta, "motivo": "recepcion", "tienda_id": till.store}),
-                ),
-                priority: 90,
-            }
-        } else {
-            let id = Uuid::now_v7();
-            sales.push(id);
-            *expected_moves.entry(product.to_string()).or_default() -= 1;
-            one_pair(id, product, price, "tarjeta")
-        };
+        let change = next_change(till, manager.id, &products, &mut ledger, &mut rng);
         let signer = till.signer.clone();
         till.engine
             .record(change, now_ms(), &signer)
@@ -203,19 +183,19 @@ async fn two_thousand_ops_through_five_kills_and_fifty_abandoned_pushes_arrive_e
         .expect("record");
     let report = till.engine.sync(now_ms()).await.expect("sync");
     assert_eq!((report.applied, report.failure), (1, None));
-    sales.push(id);
-    *expected_moves.entry(product.to_string()).or_default() -= 1;
+    ledger.sales.push(id);
+    *ledger.moves.entry(product.to_string()).or_default() -= 1;
     server.kill();
 
     let pool = sqlx::SqlitePool::connect(&server.db_url).await.expect("db");
-    each_once(&pool, &sales).await;
+    each_once(&pool, &ledger.sales).await;
     assert_eq!(
         count(&pool, "SELECT COUNT(*) FROM sales").await,
-        sales_before + sales.len() as i64,
+        sales_before + ledger.sales.len() as i64,
         "no sale from nowhere"
     );
     let stock_after = stock_of(&pool, store).await;
-    for (product, moved) in &expected_moves {
+    for (product, moved) in &ledger.moves {
         let before = stock_before.get(product).copied().unwrap_or(0);
         assert_eq!(
             stock_after.get(product).copied().unwrap_or(0),
@@ -226,7 +206,7 @@ async fn two_thousand_ops_through_five_kills_and_fifty_abandoned_pushes_arrive_e
     println!(
         "chaos: {OPS} ops ({} sales) on {} tills, {kills} kills ({cut_short} cut a sync short), \
          {aborted} abandoned pushes: every sale once, stock exact, audit intact ({} entries)",
-        sales.len(),
+        ledger.sales.len(),
         tills.len(),
         integrity["entries"]
     );

@@ -8,26 +8,16 @@
 
 mod binary;
 
-use std::collections::BTreeMap;
-
 use binary::{
-    audit, catalog, client, count, each_once, fields, now_ms, one_pair, register_till, sign_in,
-    stock_of, Till,
+    audit, catalog, client, count, each_once, next_change, now_ms, register_till, sign_in,
+    stock_of, Ledger, Till,
 };
-use pronto_shared::sync::{config::EXISTENCIA, engine::LocalChange, OpKind};
-use rand::{seq::SliceRandom, Rng, SeedableRng};
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use uuid::Uuid;
 
 const HALF: usize = 2_000;
-
-/// What the tills recorded: the sales, and how stock moved per product.
-#[derive(Default)]
-struct Ledger {
-    sales: Vec<Uuid>,
-    moves: BTreeMap<String, i64>,
-}
 
 /// `n` ops on random tills (a tenth of the manager's are stock receipts), each till syncing
 /// now and then and all of them at the end, until every outbox is empty.
@@ -41,26 +31,7 @@ async fn ring_up(
 ) {
     for _ in 0..n {
         let till = &mut tills[rng.gen_range(0..tills.len())];
-        let (product, price) = *products.choose(rng).expect("product");
-        let change = if till.engine.identity.author_id == manager && rng.gen_ratio(1, 10) {
-            let delta = rng.gen_range(1..=5);
-            *ledger.moves.entry(product.to_string()).or_default() += delta;
-            LocalChange {
-                model: EXISTENCIA.into(),
-                entity_id: product,
-                kind: OpKind::StockDelta,
-                base_version: None,
-                fields: fields(
-                    json!({"producto_id": product, "delta": delta, "motivo": "recepcion", "tienda_id": till.store}),
-                ),
-                priority: 90,
-            }
-        } else {
-            let id = Uuid::now_v7();
-            ledger.sales.push(id);
-            *ledger.moves.entry(product.to_string()).or_default() -= 1;
-            one_pair(id, product, price, "tarjeta")
-        };
+        let change = next_change(till, manager, products, ledger, rng);
         let signer = till.signer.clone();
         till.engine
             .record(change, now_ms(), &signer)
@@ -88,26 +59,13 @@ async fn a_restore_to_an_older_backup_gets_every_op_back_from_the_tills_exactly_
     server.start(true);
     let http = client();
     let manager = sign_in(&server, &http, "gerente.centro", "gerente2026").await;
-    let mut tills = vec![
-        register_till(
-            &server,
-            &http,
-            &manager,
-            "Caja 1",
-            ("gerente.centro", "gerente2026"),
-            &mut rng,
-        )
-        .await,
-        register_till(
-            &server,
-            &http,
-            &manager,
-            "Caja 2",
-            ("cajero1.centro", "cajero2026"),
-            &mut rng,
-        )
-        .await,
-    ];
+    let mut tills = Vec::new();
+    for (name, person) in [
+        ("Caja 1", ("gerente.centro", "gerente2026")),
+        ("Caja 2", ("cajero1.centro", "cajero2026")),
+    ] {
+        tills.push(register_till(&server, &http, &manager, name, person, &mut rng).await);
+    }
     let products = catalog(&tills[0], 30);
     assert!(products.len() >= 10, "the demo catalog reached the tills");
     let store = manager.store;

@@ -14,7 +14,7 @@ use std::{
 };
 
 use pronto_shared::sync::{
-    config::VENTA,
+    config::{EXISTENCIA, VENTA},
     engine::{Identity, LocalChange, SyncEngine, Transport, TransportError},
     memory::MemoryStorage,
     signing::KeySigner,
@@ -133,30 +133,29 @@ pub struct HttpTransport {
 
 impl Transport for HttpTransport {
     async fn push(&mut self, request: PushRequest) -> Result<PushReply, TransportError> {
-        let response = self
+        let request = self
             .http
             .post(format!("{}/api/sync/push", self.base))
-            .header(reqwest::header::COOKIE, &self.cookie)
-            .json(&request)
-            .send()
-            .await
-            .map_err(|_| TransportError::Unreachable)?;
-        if response.status() != 200 {
-            return Err(TransportError::Status(response.status().as_u16()));
-        }
-        response
-            .json()
-            .await
-            .map_err(|_| TransportError::Unreachable)
+            .json(&request);
+        self.answer(request).await
     }
 
     async fn pull(&mut self, cursor: i64, limit: i64) -> Result<PullReply, TransportError> {
-        let response = self
-            .http
-            .get(format!(
-                "{}/api/sync/pull?dispositivo={}&cursor={cursor}&limit={limit}",
-                self.base, self.device
-            ))
+        let request = self.http.get(format!(
+            "{}/api/sync/pull?dispositivo={}&cursor={cursor}&limit={limit}",
+            self.base, self.device
+        ));
+        self.answer(request).await
+    }
+}
+
+impl HttpTransport {
+    /// Sends `request` with the session cookie: the JSON of a 200, else why not.
+    async fn answer<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, TransportError> {
+        let response = request
             .header(reqwest::header::COOKIE, &self.cookie)
             .send()
             .await
@@ -326,6 +325,44 @@ pub fn catalog(till: &Till, n: usize) -> Vec<(Uuid, i64)> {
         .filter_map(|((_, id), (_, data))| Some((*id, data["precio"].as_i64()?)))
         .take(n)
         .collect()
+}
+
+/// What the tills recorded: the sales, and how stock moved per product.
+#[derive(Default)]
+pub struct Ledger {
+    pub sales: Vec<Uuid>,
+    pub moves: BTreeMap<String, i64>,
+}
+
+/// The next change `till` records, written into `ledger`: a sale of one pair at its catalog
+/// price, or for `manager` a tenth of the time a receipt of 1–5 pairs.
+pub fn next_change(
+    till: &Till,
+    manager: Uuid,
+    products: &[(Uuid, i64)],
+    ledger: &mut Ledger,
+    rng: &mut impl Rng,
+) -> LocalChange {
+    let (product, price) = products[rng.gen_range(0..products.len())];
+    if till.engine.identity.author_id == manager && rng.gen_ratio(1, 10) {
+        let delta = rng.gen_range(1..=5);
+        *ledger.moves.entry(product.to_string()).or_default() += delta;
+        LocalChange {
+            model: EXISTENCIA.into(),
+            entity_id: product,
+            kind: OpKind::StockDelta,
+            base_version: None,
+            fields: fields(
+                json!({"producto_id": product, "delta": delta, "motivo": "recepcion", "tienda_id": till.store}),
+            ),
+            priority: 90,
+        }
+    } else {
+        let id = Uuid::now_v7();
+        ledger.sales.push(id);
+        *ledger.moves.entry(product.to_string()).or_default() -= 1;
+        one_pair(id, product, price, "tarjeta")
+    }
 }
 
 /// Every sale of `sales` is stored exactly once.
