@@ -10,8 +10,8 @@ mod binary;
 use std::time::Duration;
 
 use binary::{
-    audit, catalog, client, count, each_once, next_change, now_ms, one_pair, register_till,
-    sign_in, stock_of, Ledger, Server, Till,
+    audit, catalog, client, next_change, now_ms, one_pair, register_till, sign_in, Before, Ledger,
+    Server, Till,
 };
 use pronto_shared::sync::op::PROTOCOL;
 use rand::{Rng, SeedableRng};
@@ -96,8 +96,7 @@ async fn two_thousand_ops_through_five_kills_and_fifty_abandoned_pushes_arrive_e
     assert!(products.len() >= 10, "the demo catalog reached the tills");
 
     let pool = sqlx::SqlitePool::connect(&server.db_url).await.expect("db");
-    let stock_before = stock_of(&pool, store).await;
-    let sales_before = count(&pool, "SELECT COUNT(*) FROM sales").await;
+    let before = Before::read(&pool, store).await;
     pool.close().await;
 
     // Where the faults fall among the ops.
@@ -188,21 +187,7 @@ async fn two_thousand_ops_through_five_kills_and_fifty_abandoned_pushes_arrive_e
     server.kill();
 
     let pool = sqlx::SqlitePool::connect(&server.db_url).await.expect("db");
-    each_once(&pool, &ledger.sales).await;
-    assert_eq!(
-        count(&pool, "SELECT COUNT(*) FROM sales").await,
-        sales_before + ledger.sales.len() as i64,
-        "no sale from nowhere"
-    );
-    let stock_after = stock_of(&pool, store).await;
-    for (product, moved) in &ledger.moves {
-        let before = stock_before.get(product).copied().unwrap_or(0);
-        assert_eq!(
-            stock_after.get(product).copied().unwrap_or(0),
-            before + moved,
-            "stock of {product}"
-        );
-    }
+    ledger.holds(&pool, &before, store).await;
     println!(
         "chaos: {OPS} ops ({} sales) on {} tills, {kills} kills ({cut_short} cut a sync short), \
          {aborted} abandoned pushes: every sale once, stock exact, audit intact ({} entries)",

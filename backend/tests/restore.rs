@@ -9,8 +9,8 @@
 mod binary;
 
 use binary::{
-    audit, catalog, client, count, each_once, next_change, now_ms, register_till, sign_in,
-    stock_of, Ledger, Till,
+    audit, catalog, client, count, next_change, now_ms, register_till, sign_in, Before, Ledger,
+    Till,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -70,8 +70,7 @@ async fn a_restore_to_an_older_backup_gets_every_op_back_from_the_tills_exactly_
     assert!(products.len() >= 10, "the demo catalog reached the tills");
     let store = manager.store;
     let pool = sqlx::SqlitePool::connect(&server.db_url).await.expect("db");
-    let stock_before = stock_of(&pool, store).await;
-    let sales_before = count(&pool, "SELECT COUNT(*) FROM sales").await;
+    let before = Before::read(&pool, store).await;
     pool.close().await;
 
     let mut ledger = Ledger::default();
@@ -105,7 +104,7 @@ async fn a_restore_to_an_older_backup_gets_every_op_back_from_the_tills_exactly_
     let pool = sqlx::SqlitePool::connect(&server.db_url).await.expect("db");
     assert_eq!(
         count(&pool, "SELECT COUNT(*) FROM sales").await,
-        sales_before + in_backup as i64,
+        before.sales + in_backup as i64,
         "the server is back at the backup"
     );
     pool.close().await;
@@ -139,21 +138,7 @@ async fn a_restore_to_an_older_backup_gets_every_op_back_from_the_tills_exactly_
     server.kill();
 
     let pool = sqlx::SqlitePool::connect(&server.db_url).await.expect("db");
-    each_once(&pool, &ledger.sales).await;
-    assert_eq!(
-        count(&pool, "SELECT COUNT(*) FROM sales").await,
-        sales_before + ledger.sales.len() as i64,
-        "no sale from nowhere"
-    );
-    let stock_after = stock_of(&pool, store).await;
-    for (product, moved) in &ledger.moves {
-        let before = stock_before.get(product).copied().unwrap_or(0);
-        assert_eq!(
-            stock_after.get(product).copied().unwrap_or(0),
-            before + moved,
-            "stock of {product}"
-        );
-    }
+    ledger.holds(&pool, &before, store).await;
     for till in &tills {
         // The restored server's view of the till matches the till's own.
         let device = till.engine.identity.device_id.to_string();

@@ -365,6 +365,43 @@ pub fn next_change(
     }
 }
 
+/// What the store had before the tills rang anything up.
+pub struct Before {
+    pub sales: i64,
+    pub stock: BTreeMap<String, i64>,
+}
+
+impl Before {
+    pub async fn read(pool: &sqlx::SqlitePool, store: Uuid) -> Self {
+        Self {
+            sales: count(pool, "SELECT COUNT(*) FROM sales").await,
+            stock: stock_of(pool, store).await,
+        }
+    }
+}
+
+impl Ledger {
+    /// The database holds exactly what the ledger says happened since `before`: every sale
+    /// once, no other, and the store's stock moved by exactly the ledger's moves.
+    pub async fn holds(&self, pool: &sqlx::SqlitePool, before: &Before, store: Uuid) {
+        each_once(pool, &self.sales).await;
+        assert_eq!(
+            count(pool, "SELECT COUNT(*) FROM sales").await,
+            before.sales + self.sales.len() as i64,
+            "no sale from nowhere"
+        );
+        let stock_after = stock_of(pool, store).await;
+        for (product, moved) in &self.moves {
+            let had = before.stock.get(product).copied().unwrap_or(0);
+            assert_eq!(
+                stock_after.get(product).copied().unwrap_or(0),
+                had + moved,
+                "stock of {product}"
+            );
+        }
+    }
+}
+
 /// Every sale of `sales` is stored exactly once.
 pub async fn each_once(pool: &sqlx::SqlitePool, sales: &[Uuid]) {
     for sale in sales {
