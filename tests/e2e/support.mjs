@@ -32,14 +32,14 @@ const CHROMIUM_ARGS = [
  * Starts `pronto serve`; resolves once it prints its address.
  * `bind` defaults to a free port; `dataDir` (a database kept across restarts) and `dist` may be
  * given to restart a server on the same port, database and build; `log` is its `RUST_LOG`
- * (what it wrote is in `log()` of the result).
+ * (what it wrote is in `log()` of the result); `args` go to `pronto serve` as well.
  */
-export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST, log = "warn" } = {}) {
+export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST, log = "warn", args = [] } = {}) {
   const ownsDir = !dataDir;
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), "pronto-e2e-"));
   const child = spawn(
     serverBin(),
-    ["serve", "--demo", "--bind", bind, "--dist", dist, "--database-url", `sqlite://${dir}/pronto.db`],
+    ["serve", "--demo", "--bind", bind, "--dist", dist, "--database-url", `sqlite://${dir}/pronto.db`, ...args],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: log } },
   );
   let stderr = "";
