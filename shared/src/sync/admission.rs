@@ -94,31 +94,14 @@ pub fn unsigned_hold(unsigned: bool, author: Uuid, pusher: Uuid) -> Option<&'sta
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::sync::{Hlc, OpBody, OpKind};
 
     fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
     }
 
     fn op(device: Uuid, seq: u64) -> Op {
-        Op::seal(OpBody {
-            op_id: id(1000 + u128::from(seq)),
-            device_id: device,
-            author_id: id(7),
-            seq,
-            model: "clientes.Cliente".into(),
-            entity_id: id(8),
-            kind: OpKind::Create,
-            base_version: None,
-            fields: BTreeMap::new(),
-            hlc: Hlc::zero("d"),
-            priority: 0,
-            v: 2,
-            key_id: None,
-        })
+        crate::sync::op::test_op(device, seq)
     }
 
     fn code(admit: Admit) -> String {

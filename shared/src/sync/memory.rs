@@ -160,27 +160,10 @@ impl Storage for MemoryStorage {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::sync::{Hlc, OpBody, OpKind};
 
     fn op(seq: u64) -> Op {
-        Op::seal(OpBody {
-            op_id: Uuid::from_u128(u128::from(seq)),
-            device_id: Uuid::from_u128(1),
-            author_id: Uuid::from_u128(2),
-            seq,
-            model: "clientes.Cliente".into(),
-            entity_id: Uuid::from_u128(3),
-            kind: OpKind::Create,
-            base_version: None,
-            fields: BTreeMap::new(),
-            hlc: Hlc::zero("d"),
-            priority: 0,
-            v: 2,
-            key_id: None,
-        })
+        crate::sync::op::test_op(Uuid::from_u128(1), seq)
     }
 
     fn settled(seqs: std::ops::RangeInclusive<u64>, at_ms: u64) -> Settlement {

@@ -261,6 +261,26 @@ fn body_checksum(body: &OpBody) -> String {
     canonical::checksum(body).unwrap_or_default()
 }
 
+/// A sealed, unsigned customer create of `device` at `seq` (op id 1000 + seq), for tests.
+#[cfg(test)]
+pub(crate) fn test_op(device: Uuid, seq: u64) -> Op {
+    Op::seal(OpBody {
+        op_id: Uuid::from_u128(1000 + u128::from(seq)),
+        device_id: device,
+        author_id: Uuid::from_u128(7),
+        seq,
+        model: "clientes.Cliente".into(),
+        entity_id: Uuid::from_u128(8),
+        kind: OpKind::Create,
+        base_version: None,
+        fields: BTreeMap::new(),
+        hlc: Hlc::zero("d"),
+        priority: 0,
+        v: 2,
+        key_id: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
