@@ -53,6 +53,9 @@ pub struct AppState {
     pub requests: tokio_util::task::TaskTracker,
     /// How long applied ops' answers are kept before compaction (`sync/retention.rs`).
     pub retention: std::time::Duration,
+    /// The database's identity (`pull::instance`), read on the first pull: it changes only by
+    /// a restore, which needs every server on the database stopped.
+    pub instance: Arc<std::sync::OnceLock<String>>,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
             hashing: Arc::new(crate::auth::password::Hashing::default()),
             requests: tokio_util::task::TaskTracker::new(),
             retention: crate::sync::retention::DEFAULT_RETENTION,
+            instance: Arc::default(),
             db,
             dist: Arc::new(dist),
             clock: Arc::new(SystemClock),

@@ -169,6 +169,7 @@ async fn pull_page(
     let mut conn = state.db.pool().acquire().await?;
     let device = push::device_for(&mut conn, &user, params.dispositivo).await?;
     let mut reply = pull::pull(&mut conn, device.store_id, params.cursor, params.limit).await?;
+    reply.instance = Some(pull::instance(&mut conn, &state.instance).await?);
     crate::metrics::pull_page();
     // What it could know from now on: the price floor of its next push (`approval`).
     crate::model::devices::pulled(&mut conn, device.id, reply.cursor).await?;

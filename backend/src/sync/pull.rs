@@ -100,17 +100,23 @@ pub async fn pull(
         held_for_manager: None,
         device_seq: None,
         latest,
-        instance: Some(instance(conn).await?),
+        instance: None,
     })
 }
 
-/// The database's identity (`app_instance`), which a restore renews (`backup::restore`).
-pub async fn instance(conn: &mut AnyConnection) -> Result<String, AppError> {
-    Ok(
-        sqlx::query_scalar("SELECT instance_id FROM app_instance WHERE id = 1")
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+/// The database's identity (`app_instance`), which a restore renews (`backup::restore`): read
+/// once per process and kept in `known`.
+pub async fn instance(
+    conn: &mut AnyConnection,
+    known: &std::sync::OnceLock<String>,
+) -> Result<String, AppError> {
+    if let Some(id) = known.get() {
+        return Ok(id.clone());
+    }
+    let id: String = sqlx::query_scalar("SELECT instance_id FROM app_instance WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(known.get_or_init(|| id).clone())
 }
 
 /// Version, deleted flag and wire data of every entity named on the page, one query per model
