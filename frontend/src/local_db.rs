@@ -20,7 +20,7 @@ use web_sys::{
 
 pub const DB_NAME: &str = "pronto";
 /// The schema version this build writes; see [`upgrade`].
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// Object store names.
 pub mod stores {
@@ -34,11 +34,16 @@ pub mod stores {
     /// Ops the server answered and placed, kept for a while (`Storage::settle`) in case it is
     /// restored to an older backup: keyed by seq, indexed by when they were settled (`at`).
     pub const ACKED: &str = "acked";
+    /// The catalog (products and stock) as a log of segments, one record per pulled page,
+    /// under keys from the store's key generator (`pronto_shared::catalog`).
+    pub const CATALOG: &str = "catalogo";
+    /// Caches of versions 1 to 5, one record per product or stock record; step 6 removed them.
     pub const PRODUCTS: &str = "productos";
-    pub const CUSTOMERS: &str = "clientes";
     pub const STOCK: &str = "existencias";
+    pub const CUSTOMERS: &str = "clientes";
     pub const SALES: &str = "ventas";
-    pub const CACHES: [&str; 4] = [PRODUCTS, CUSTOMERS, STOCK, SALES];
+    /// The caches that keep one record per entity.
+    pub const CACHES: [&str; 2] = [CUSTOMERS, SALES];
 }
 
 /// An IndexedDB failure, with the browser's error name (`QuotaExceededError`, …).
@@ -341,6 +346,9 @@ async fn connect(name: &str, version: u32, upgrade: Upgrade) -> Result<IdbDataba
 ///   counting pending sales or reading pending customers reads no other op. Ops queued under
 ///   earlier versions get the field in place.
 /// - 5: acknowledged ops (`stores::ACKED`), kept after their answer for the retention window.
+/// - 6: the catalog as a log of segments (`stores::CATALOG`) instead of one record per
+///   product and per stock record, which IndexedDB stores too slowly for a chain's catalog.
+///   The old stores go and the pull cursor with them: the next sync pulls everything again.
 fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<(), JsValue> {
     // A database some other script opened first without a version is empty at version 1 (the
     // e2e suite's own probe did, under load): without its stores it is new, whatever its
@@ -358,7 +366,12 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<
         unique.set_unique(true);
         outbox.create_index_with_str_and_optional_parameters("op_id", "op_id", &unique)?;
         db.create_object_store_with_optional_parameters(stores::DEAD_LETTERS, &key_path("op_id"))?;
-        for name in stores::CACHES {
+        for name in [
+            stores::PRODUCTS,
+            stores::CUSTOMERS,
+            stores::STOCK,
+            stores::SALES,
+        ] {
             db.create_object_store_with_optional_parameters(name, &key_path("id"))?;
         }
     }
@@ -393,6 +406,17 @@ fn upgrade(db: &IdbDatabase, tx: &IdbTransaction, from: u32, to: u32) -> Result<
         let acked =
             db.create_object_store_with_optional_parameters(stores::ACKED, &key_path("seq"))?;
         acked.create_index_with_str("at", "at")?;
+    }
+    if from < 6 && to >= 6 {
+        let params = IdbObjectStoreParameters::new();
+        params.set_auto_increment(true);
+        db.create_object_store_with_optional_parameters(stores::CATALOG, &params)?;
+        db.delete_object_store(stores::PRODUCTS)?;
+        db.delete_object_store(stores::STOCK)?;
+        if from >= 1 {
+            tx.object_store(stores::META)?
+                .delete(&JsValue::from_str(crate::local_store::CURSOR))?;
+        }
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use pronto_frontend::{
 use pronto_shared::sync::{
     config::{PRODUCTO, VENTA},
     engine::{Identity, LocalChange, Storage, SyncEngine, Transport, TransportError},
-    OpKind, OpResult, PullReply, PushReply, PushRequest,
+    Change, OpKind, OpResult, PullReply, PushReply, PushRequest,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -179,28 +179,40 @@ async fn a_database_another_script_created_empty_opens_with_every_store() {
     LocalDb::delete(&name).await.expect("delete");
 }
 
+fn oxford(id: Uuid, version: i64, price: i64) -> Change {
+    Change {
+        seq: version,
+        model: PRODUCTO.into(),
+        entity_id: id,
+        version,
+        deleted: false,
+        data: json!({"id": id, "sku": "OXF-1", "codigo_barras": "7501234567897",
+                     "nombre": "Oxford Clásico", "marca": "Pronto", "modelo": "Oxford",
+                     "color": "Negro", "precio": price}),
+    }
+}
+
 #[wasm_bindgen_test]
-async fn a_schema_upgrade_keeps_the_outbox_and_indexes_the_cached_products() {
+async fn a_schema_upgrade_keeps_the_outbox_and_pulls_the_catalog_again_into_its_log() {
     let name = db_name("upgrade");
-    let old = LocalStore::over(LocalDb::open_at(&name, 1).await.expect("open v1"));
+    let old = LocalStore::over(LocalDb::open_at(&name, 5).await.expect("open v5"));
     let mut engine = SyncEngine::open(old.clone(), Accepting::default(), identity(), 1)
         .await
         .expect("engine");
     let key = signer().await;
     let queued = engine.record(sale(7), 5, &key).await.expect("record");
     let product = Uuid::now_v7();
-    old.put_cached(
-        PRODUCTO,
-        &[(
-            product,
-            1,
-            json!({"id": product, "sku": "OXF-1", "codigo_barras": "7501234567897",
-                   "nombre": "Oxford Clásico", "marca": "Pronto", "modelo": "Oxford",
-                   "color": "Negro", "precio": 129900}),
-        )],
-    )
-    .await
-    .expect("cache at v1");
+    // A product as versions 1 to 5 cached it: one record in its own store.
+    old.db
+        .write(&[stores::PRODUCTS], |tx| {
+            let row = js_sys::Object::new();
+            js_sys::Reflect::set(&row, &"id".into(), &product.to_string().into())?;
+            js_sys::Reflect::set(&row, &"barcode".into(), &"7501234567897".into())?;
+            tx.object_store(stores::PRODUCTS)?.put(&row)
+        })
+        .await
+        .expect("cache at v5");
+    old.clone().set_cursor(40).await.expect("cursor");
     old.db.close();
 
     let mut upgraded = LocalStore::open(&name).await.expect("open latest");
@@ -209,6 +221,20 @@ async fn a_schema_upgrade_keeps_the_outbox_and_indexes_the_cached_products() {
         vec![queued],
         "the op queued before the upgrade is still there"
     );
+    assert_eq!(
+        upgraded.cursor().await.expect("cursor"),
+        0,
+        "the old cache is gone, so the next sync pulls everything again"
+    );
+    assert!(upgraded
+        .product_by_barcode("7501234567897")
+        .await
+        .expect("barcode")
+        .is_none());
+    upgraded
+        .apply_pull(&[oxford(product, 1, 129_900)], 1)
+        .await
+        .expect("pull");
     let found = upgraded
         .product_by_barcode("7501234567897")
         .await
@@ -218,9 +244,78 @@ async fn a_schema_upgrade_keeps_the_outbox_and_indexes_the_cached_products() {
     assert_eq!(
         by_name.len(),
         1,
-        "the new word index covers records stored before it"
+        "found by a word's beginning, accents aside"
     );
     upgraded.db.close();
+    LocalDb::delete(&name).await.expect("delete");
+}
+
+#[wasm_bindgen_test]
+async fn another_tab_sees_each_pulled_page_and_the_compacted_log_gives_the_same_catalog() {
+    let name = db_name("catalog-tabs");
+    let mut writer = LocalStore::open(&name).await.expect("open");
+    let reader = LocalStore::open(&name).await.expect("open again");
+    let product = Uuid::now_v7();
+    writer
+        .apply_pull(&[oxford(product, 1, 100)], 1)
+        .await
+        .expect("pull");
+    let price = |found: Option<serde_json::Value>| found.map(|p| p["precio"].clone());
+    assert_eq!(
+        price(reader.cached(PRODUCTO, product).await.expect("read")),
+        Some(json!(100))
+    );
+    // Past the compaction threshold: one page per price change, each its own segment.
+    for version in 2..=300 {
+        writer
+            .apply_pull(&[oxford(product, version, version * 100)], version)
+            .await
+            .expect("pull");
+    }
+    let others: Vec<Change> = (0..50)
+        .map(|n| {
+            let mut change = oxford(Uuid::now_v7(), 1, n);
+            change.data["codigo_barras"] = json!(format!("75099{n:08}"));
+            change
+        })
+        .collect();
+    writer.apply_pull(&others, 301).await.expect("pull");
+    assert_eq!(
+        price(reader.cached(PRODUCTO, product).await.expect("read")),
+        Some(json!(30_000)),
+        "the reader caught up across 300 segments and compacted them"
+    );
+    let log = writer
+        .db
+        .read(&[stores::CATALOG], |tx| {
+            tx.object_store(stores::CATALOG)?.count()
+        })
+        .await
+        .expect("count");
+    assert_eq!(
+        log.result().expect("count").as_f64(),
+        Some(1.0),
+        "51 records fit in one base segment"
+    );
+    let mut gone = oxford(product, 302, 0);
+    gone.deleted = true;
+    gone.data = serde_json::Value::Null;
+    writer.apply_pull(&[gone], 302).await.expect("pull");
+    let fresh = LocalStore::open(&name).await.expect("a third tab");
+    for tab in [&writer, &reader, &fresh] {
+        assert!(tab.cached(PRODUCTO, product).await.expect("read").is_none());
+        assert_eq!(
+            tab.search_products("oxford", 100)
+                .await
+                .expect("search")
+                .len(),
+            50,
+            "every tab: the 50 others, not the deleted one"
+        );
+    }
+    for tab in [writer, reader, fresh] {
+        tab.db.close();
+    }
     LocalDb::delete(&name).await.expect("delete");
 }
 

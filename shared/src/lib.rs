@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod api;
+pub mod catalog;
 pub mod connection;
 pub mod domain;
 pub mod error;

@@ -8,7 +8,7 @@
 //   cargo build --release -p pronto-backend; dist/ built (scripts/test.sh does it)
 //   cd tests && node bench/catalog.mjs [VARIANTS]       (default 20000)
 import path from "node:path";
-import { DEMO, launchBrowser, repoRoot, signIn, startServer } from "../e2e/support.mjs";
+import { DEMO, cachedCatalog, launchBrowser, repoRoot, signIn, startServer } from "../e2e/support.mjs";
 
 const VARIANTS = Number(process.argv[2] ?? 20_000);
 process.env.PRONTO_BIN ??= path.join(repoRoot, "target", "release", "pronto");
@@ -29,6 +29,13 @@ try {
   });
   const card = page.getByTestId("device-card");
   await card.getByLabel("Nombre del dispositivo").fill("Caja nueva");
+  // PROFILE=file.cpuprofile records the page's main thread (open it in Chrome's DevTools).
+  const profiler = process.env.PROFILE ? await context.newCDPSession(page) : null;
+  if (profiler) {
+    await profiler.send("Profiler.enable");
+    await profiler.send("Profiler.setSamplingInterval", { interval: 200 });
+    await profiler.send("Profiler.start");
+  }
   const started = Date.now();
   await card.getByRole("button", { name: "Registrar en esta tienda" }).click();
   await page
@@ -36,16 +43,12 @@ try {
     .filter({ hasText: "Última sincronización" })
     .waitFor({ timeout: 600_000 });
   const seconds = (Date.now() - started) / 1000;
-  const cached = await page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        const open = indexedDB.open("pronto");
-        open.onsuccess = () => {
-          const count = open.result.transaction("productos").objectStore("productos").count();
-          count.onsuccess = () => resolve(count.result);
-        };
-      }),
-  );
+  if (profiler) {
+    const { profile } = await profiler.send("Profiler.stop");
+    const fs = await import("node:fs");
+    fs.writeFileSync(process.env.PROFILE, JSON.stringify(profile));
+  }
+  const cached = Object.keys(await cachedCatalog(page)).length;
   const network = pulls.reduce((sum, p) => sum + p.ms, 0) / 1000;
   const bytes = pulls.reduce((sum, p) => sum + p.bytes, 0);
   console.log(

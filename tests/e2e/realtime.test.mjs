@@ -3,23 +3,13 @@
 // would wait a minute while the socket is open.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEMO, registerDevice, serverAndBrowser, signIn, waitForCatalog } from "./support.mjs";
+import { DEMO, cachedCatalog, registerDevice, serverAndBrowser, signIn, waitForCatalog } from "./support.mjs";
 
 const env = serverAndBrowser();
 
-/** The price of `id` in the device's IndexedDB cache. */
+/** The price of `id` in the device's IndexedDB catalog. */
 async function cachedPrice(page, id) {
-  return page.evaluate(async (key) => {
-    const open = indexedDB.open("pronto");
-    const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
-    const row = await new Promise((ok) => {
-      const req = db.transaction("productos").objectStore("productos").get(key);
-      req.onsuccess = () => ok(req.result);
-      req.onerror = () => ok(undefined);
-    });
-    db.close();
-    return row ? JSON.parse(row.data).precio : undefined;
-  }, id);
+  return (await cachedCatalog(page))[id]?.precio;
 }
 
 test("a price changed elsewhere reaches the device's cache within seconds, by a poke", async () => {

@@ -207,26 +207,43 @@ export async function waitUntil(check, timeout = 60_000) {
   throw new Error("condition not met in time");
 }
 
-/** Resolves when the product with `barcode` is in the device's catalog cache (the first pull
- *  has reached IndexedDB), so a sale can be rung up offline. */
-export async function waitForCatalog(page, barcode) {
-  await waitUntil(() =>
-    page.evaluate(async (code) => {
-      // Opening a database that does not exist yet would create it, empty, under the app.
-      if (!(await indexedDB.databases()).some((d) => d.name === "pronto")) return false;
-      const open = indexedDB.open("pronto");
-      const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
-      if (!db.objectStoreNames.contains("productos")) {
-        db.close();
-        return false;
-      }
-      const found = await new Promise((ok) => {
-        const req = db.transaction("productos").objectStore("productos").index("barcode").get(code);
-        req.onsuccess = () => ok(req.result !== undefined);
-        req.onerror = () => ok(false);
-      });
+/** The device's catalog as its tab would rebuild it: the segments of IndexedDB's `catalogo`
+ *  log replayed in key order, as `{id: data}` of `model` (products by default); `{}` before
+ *  the first pull. */
+export async function cachedCatalog(page, model = "productos.Producto") {
+  return page.evaluate(async (model) => {
+    // Opening a database that does not exist yet would create it, empty, under the app.
+    if (!(await indexedDB.databases()).some((d) => d.name === "pronto")) return {};
+    const open = indexedDB.open("pronto");
+    const db = await new Promise((ok, bad) => ((open.onsuccess = () => ok(open.result)), (open.onerror = bad)));
+    if (!db.objectStoreNames.contains("catalogo")) {
       db.close();
-      return found;
-    }, barcode),
+      return {};
+    }
+    const segments = await new Promise((ok) => {
+      const req = db.transaction("catalogo").objectStore("catalogo").getAll();
+      req.onsuccess = () => ok(req.result);
+      req.onerror = () => ok([]);
+    });
+    db.close();
+    let records = {};
+    for (const json of segments) {
+      const segment = JSON.parse(json);
+      if (segment.base) records = {};
+      for (const entry of segment.entries) {
+        if (entry.m !== model) continue;
+        if (entry.d === null) delete records[entry.id];
+        else records[entry.id] = entry.d;
+      }
+    }
+    return records;
+  }, model);
+}
+
+/** Resolves when the product with `barcode` is in the device's catalog (the first pull has
+ *  reached IndexedDB), so a sale can be rung up offline. */
+export async function waitForCatalog(page, barcode) {
+  await waitUntil(async () =>
+    Object.values(await cachedCatalog(page)).some((p) => p.codigo_barras === barcode),
   );
 }

@@ -6,6 +6,7 @@
 //! indexes: one string crosses into JavaScript instead of an object built field by field.
 
 mod cache;
+mod catalog;
 mod outbox;
 
 pub use cache::{cache_record, cache_store};
@@ -25,7 +26,7 @@ const DATABASE_ID: &str = "database_id";
 /// Set when the database was reset and nothing said where the device's seq stands.
 const SEQ_UNKNOWN: &str = "seq_unknown";
 const LAST_HLC: &str = "last_hlc";
-const CURSOR: &str = "cursor";
+pub(crate) const CURSOR: &str = "cursor";
 /// The server database the cursor counts in (`PullReply::instance`).
 const SERVER_INSTANCE: &str = "server_instance";
 
@@ -62,6 +63,8 @@ pub struct LocalStore {
     /// The database id the recovery last vouched for (`None` until it has run: tests, a
     /// device not registered yet). An enqueue into any other database is refused.
     vouched: Rc<RefCell<Option<String>>>,
+    /// This tab's index of the catalog (clones share it).
+    catalog: catalog::SharedCatalog,
 }
 
 impl LocalStore {
@@ -73,6 +76,7 @@ impl LocalStore {
         Self {
             db,
             vouched: Rc::default(),
+            catalog: Rc::default(),
         }
     }
 

@@ -13,8 +13,10 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{IdbKeyRange, IdbRequest, IdbTransaction};
 
 use super::{
-    cache_record, cache_store, js_err, results, LocalStore, CURSOR, DATABASE_ID, DATABASE_RESET,
-    LAST_HLC, LAST_SEQ, SEQ_UNKNOWN, SERVER_INSTANCE,
+    cache_record, cache_store,
+    catalog::{append, segment_of},
+    js_err, results, LocalStore, CURSOR, DATABASE_ID, DATABASE_RESET, LAST_HLC, LAST_SEQ,
+    SEQ_UNKNOWN, SERVER_INSTANCE,
 };
 use crate::{
     local_db::{record, stores, text, DbError},
@@ -433,10 +435,14 @@ impl Storage for LocalStore {
                 writes.push((store, id, Some(row)));
             }
         }
+        let segment = segment_of(changes);
         let mut names: Vec<&str> = stores::CACHES.to_vec();
-        names.push(stores::META);
+        names.extend([stores::CATALOG, stores::META]);
         self.db
             .write(&names, |tx| {
+                if let Some(segment) = &segment {
+                    append(&tx.object_store(stores::CATALOG)?, segment)?;
+                }
                 for (store, id, row) in &writes {
                     let cache = tx.object_store(store)?;
                     match row {
