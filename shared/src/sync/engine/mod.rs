@@ -30,7 +30,7 @@ use uuid::Uuid;
 use super::{
     hlc::HlcClock,
     op::{signing_message, Op, OpBody, OpKind, PROTOCOL},
-    protocol::PushRequest,
+    protocol::{PullReply, PushRequest},
 };
 
 /// What one [`SyncEngine::sync`] did.
@@ -380,9 +380,16 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
     async fn pull_all(&mut self, report: &mut SyncReport) -> Result<(), StorageError> {
         let known = self.storage.server_instance().await?;
         let mut from_start = false;
+        // The next page, asked for while the last one was being stored: on a first download
+        // the network and the device's storage each take about half the time.
+        let mut fetched: Option<(i64, Result<PullReply, TransportError>)> = None;
         loop {
             let cursor = self.storage.cursor().await?;
-            let page = match self.transport.pull(cursor, self.pull_page).await {
+            let reply = match fetched.take() {
+                Some((asked, reply)) if asked == cursor => reply,
+                _ => self.transport.pull(cursor, self.pull_page).await,
+            };
+            let page = match reply {
                 Ok(page) => page,
                 Err(err) => {
                     report.retry_after_ms = Some(self.backoff.next_delay_ms());
@@ -397,7 +404,17 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
                 self.storage.set_cursor(0).await?;
                 continue;
             }
-            self.storage.apply_pull(&page.changes, page.cursor).await?;
+            if page.has_more {
+                let (applied, next) = futures_util::future::join(
+                    self.storage.apply_pull(&page.changes, page.cursor),
+                    self.transport.pull(page.cursor, self.pull_page),
+                )
+                .await;
+                applied?;
+                fetched = Some((page.cursor, next));
+            } else {
+                self.storage.apply_pull(&page.changes, page.cursor).await?;
+            }
             report.pulled += page.changes.len();
             if !page.has_more {
                 report.held_for_manager = page.held_for_manager;
