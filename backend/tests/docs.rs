@@ -252,9 +252,10 @@ fn the_openapi_description_names_every_served_api_route_and_nothing_else() {
 
 /// What a tablet downloads for the app, brotli-compressed (wasm, glue, CSS): the build may not
 /// grow past it unnoticed. Issue 21's target for the till's path is 250 KB; until the manager
-/// screens load apart, the budget holds today's size with 2 % of room, and moves down as the
-/// app shrinks.
-const FIRST_VISIT_BROTLI_BUDGET: u64 = 580_000;
+/// screens load apart, the budget holds today's size with about 1 % of room, and moves down
+/// as the app shrinks. It moved up once, from 580,000: the in-memory catalog (issue 21) added
+/// 16 KB and took a new tablet's first download of a chain's catalog from 11 s to 1.9 s.
+const FIRST_VISIT_BROTLI_BUDGET: u64 = 592_000;
 
 #[test]
 fn the_first_visit_stays_within_its_size_budget() {

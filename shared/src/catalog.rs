@@ -53,8 +53,21 @@ pub struct Segment {
 /// the IndexedDB index it replaced, so result order does not change for a cashier).
 const SEARCH_PAIR_PREFIX: usize = 3;
 
+/// Which model a record is of, first in its key so that each model's records are one range.
+const PRODUCT: u8 = 0;
+const STOCK: u8 = 1;
+
+fn kind(model: &str) -> Option<u8> {
+    match model {
+        PRODUCTO => Some(PRODUCT),
+        EXISTENCIA => Some(STOCK),
+        _ => None,
+    }
+}
+
+/// A product or stock record; the fields a lookup needs are empty for stock.
 #[derive(Debug)]
-struct Product {
+struct Record {
     version: i64,
     data: Box<RawValue>,
     words: Vec<String>,
@@ -62,18 +75,12 @@ struct Product {
     barcode: String,
 }
 
-#[derive(Debug)]
-struct Stored {
-    version: i64,
-    data: Box<RawValue>,
-}
-
 /// Products and stock, indexed. Ordered maps keep every lookup's order what IndexedDB's
-/// indexes gave: by key, then by id.
+/// indexes gave: by key, then by id. (One map and one set type for everything: each more
+/// would be a few kilobytes more of the web app's download.)
 #[derive(Debug, Default)]
 pub struct Catalog {
-    products: BTreeMap<Uuid, Product>,
-    stock: BTreeMap<Uuid, Stored>,
+    records: BTreeMap<(u8, Uuid), Record>,
     barcodes: BTreeSet<(String, Uuid)>,
     skus: BTreeSet<(String, Uuid)>,
     words: BTreeSet<(String, Uuid)>,
@@ -104,7 +111,7 @@ impl Catalog {
 
     /// Products and stock records held.
     pub fn len(&self) -> usize {
-        self.products.len() + self.stock.len()
+        self.records.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -126,76 +133,67 @@ impl Catalog {
     /// Stores (or, with `None`, removes) one record; a model the catalog does not hold is
     /// ignored.
     pub fn apply(&mut self, model: &str, id: Uuid, version: i64, data: Option<Box<RawValue>>) {
-        match model {
-            PRODUCTO => {
-                self.remove_product(id);
-                if let Some(data) = data {
-                    self.insert_product(id, version, data);
-                }
-            }
-            EXISTENCIA => match data {
-                Some(data) => {
-                    self.stock.insert(id, Stored { version, data });
-                }
-                None => {
-                    self.stock.remove(&id);
-                }
-            },
-            _ => {}
-        }
-    }
-
-    fn insert_product(&mut self, id: Uuid, version: i64, data: Box<RawValue>) {
-        let fields: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(data.get()).unwrap_or_default();
-        let words = search::product_words(
-            &field(&fields, "nombre"),
-            &field(&fields, "marca"),
-            &field(&fields, "modelo"),
-            &field(&fields, "color"),
-        );
-        let product = Product {
-            version,
-            data,
-            sku: field(&fields, "sku"),
-            barcode: field(&fields, "codigo_barras"),
-            words,
-        };
-        self.skus.insert((product.sku.clone(), id));
-        self.barcodes.insert((product.barcode.clone(), id));
-        for word in &product.words {
-            self.words.insert((word.clone(), id));
-        }
-        self.products.insert(id, product);
-    }
-
-    fn remove_product(&mut self, id: Uuid) {
-        let Some(old) = self.products.remove(&id) else {
+        let Some(kind) = kind(model) else {
             return;
         };
-        self.skus.remove(&(old.sku, id));
-        self.barcodes.remove(&(old.barcode, id));
-        for word in old.words {
-            self.words.remove(&(word, id));
+        if let Some(old) = self.records.remove(&(kind, id)) {
+            self.skus.remove(&(old.sku, id));
+            self.barcodes.remove(&(old.barcode, id));
+            for word in old.words {
+                self.words.remove(&(word, id));
+            }
         }
+        let Some(data) = data else {
+            return;
+        };
+        let mut record = Record {
+            version,
+            data,
+            words: Vec::new(),
+            sku: String::new(),
+            barcode: String::new(),
+        };
+        if kind == PRODUCT {
+            let fields: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(record.data.get()).unwrap_or_default();
+            record.words = search::product_words(
+                &field(&fields, "nombre"),
+                &field(&fields, "marca"),
+                &field(&fields, "modelo"),
+                &field(&fields, "color"),
+            );
+            record.sku = field(&fields, "sku");
+            record.barcode = field(&fields, "codigo_barras");
+            self.skus.insert((record.sku.clone(), id));
+            self.barcodes.insert((record.barcode.clone(), id));
+            for word in &record.words {
+                self.words.insert((word.clone(), id));
+            }
+        }
+        self.records.insert((kind, id), record);
+    }
+
+    fn record(&self, kind: u8, id: Uuid) -> Option<&Record> {
+        self.records.get(&(kind, id))
+    }
+
+    /// The records of one kind, by id.
+    fn of(&self, kind: u8) -> impl Iterator<Item = (Uuid, &Record)> {
+        self.records
+            .range((kind, Uuid::nil())..=(kind, Uuid::max()))
+            .map(|((_, id), record)| (*id, record))
     }
 
     /// The JSON of one record of `model`.
     pub fn get(&self, model: &str, id: Uuid) -> Option<&str> {
-        match model {
-            PRODUCTO => self.products.get(&id).map(|p| p.data.get()),
-            EXISTENCIA => self.stock.get(&id).map(|s| s.data.get()),
-            _ => None,
-        }
+        self.record(kind(model)?, id).map(|r| r.data.get())
     }
 
     /// The JSON of every record of `model`, by id.
     pub fn all(&self, model: &str) -> Vec<&str> {
-        match model {
-            PRODUCTO => self.products.values().map(|p| p.data.get()).collect(),
-            EXISTENCIA => self.stock.values().map(|s| s.data.get()).collect(),
-            _ => Vec::new(),
-        }
+        kind(model).map_or_else(Vec::new, |kind| {
+            self.of(kind).map(|(_, r)| r.data.get()).collect()
+        })
     }
 
     /// The product with this exact barcode (the lowest id if several claim it).
@@ -225,7 +223,7 @@ impl Catalog {
             return Vec::new();
         }
         let matches = |id: &Uuid| {
-            self.products.get(id).is_some_and(|p| {
+            self.record(PRODUCT, *id).is_some_and(|p| {
                 words
                     .iter()
                     .all(|q| p.words.iter().any(|w| w.starts_with(q.as_str())))
@@ -239,11 +237,10 @@ impl Catalog {
         starts.truncate(2);
         if starts.len() == 2 && starts[0] != starts[1] {
             return self
-                .products
-                .keys()
-                .filter(|id| matches(id))
+                .of(PRODUCT)
+                .filter(|(id, _)| matches(id))
                 .take(limit)
-                .filter_map(|id| self.get(PRODUCTO, *id))
+                .map(|(_, p)| p.data.get())
                 .collect();
         }
         let Some(rarest) = words
@@ -252,10 +249,18 @@ impl Catalog {
         else {
             return Vec::new();
         };
-        let mut seen = BTreeSet::new();
-        with_prefix(&self.words, rarest)
-            .filter(|id| seen.insert(*id) && matches(id))
-            .take(limit)
+        // A product with two words starting so comes twice; `found` is at most `limit` long.
+        let mut found: Vec<Uuid> = Vec::new();
+        for id in with_prefix(&self.words, rarest) {
+            if found.len() == limit {
+                break;
+            }
+            if !found.contains(&id) && matches(&id) {
+                found.push(id);
+            }
+        }
+        found
+            .into_iter()
             .filter_map(|id| self.get(PRODUCTO, id))
             .collect()
     }
@@ -281,19 +286,18 @@ impl Catalog {
     /// what a compaction writes in place of the log.
     pub fn snapshot(&self, per_segment: usize) -> Vec<String> {
         let entries: Vec<Entry> = self
-            .products
+            .records
             .iter()
-            .map(|(id, p)| (PRODUCTO, *id, p.version, &p.data))
-            .chain(
-                self.stock
-                    .iter()
-                    .map(|(id, s)| (EXISTENCIA, *id, s.version, &s.data)),
-            )
-            .map(|(model, id, version, data)| Entry {
-                model: model.to_owned(),
-                id,
-                version,
-                data: Some(data.clone()),
+            .map(|((kind, id), r)| Entry {
+                model: if *kind == PRODUCT {
+                    PRODUCTO
+                } else {
+                    EXISTENCIA
+                }
+                .to_owned(),
+                id: *id,
+                version: r.version,
+                data: Some(r.data.clone()),
             })
             .collect();
         let mut chunks: Vec<Vec<Entry>> = Vec::new();

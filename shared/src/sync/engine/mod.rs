@@ -405,7 +405,7 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
                 continue;
             }
             if page.has_more {
-                let (applied, next) = futures_util::future::join(
+                let (applied, next) = join(
                     self.storage.apply_pull(&page.changes, page.cursor),
                     self.transport.pull(page.cursor, self.pull_page),
                 )
