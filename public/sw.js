@@ -13,8 +13,9 @@ const VERSION = "__PRONTO_VERSION__";
 const PRECACHE = __PRONTO_PRECACHE__;
 const CACHE_PREFIX = "pronto-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
-// Trunk's content-hashed names (`filehash = true` in Trunk.toml).
-const HASHED = /-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/;
+// Trunk's content-hashed names (`filehash = true` in Trunk.toml). The hash is a 64-bit number
+// in hex without leading zeros, so it is sometimes shorter than 16 digits.
+const HASHED = /-[0-9a-f]{1,16}(_bg)?\.(js|wasm|css)$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
