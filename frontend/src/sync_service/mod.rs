@@ -161,6 +161,12 @@ impl Sync {
                     status.ready.set(true);
                     status.storage.set(storage_info(true).await);
                     spawn_local(refresh_counts(store.clone(), status));
+                    // Indexing the catalog takes a few hundred milliseconds for a chain's:
+                    // done now, not at the cashier's first scan.
+                    let warm = store.clone();
+                    spawn_local(async move {
+                        let _ = warm.with_catalog(|_| ()).await;
+                    });
                     let _ = web_lock::with_lock(
                         web_lock::SYNC_LOCK,
                         push_loop(store, status, connection, device, session),
