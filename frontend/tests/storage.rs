@@ -320,6 +320,45 @@ async fn another_tab_sees_each_pulled_page_and_the_compacted_log_gives_the_same_
 }
 
 #[wasm_bindgen_test]
+async fn a_tab_whose_database_the_browser_reset_reads_the_new_catalog_not_its_memory() {
+    // Whether the recovery gave the new database its id before the next pull wrote to it.
+    for recovered_first in [false, true] {
+        let name = db_name("catalog-reset");
+        let mut store = LocalStore::open(&name).await.expect("open");
+        let old = Uuid::now_v7();
+        store
+            .apply_pull(&[oxford(old, 1, 100)], 1)
+            .await
+            .expect("pull");
+        assert!(store.cached(PRODUCTO, old).await.expect("read").is_some());
+        // The browser drops the database under the open page; the next use creates it
+        // again, and its first segment takes the same key the old one had.
+        LocalDb::delete(&name).await.expect("reset");
+        if recovered_first {
+            store.database_id().await.expect("the new database's id");
+        }
+        let new = Uuid::now_v7();
+        let mut change = oxford(new, 1, 200);
+        change.data["codigo_barras"] = json!("7509999999999");
+        store
+            .apply_pull(&[change], 1)
+            .await
+            .expect("pull into the new database");
+        assert!(
+            store.cached(PRODUCTO, old).await.expect("read").is_none(),
+            "what the tab held in memory went with the old database (recovered first: {recovered_first})"
+        );
+        let found = store
+            .product_by_barcode("7509999999999")
+            .await
+            .expect("barcode");
+        assert_eq!(found.map(|p| p["precio"].clone()), Some(json!(200)));
+        store.db.close();
+        LocalDb::delete(&name).await.expect("delete");
+    }
+}
+
+#[wasm_bindgen_test]
 async fn ten_thousand_ops_enqueue_and_drain_through_a_test_transport_in_seq_order() {
     let name = db_name("drain");
     let store = LocalStore::open(&name).await.expect("open");
