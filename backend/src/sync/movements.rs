@@ -9,7 +9,8 @@ use pronto_shared::{
     sync::OpBody,
     Action, Principal,
 };
-use serde_json::{json, Map, Value};
+use serde::de::value::MapDeserializer;
+use serde_json::{json, Value};
 use sqlx::AnyConnection;
 use uuid::Uuid;
 
@@ -32,10 +33,18 @@ pub struct DeviceRef {
     pub price_floor: i64,
 }
 
-fn body_of<T: serde::de::DeserializeOwned>(op: &OpBody) -> Result<T, Refusal> {
-    let map: Map<String, Value> = op.fields.clone().into_iter().collect();
-    serde_json::from_value(Value::Object(map))
+fn body_of<'a, T: serde::de::DeserializeOwned>(
+    fields: impl Iterator<Item = (&'a str, &'a Value)>,
+) -> Result<T, Refusal> {
+    // Read in place: copying a sale's fields into a JSON object first cost a deep copy of
+    // every line per op.
+    T::deserialize(MapDeserializer::<_, serde_json::Error>::new(fields))
         .map_err(|e| Refusal::invalid(format!("Datos no válidos: {e}")))
+}
+
+/// An op's fields, as `body_of` reads them.
+fn fields_of(op: &OpBody) -> impl Iterator<Item = (&str, &Value)> {
+    op.fields.iter().map(|(k, v)| (k.as_str(), v))
 }
 
 /// `inventario.Existencia` / `stock_delta`: fields `{producto_id, delta, motivo, nota?}`; the
@@ -54,12 +63,8 @@ pub async fn stock_delta(
             return Ok(Err(Refusal::forbidden("El movimiento es de otra tienda.")));
         }
     }
-    let mut fields = op.fields.clone();
-    fields.remove("tienda_id");
-    let input: StockMovementInput = match body_of(&OpBody {
-        fields,
-        ..op.clone()
-    }) {
+    let input: StockMovementInput = match body_of(fields_of(op).filter(|(k, _)| *k != "tienda_id"))
+    {
         Ok(i) => i,
         Err(r) => return Ok(Err(r)),
     };
@@ -116,14 +121,9 @@ pub async fn sale(
     if !author.can(Action::CreateSale(store_id)) {
         return Ok(Err(Refusal::forbidden("No puedes vender en esta tienda.")));
     }
-    let mut fields = op.fields.clone();
-    fields
-        .entry("id".into())
-        .or_insert_with(|| json!(op.entity_id));
-    let input: SaleInput = match body_of(&OpBody {
-        fields,
-        ..op.clone()
-    }) {
+    let id = json!(op.entity_id);
+    let missing_id = (!op.fields.contains_key("id")).then_some(("id", &id));
+    let input: SaleInput = match body_of(fields_of(op).chain(missing_id)) {
         Ok(i) => i,
         Err(r) => return Ok(Err(r)),
     };
@@ -198,7 +198,7 @@ pub async fn sale_return(
             "No puedes hacer devoluciones en esta tienda.",
         )));
     }
-    let input: ReturnInput = match body_of(op) {
+    let input: ReturnInput = match body_of(fields_of(op)) {
         Ok(i) => i,
         Err(r) => return Ok(Err(r)),
     };

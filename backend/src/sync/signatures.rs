@@ -3,7 +3,7 @@
 //! transaction opens — keys are read with a pooled connection and signatures verified on the
 //! blocking pool, spread over the cores — so verification never holds SQLite's single writer.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use pronto_shared::sync::{
     op::ACCEPTED_PROTOCOLS,
@@ -36,7 +36,7 @@ pub enum Verdict {
 const PARALLEL_FROM: usize = 128;
 
 /// One verdict per op, in order.
-pub async fn check(state: &AppState, ops: &[Op]) -> Result<Vec<Verdict>, AppError> {
+pub async fn check(state: &AppState, ops: &Arc<[Op]>) -> Result<Vec<Verdict>, AppError> {
     let mut key_ids: Vec<Uuid> = ops.iter().filter_map(|op| op.body.key_id).collect();
     key_ids.sort_unstable();
     key_ids.dedup();
@@ -67,21 +67,14 @@ pub async fn check(state: &AppState, ops: &[Op]) -> Result<Vec<Verdict>, AppErro
     let checked = if to_verify.len() < PARALLEL_FROM {
         verify_all(ops, &to_verify)
     } else {
-        // Pure CPU: one share per core on the blocking pool. The ops are copied into the
-        // tasks (they must be 'static): cheap next to the signatures themselves.
+        // Pure CPU: one share per core on the blocking pool, each task holding the batch.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let share = to_verify.len().div_ceil(cores).max(1);
         let mut tasks = Vec::new();
         for chunk in to_verify.chunks(share) {
-            let mine: Vec<Op> = chunk.iter().map(|(i, _, _)| ops[*i].clone()).collect();
-            let keys: Vec<(usize, DeviceKey, VerifyingKey)> = chunk
-                .iter()
-                .enumerate()
-                .map(|(j, (_, key, public))| (j, key.clone(), *public))
-                .collect();
-            tasks.push(tokio::task::spawn_blocking(move || {
-                verify_all(&mine, &keys)
-            }));
+            let ops = Arc::clone(ops);
+            let keys: Vec<(usize, DeviceKey, VerifyingKey)> = chunk.to_vec();
+            tasks.push(tokio::task::spawn_blocking(move || verify_all(&ops, &keys)));
         }
         let mut all = Vec::with_capacity(to_verify.len());
         for task in tasks {

@@ -208,31 +208,25 @@ pub async fn push(
     if request.ops.len() > MAX_PUSH_OPS {
         return Err(AppError::TooManyOps(MAX_PUSH_OPS));
     }
-    let verdicts = signatures::check(state, &request.ops).await?;
+    // Shared with the signature checks on the blocking pool without a copy of each op.
+    let ops: Arc<[Op]> = request.ops.into();
+    let verdicts = signatures::check(state, &ops).await?;
     let mut tx = state.db.begin_write().await?;
     let device = lock_device(&mut tx, user, request.device_id).await?;
     let mut batch = Batch::open(&mut tx, device, state.clock.clone()).await?;
-    let mut results: Vec<Option<OpResult>> = vec![None; request.ops.len()];
-    let admitted = admit_all(
-        &mut tx,
-        &request.ops,
-        &verdicts,
-        user,
-        &mut batch,
-        &mut results,
-    )
-    .await?;
+    let mut results: Vec<Option<OpResult>> = vec![None; ops.len()];
+    let admitted = admit_all(&mut tx, &ops, &verdicts, user, &mut batch, &mut results).await?;
     let clock_ahead = apply_all(
         &mut tx,
         state,
-        &request.ops,
+        &ops,
         admitted.accepted,
         &mut batch,
         &mut results,
     )
     .await?;
     for (i, first) in admitted.echoes {
-        let op_id = request.ops[i].body.op_id;
+        let op_id = ops[i].body.op_id;
         results[i] = results[first].clone().map(|first| match first {
             OpResult::Duplicate { .. } => first,
             first => OpResult::Duplicate {
@@ -243,22 +237,14 @@ pub async fn push(
     }
     let results: Vec<OpResult> = results
         .into_iter()
-        .zip(&request.ops)
+        .zip(ops.iter())
         .map(|(r, op)| {
             r.unwrap_or_else(|| {
                 OpResult::rejected(op.body.op_id, 500, "internal", "Sin respuesta.")
             })
         })
         .collect();
-    close(
-        &mut tx,
-        state,
-        user,
-        &request.ops,
-        batch,
-        (clock_ahead, &results),
-    )
-    .await?;
+    close(&mut tx, state, user, &ops, batch, (clock_ahead, &results)).await?;
     tx.commit().await?;
     Ok(PushReply {
         results,
@@ -340,7 +326,7 @@ pub async fn retry(
 /// whoever retries it); an unsigned op of the first release is vouched for by the manager
 /// who accepts it.
 pub async fn retry_grant(state: &AppState, op: &Op) -> Result<Result<Grant, OpResult>, AppError> {
-    let verdict = signatures::check(state, std::slice::from_ref(op))
+    let verdict = signatures::check(state, &Arc::from(vec![op.clone()]))
         .await?
         .pop()
         .unwrap_or(Verdict::Unsigned);
