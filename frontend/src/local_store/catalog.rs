@@ -10,6 +10,8 @@
 
 use std::{cell::RefCell, rc::Rc};
 
+use gloo_timers::future::TimeoutFuture;
+
 use js_sys::Array;
 use pronto_shared::catalog::{self, Catalog, Entry, Segment};
 use pronto_shared::sync::Change;
@@ -34,9 +36,28 @@ pub struct CatalogView {
     through: Option<f64>,
     /// The database the segments were read from.
     database: Option<String>,
+    /// A catch-up of this tab is running; the others wait for it.
+    busy: bool,
 }
 
 pub type SharedCatalog = Rc<RefCell<CatalogView>>;
+
+/// Marks a catch-up as running until dropped, also when the lookup's future is dropped
+/// midway (the page went elsewhere): the next lookup must not wait forever.
+struct Busy<'a>(&'a SharedCatalog);
+
+impl<'a> Busy<'a> {
+    fn take(view: &'a SharedCatalog) -> Self {
+        view.borrow_mut().busy = true;
+        Self(view)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.borrow_mut().busy = false;
+    }
+}
 
 /// The segment of a pulled page's catalog changes; `None` when it has none.
 pub fn segment_of(changes: &[Change]) -> Option<String> {
@@ -71,14 +92,20 @@ pub fn append(store: &IdbObjectStore, segment: &str) -> Result<(), JsValue> {
 impl LocalStore {
     /// Runs `read` on the catalog once it holds every segment written so far.
     pub async fn with_catalog<R>(&self, read: impl FnOnce(&Catalog) -> R) -> Result<R, DbError> {
+        // One catch-up at a time per tab: a lookup arriving while the catalog is being
+        // indexed waits for it, instead of reading a catalog still half applied.
+        while self.catalog.borrow().busy {
+            TimeoutFuture::new(5).await;
+        }
+        let busy = Busy::take(&self.catalog);
         self.catch_up().await?;
+        drop(busy);
         Ok(read(&self.catalog.borrow().catalog))
     }
 
     async fn catch_up(&self) -> Result<(), DbError> {
-        // Again when the database turns out to be another one (the browser reset it) or
-        // another catch-up of this tab moved on while this one waited.
-        for _ in 0..3 {
+        // Twice when the database turns out to be another one (the browser reset it).
+        for _ in 0..2 {
             let through = self.catalog.borrow().through;
             let (keys, values, count, database) = self
                 .db
@@ -101,11 +128,29 @@ impl LocalStore {
             // Without an id, a database the browser reset could not be told from this one.
             let Some(database) = database.result()?.as_string() else {
                 self.database_id().await?;
-                *self.catalog.borrow_mut() = CatalogView::default();
+                self.forget_catalog();
                 continue;
             };
-            if !self.apply_read(through, database, &keys.result()?, &values.result()?) {
-                continue;
+            {
+                let mut view = self.catalog.borrow_mut();
+                if view.database.as_deref() != Some(database.as_str()) {
+                    let fresh = view.database.is_none();
+                    view.catalog = Catalog::new();
+                    view.through = None;
+                    view.database = Some(database);
+                    if !fresh {
+                        continue;
+                    }
+                }
+            }
+            let keys = as_vec(&keys.result()?);
+            let values = as_vec(&values.result()?);
+            for (key, value) in keys.iter().zip(&values) {
+                self.apply_segment(key, value);
+                // A chain's catalog takes a few hundred milliseconds to index: between
+                // segments the page handles its input, so a scan arriving meanwhile is not
+                // cut in two by a long pause between its keystrokes.
+                TimeoutFuture::new(0).await;
             }
             if count.result()?.as_f64().unwrap_or(0.0) as usize > COMPACT_AFTER {
                 self.compact().await?;
@@ -115,43 +160,27 @@ impl LocalStore {
         Ok(())
     }
 
-    /// Applies the segments a catch-up read after `through` from `database`; `false` when they
-    /// cannot be (another catch-up moved on, or the database is another one) and it must read
-    /// again.
-    fn apply_read(
-        &self,
-        through: Option<f64>,
-        database: String,
-        keys: &JsValue,
-        values: &JsValue,
-    ) -> bool {
+    /// Empties this tab's index, to be read again from the log's start.
+    fn forget_catalog(&self) {
         let mut view = self.catalog.borrow_mut();
-        if view.through != through {
-            return false;
+        view.catalog = Catalog::new();
+        view.through = None;
+        view.database = None;
+    }
+
+    /// Applies one segment read from the log under `key`.
+    fn apply_segment(&self, key: &JsValue, value: &JsValue) {
+        let mut view = self.catalog.borrow_mut();
+        let applied = value
+            .as_string()
+            .map(|json| view.catalog.apply_segment(&json));
+        if !matches!(applied, Some(Ok(()))) {
+            // IndexedDB writes a segment whole or not at all; one that does not parse was
+            // written by a build that no longer reads it. Its records come back with the next
+            // pull that changes them.
+            leptos::logging::warn!("segmento del catálogo ilegible: {key:?}");
         }
-        if view.database.as_deref() != Some(database.as_str()) {
-            let fresh = view.database.is_none();
-            *view = CatalogView {
-                database: Some(database),
-                ..CatalogView::default()
-            };
-            if !fresh {
-                return false;
-            }
-        }
-        for (key, value) in as_vec(keys).iter().zip(&as_vec(values)) {
-            let applied = value
-                .as_string()
-                .map(|json| view.catalog.apply_segment(&json));
-            if !matches!(applied, Some(Ok(()))) {
-                // IndexedDB writes a segment whole or not at all; one that does not parse was
-                // written by a build that no longer reads it. Its records come back with the
-                // next pull that changes them.
-                leptos::logging::warn!("segmento del catálogo ilegible: {key:?}");
-            }
-            view.through = key.as_f64().or(view.through);
-        }
-        true
+        view.through = key.as_f64().or(view.through);
     }
 
     /// Writes the catalog as `base` segments in place of every segment up to the last read.
