@@ -104,8 +104,9 @@ impl LocalStore {
     }
 
     async fn catch_up(&self) -> Result<(), DbError> {
-        // Twice when the database turns out to be another one (the browser reset it).
-        for _ in 0..2 {
+        // Again when the database turns out to be another one (the browser reset it): once to
+        // give it an id if it has none, once to read it from its start.
+        for _ in 0..3 {
             let through = self.catalog.borrow().through;
             let (keys, values, count, database) = self
                 .db
