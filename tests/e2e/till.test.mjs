@@ -15,10 +15,37 @@ const VIEWPORTS = [
   { name: "portrait", width: 800, height: 1280 },
 ];
 
-/** What a wedge scanner does: the code's digits as fast keystrokes, then Enter. */
+/** Milliseconds between two keys of a wedge scanner. */
+const SCANNER_KEY_MS = 4;
+
+/**
+ * What a wedge scanner does: the code's digits as fast keystrokes, then Enter, each stamped by
+ * the system when the scanner sent it. Playwright's `keyboard.type` waits for the page to take
+ * each key before it sends the next and stamps it then, so a page busy for 50 ms spreads a scan
+ * over 100 ms. A scanner does not wait for the page: its keys queue, and Chromium keeps the
+ * time the system received each one in `event.timeStamp`. The keys go through DevTools'
+ * `Input.dispatchKeyEvent` with those times.
+ */
 async function scan(page, code) {
-  await page.keyboard.type(code);
-  await page.keyboard.press("Enter");
+  const cdp = await page.context().newCDPSession(page);
+  const start = Date.now();
+  const keys = [...code].map((digit) => ({
+    key: digit,
+    code: `Digit${digit}`,
+    text: digit,
+    windowsVirtualKeyCode: digit.charCodeAt(0),
+  }));
+  keys.push({ key: "Enter", code: "Enter", text: "\r", windowsVirtualKeyCode: 13 });
+  try {
+    for (const [i, key] of keys.entries()) {
+      const timestamp = (start + i * SCANNER_KEY_MS) / 1000;
+      await cdp.send("Input.dispatchKeyEvent", { type: "keyDown", ...key, timestamp });
+      const { text: _, ...up } = key;
+      await cdp.send("Input.dispatchKeyEvent", { type: "keyUp", ...up, timestamp: timestamp + 0.001 });
+    }
+  } finally {
+    await cdp.detach();
+  }
 }
 
 async function cartLines(page) {
