@@ -7,12 +7,15 @@ use pronto_shared::{
     },
     search,
 };
+use std::collections::HashSet;
+
 use sqlx::{any::AnyRow, AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::{
     db,
     model::{field_versions, RowMeta, WriteAt},
+    rows::{Cell, Rows},
     AppError,
 };
 
@@ -90,6 +93,110 @@ pub async fn search(
     Ok(paging.page_of(items))
 }
 
+/// Why a create of a taken customer id is refused.
+pub const TAKEN: &str = "Ya existe un cliente con ese id.";
+
+const INSERT_COLUMNS: &[&str] = &[
+    "id",
+    "name",
+    "name_folded",
+    "phone",
+    "email",
+    "rfc",
+    "points",
+    "notes",
+    "version",
+    "field_versions",
+    "deleted",
+    "change_seq",
+    "updated_at",
+];
+
+/// The customers one push batch creates, written with multi-row INSERTs when the batch closes
+/// or before an op reads one of them: a till's new customers are most of a busy push, and one
+/// statement each was most of applying them. Whether an id is taken is known before anything
+/// is collected (one read for the batch, then the batch's own creates), so a create is
+/// answered when it is collected and the INSERT cannot find the id taken — a concurrent
+/// writer that takes it meanwhile (PostgreSQL) fails the whole batch, which the device sends
+/// again and then sees refused.
+#[derive(Debug)]
+pub struct NewCustomers {
+    rows: Rows,
+    /// Collected, not yet written.
+    pending: HashSet<Uuid>,
+    /// Ids of this batch's creates found in the table by [`Self::prefetch`], and every id
+    /// collected since: a create of one of them is refused.
+    taken: HashSet<Uuid>,
+}
+
+impl Default for NewCustomers {
+    fn default() -> Self {
+        Self {
+            rows: Rows::new("customers", INSERT_COLUMNS),
+            pending: HashSet::new(),
+            taken: HashSet::new(),
+        }
+    }
+}
+
+impl NewCustomers {
+    /// Reads which of the batch's create ids exist already (deleted ones too).
+    pub async fn prefetch(
+        &mut self,
+        conn: &mut AnyConnection,
+        ids: &[Uuid],
+    ) -> Result<(), AppError> {
+        for chunk in ids.chunks(500) {
+            let found: Vec<(String,)> =
+                db::in_query(conn, "SELECT id FROM customers WHERE id IN", chunk).await?;
+            for (id,) in found {
+                self.taken.insert(db::uuid(&id)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Collects a new customer; `false`, collecting nothing, when the id is taken. Call
+    /// [`Self::prefetch`] with the id first.
+    pub fn add(&mut self, id: Uuid, c: &ValidCustomer, points: i64, w: WriteAt<'_>) -> bool {
+        if !self.taken.insert(id) {
+            return false;
+        }
+        self.pending.insert(id);
+        self.rows.push(vec![
+            Cell::from(id.to_string()),
+            Cell::from(c.name.clone()),
+            Cell::from(search::fold(&c.name)),
+            Cell::from(c.phone.as_ref().map(|p| p.as_str().to_owned())),
+            Cell::from(c.email.as_ref().map(|e| e.as_str().to_owned())),
+            Cell::from(c.rfc.as_ref().map(|r| r.as_str().to_owned())),
+            Cell::from(points),
+            Cell::from(c.notes.clone()),
+            Cell::from(1),
+            Cell::from(field_versions::created(FIELDS, w.hlc)),
+            Cell::from(0),
+            Cell::from(w.seq),
+            Cell::from(w.at),
+        ]);
+        true
+    }
+
+    /// Whether `id` is collected and not yet in the table.
+    pub fn pending(&self, id: Uuid) -> bool {
+        self.pending.contains(&id)
+    }
+
+    /// Writes what was collected.
+    pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), AppError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.rows.flush(conn).await?;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
 pub async fn insert(
     conn: &mut AnyConnection,
     id: Uuid,
@@ -119,9 +226,7 @@ pub async fn insert(
     // statement would abort the whole transaction, and a synced create runs without a
     // savepoint of its own.
     if inserted.rows_affected() == 0 {
-        return Err(AppError::Conflict(
-            "Ya existe un cliente con ese id.".into(),
-        ));
+        return Err(AppError::Conflict(TAKEN.into()));
     }
     Ok(())
 }

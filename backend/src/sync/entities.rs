@@ -18,7 +18,10 @@ use sqlx::AnyConnection;
 use super::push::Refusal;
 use crate::{
     db,
-    model::{customers, products, synced, WriteAt},
+    model::{
+        customers::{self, NewCustomers},
+        products, synced, WriteAt,
+    },
     AppError,
 };
 
@@ -49,6 +52,7 @@ pub async fn apply(
     config: &ModelConfig,
     at: &str,
     seqs: &mut db::ChangeSeqs,
+    new_customers: &mut NewCustomers,
 ) -> Result<Result<Applied, Refusal>, AppError> {
     if op
         .fields
@@ -60,7 +64,7 @@ pub async fn apply(
         )));
     }
     if op.kind == OpKind::Create {
-        return create(conn, op, at, seqs).await;
+        return create(conn, op, at, seqs, new_customers).await;
     }
     let existing = synced::load(conn, &op.model, op.entity_id).await?;
     let Some(loaded) = existing else {
@@ -107,14 +111,16 @@ pub async fn apply(
     }))
 }
 
-/// Inserts the record; an id that exists already is refused by the insert itself (inside the
-/// op's savepoint), which saves a lookup per create. The audit's "after" is built from the
-/// validated values instead of read back.
+/// Inserts a product; an id, SKU or barcode taken is refused by the insert itself, which
+/// writes nothing then. Collects a customer for the batch's multi-row insert, refused when
+/// its id is taken (`NewCustomers`). The audit's "after" is built from the validated values
+/// instead of read back.
 async fn create(
     conn: &mut AnyConnection,
     op: &OpBody,
     at: &str,
     seqs: &mut db::ChangeSeqs,
+    new_customers: &mut NewCustomers,
 ) -> Result<Result<Applied, Refusal>, AppError> {
     let seq = seqs.next(conn).await?;
     let w = WriteAt {
@@ -130,9 +136,13 @@ async fn create(
         ValidRecord::Product(p) => products::insert(conn, op.entity_id, p, w)
             .await
             .map(|()| to_json(&p.record(op.entity_id, 1))),
-        ValidRecord::Customer(c) => customers::insert(conn, op.entity_id, c, 0, w)
-            .await
-            .map(|()| to_json(&c.record(op.entity_id, 0, 1))),
+        ValidRecord::Customer(c) => {
+            if new_customers.add(op.entity_id, c, 0, w) {
+                Ok(to_json(&c.record(op.entity_id, 0, 1)))
+            } else {
+                Err(AppError::Conflict(customers::TAKEN.into()))
+            }
+        }
     };
     match inserted {
         Ok(after) => Ok(Ok(Applied {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use pronto_backend::{
     db::{ChangeSeqs, Database},
-    model::synced,
+    model::{customers::NewCustomers, synced},
     sync::entities,
 };
 use pronto_shared::sync::{
@@ -148,10 +148,20 @@ async fn run(
         .await
         .map_err(|e| e.to_string())?;
     let body = op(model, entity, OpKind::Create, create.clone(), start.clone());
-    entities::apply(&mut tx, &body, &config, at, &mut seqs)
+    // A push collects new customers and writes them when its batch closes.
+    let mut new_customers = NewCustomers::default();
+    new_customers
+        .prefetch(&mut tx, &[entity])
+        .await
+        .map_err(|e| e.to_string())?;
+    entities::apply(&mut tx, &body, &config, at, &mut seqs, &mut new_customers)
         .await
         .map_err(|e| e.to_string())?
         .map_err(|r| format!("create refused: {}", r.reason))?;
+    new_customers
+        .flush(&mut tx)
+        .await
+        .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
     if model == CLIENTE {
         create.insert("puntos".into(), json!(0));
@@ -187,7 +197,7 @@ async fn run(
         let mut seqs = ChangeSeqs::reserve(&mut tx, 1)
             .await
             .map_err(|e| e.to_string())?;
-        let got = entities::apply(&mut tx, &body, &config, at, &mut seqs)
+        let got = entities::apply(&mut tx, &body, &config, at, &mut seqs, &mut new_customers)
             .await
             .map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;

@@ -794,6 +794,66 @@ async fn creating_a_record_whose_id_exists_is_refused_and_the_batch_goes_on() {
 }
 
 #[tokio::test]
+async fn a_customer_created_twice_and_edited_in_one_batch_is_created_once_and_edited() {
+    let app = spawn_app().await;
+    seed(&app.db).await;
+    let mut d = device(&app, "gerente_a", "gerente_a").await;
+    let id = Uuid::now_v7();
+    let create = d.op(
+        CLIENTE,
+        id,
+        OpKind::Create,
+        None,
+        json!({"nombre": "Berta Ruiz"}),
+        10,
+    );
+    let again = d.op(
+        CLIENTE,
+        id,
+        OpKind::Create,
+        None,
+        json!({"nombre": "Otra Berta"}),
+        11,
+    );
+    let edit = d.op(
+        CLIENTE,
+        id,
+        OpKind::Update,
+        Some(1),
+        json!({"telefono": "5512345678"}),
+        12,
+    );
+
+    let results = d.push_ok(&app, &[create, again, edit]).await;
+
+    assert!(
+        matches!(&results[0], OpResult::Applied { version: 1, .. }),
+        "{:?}",
+        results[0]
+    );
+    assert!(
+        matches!(&results[1], OpResult::Rejected { status: 409, code, .. } if code == "exists"),
+        "{:?}",
+        results[1]
+    );
+    assert!(
+        matches!(&results[2], OpResult::Applied { version: 2, .. }),
+        "{:?}",
+        results[2]
+    );
+    let rows: Vec<(String, Option<String>, i64)> =
+        sqlx::query_as("SELECT name, phone, version FROM customers WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![("Berta Ruiz".to_owned(), Some("5512345678".to_owned()), 2)]
+    );
+}
+
+#[tokio::test]
 async fn a_customer_created_inline_and_the_sale_naming_her_apply_in_one_batch() {
     let app = spawn_app().await;
     let world = seed(&app.db).await;

@@ -24,11 +24,16 @@ pub fn cache_store(model: &str) -> Option<&'static str> {
     }
 }
 
+/// A parsed record from the catalog's JSON; `None` for a record the catalog lacks.
+fn parsed_one(found: Option<&str>) -> Option<Value> {
+    serde_json::from_str(found?).ok()
+}
+
 /// Parsed records from the catalog's JSON.
 fn parsed(found: Vec<&str>) -> Vec<Value> {
     found
         .into_iter()
-        .filter_map(|json| serde_json::from_str(json).ok())
+        .filter_map(|json| parsed_one(Some(json)))
         .collect()
 }
 
@@ -70,9 +75,7 @@ impl LocalStore {
     /// One cached record of `model`.
     pub async fn cached(&self, model: &str, id: Uuid) -> Result<Option<Value>, DbError> {
         if catalog::holds(model) {
-            return self
-                .with_catalog(|c| c.get(model, id).and_then(|j| serde_json::from_str(j).ok()))
-                .await;
+            return self.with_catalog(|c| parsed_one(c.get(model, id))).await;
         }
         let Some(store) = cache_store(model) else {
             return Ok(None);
@@ -95,11 +98,7 @@ impl LocalStore {
     ) -> Result<Vec<Option<Value>>, DbError> {
         if catalog::holds(model) {
             return self
-                .with_catalog(|c| {
-                    ids.iter()
-                        .map(|id| c.get(model, *id).and_then(|j| serde_json::from_str(j).ok()))
-                        .collect()
-                })
+                .with_catalog(|c| ids.iter().map(|id| parsed_one(c.get(model, *id))).collect())
                 .await;
         }
         let Some(store) = cache_store(model) else {
@@ -151,11 +150,8 @@ impl LocalStore {
 
     /// The product with this barcode, from the catalog.
     pub async fn product_by_barcode(&self, barcode: &str) -> Result<Option<Value>, DbError> {
-        self.with_catalog(|c| {
-            c.by_barcode(barcode)
-                .and_then(|j| serde_json::from_str(j).ok())
-        })
-        .await
+        self.with_catalog(|c| parsed_one(c.by_barcode(barcode)))
+            .await
     }
 
     /// Products found by `query` as the server's search finds them (SKU, barcode prefix or

@@ -92,6 +92,12 @@ impl SaleWriter {
         Ok(product)
     }
 
+    /// A customer this batch created (collected, written before the sales): a sale may name
+    /// them.
+    pub fn customer_created(&mut self, id: Uuid) {
+        self.customers.insert(id);
+    }
+
     pub(super) async fn customer_exists(
         &mut self,
         conn: &mut AnyConnection,

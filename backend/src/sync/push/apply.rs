@@ -64,6 +64,10 @@ pub(super) async fn execute(
     flags: &mut Flags,
     batch: &mut Batch,
 ) -> Result<(OpResult, &'static str, Option<Applied>), AppError> {
+    if op.model == CLIENTE && op.kind != OpKind::Create && batch.customers.pending(op.entity_id) {
+        // The op reads the row: the batch's collected creates go in first.
+        batch.customers.flush(conn).await?;
+    }
     if op.model == EXISTENCIA {
         // The batch's sales take their stock at close; a stock op reads the quantity, so
         // theirs goes first — outside the savepoint, which a refusal would roll back.
@@ -152,7 +156,19 @@ pub(super) async fn dispatch(
                     "No tienes permiso para este cambio.",
                 )));
             }
-            entities::apply(conn, body, &config, &at, &mut batch.seqs).await
+            let applied = entities::apply(
+                conn,
+                body,
+                &config,
+                &at,
+                &mut batch.seqs,
+                &mut batch.customers,
+            )
+            .await?;
+            if applied.is_ok() && body.model == CLIENTE && body.kind == OpKind::Create {
+                batch.sales.customer_created(body.entity_id);
+            }
+            Ok(applied)
         }
         (EXISTENCIA, OpKind::StockDelta) => {
             let seqs = &mut batch.seqs;
@@ -296,6 +312,13 @@ pub(super) async fn apply_all(
     batch.seqs = db::ChangeSeqs::reserve(&mut *tx, positions).await?;
     let (products, sale_ids) = sold(accepted.iter().map(|&(i, _, _)| &ops[i]));
     batch.sales.prefetch(&mut *tx, &products, &sale_ids).await?;
+    let new_customers: Vec<Uuid> = accepted
+        .iter()
+        .map(|&(i, _, _)| &ops[i].body)
+        .filter(|body| body.model == CLIENTE && body.kind == OpKind::Create)
+        .map(|body| body.entity_id)
+        .collect();
+    batch.customers.prefetch(&mut *tx, &new_customers).await?;
     let now_ms = u64::try_from(state.clock.now_ms()).unwrap_or(0);
     let margin_ms = state.auth.clock_margin_ms();
     let mut clock_ahead = 0_u64;

@@ -23,6 +23,8 @@ pub struct Batch {
     pub(super) seqs: db::ChangeSeqs,
     /// The batch's sales, written together at close.
     pub(super) sales: SaleWriter,
+    /// The batch's new customers, written together at close (or before an op reads one).
+    pub(super) customers: NewCustomers,
 }
 
 impl Batch {
@@ -46,12 +48,15 @@ impl Batch {
             authors: HashMap::new(),
             seqs: db::ChangeSeqs::default(),
             sales: SaleWriter::new(),
+            customers: NewCustomers::default(),
         })
     }
 
     /// Writes the collected answers, conflicts and audit entries and the audit head; call
     /// before committing.
     pub async fn close(mut self, conn: &mut AnyConnection) -> Result<DeviceCtx, AppError> {
+        // Customers first: the batch's sales may name them.
+        self.customers.flush(conn).await?;
         self.sales.flush(conn).await?;
         self.answers.flush(conn).await?;
         self.conflicts.flush(conn).await?;

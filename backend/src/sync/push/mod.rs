@@ -44,7 +44,7 @@ use crate::{
     auth::CurrentUser,
     clock::Clock,
     db,
-    model::sales::SaleWriter,
+    model::{customers::NewCustomers, sales::SaleWriter},
     rows::{Cell, Rows},
     AppError, AppState,
 };
