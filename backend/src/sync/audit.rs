@@ -3,9 +3,15 @@
 //! that holds the SHA-256 of the previous entry, so editing or deleting a row breaks the chain where it was
 //! touched, and [`verify`] names that entry.
 
+use std::{
+    borrow::Cow,
+    io::{self, Write},
+};
+
 use pronto_shared::sync::canonical;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use sqlx::{any::AnyRow, AnyConnection, Row};
 
 use crate::{
@@ -57,6 +63,38 @@ pub fn bounded(entry: &Entry) -> Entry {
     }
 }
 
+/// [`bounded`], without a copy of an entry that is within the bounds (nearly all are).
+fn bounded_cow(entry: &Entry) -> Cow<'_, Entry> {
+    let text_fits = |t: &str| t.len() <= MAX_TEXT || t.chars().nth(MAX_TEXT).is_none();
+    let fits = text_fits(&entry.model)
+        && text_fits(&entry.entity_id)
+        && [&entry.before, &entry.after]
+            .into_iter()
+            .flatten()
+            .all(|v| within_bounds(v, &text_fits));
+    if fits {
+        Cow::Borrowed(entry)
+    } else {
+        Cow::Owned(bounded(entry))
+    }
+}
+
+fn within_bounds(value: &Value, text_fits: &impl Fn(&str) -> bool) -> bool {
+    match value {
+        Value::String(text) => text_fits(text),
+        Value::Array(items) => {
+            items.len() <= MAX_ITEMS && items.iter().all(|v| within_bounds(v, text_fits))
+        }
+        Value::Object(map) => {
+            map.len() <= MAX_ITEMS
+                && map
+                    .iter()
+                    .all(|(k, v)| text_fits(k) && within_bounds(v, text_fits))
+        }
+        _ => true,
+    }
+}
+
 fn cut(text: &str) -> String {
     match text.char_indices().nth(MAX_TEXT) {
         None => text.to_owned(),
@@ -78,11 +116,49 @@ fn bound_value(value: &Value) -> Value {
     }
 }
 
-/// The chain's hash of an entry: SHA-256 over the previous hash and the entry's canonical
-/// JSON (with its id, so moving rows around is noticed too).
+/// The chain's hash of an entry: SHA-256 over the canonical JSON of the entry (with its id,
+/// so moving rows around is noticed too) and the previous hash:
+/// `{"entry":{…},"id":…,"prev":"…"}`. Written straight into the hasher, keys in canonical
+/// order, instead of building that object as a `Value` (a copy of the entry's before and
+/// after) and a string of it; the bytes are the same (a test keeps the first form).
 fn chain_hash(prev_hash: &str, id: i64, entry: &Entry) -> String {
-    let body = serde_json::json!({"id": id, "prev": prev_hash, "entry": entry});
-    canonical::sha256_hex(canonical::to_canonical_string(&body).as_bytes())
+    let mut hasher = Sha256::new();
+    // A hasher takes every write.
+    let _ = write_chained(&mut hasher, prev_hash, id, entry);
+    hex::encode(hasher.finalize())
+}
+
+fn write_chained(out: &mut impl Write, prev_hash: &str, id: i64, entry: &Entry) -> io::Result<()> {
+    let text = |out: &mut _, key: &[u8], value: &str| -> io::Result<()> {
+        Write::write_all(out, key)?;
+        canonical::write_str(value, out)
+    };
+    let optional = |out: &mut _, key: &[u8], value: Option<&str>| -> io::Result<()> {
+        Write::write_all(out, key)?;
+        match value {
+            Some(value) => canonical::write_str(value, out),
+            None => Write::write_all(out, b"null"),
+        }
+    };
+    let json = |out: &mut _, key: &[u8], value: Option<&Value>| -> io::Result<()> {
+        Write::write_all(out, key)?;
+        match value {
+            Some(value) => canonical::write_canonical(value, out),
+            None => Write::write_all(out, b"null"),
+        }
+    };
+    json(out, b"{\"entry\":{\"after\":", entry.after.as_ref())?;
+    text(out, b",\"at\":", &entry.at)?;
+    json(out, b",\"before\":", entry.before.as_ref())?;
+    optional(out, b",\"device_id\":", entry.device_id.as_deref())?;
+    text(out, b",\"entity_id\":", &entry.entity_id)?;
+    text(out, b",\"model\":", &entry.model)?;
+    optional(out, b",\"op_id\":", entry.op_id.as_deref())?;
+    text(out, b",\"result\":", &entry.result)?;
+    optional(out, b",\"user_id\":", entry.user_id.as_deref())?;
+    write!(out, "}},\"id\":{id}")?;
+    text(out, b",\"prev\":", prev_hash)?;
+    out.write_all(b"}")
 }
 
 /// The end of the chain while a transaction appends to it. [`Chain::open`] takes the head's
@@ -128,7 +204,7 @@ impl Chain {
     /// sent is bounded first ([`bounded`]): a refused op's model name or reason can echo
     /// anything, and the log must not grow by megabytes per forged op.
     pub fn append(&mut self, entry: &Entry) -> i64 {
-        let entry = &bounded(entry);
+        let entry = &*bounded_cow(entry);
         let id = self.last_id + 1;
         let hash = chain_hash(&self.last_hash, id, entry);
         let json = |v: &Option<Value>| v.as_ref().map(Value::to_string);
@@ -372,5 +448,82 @@ mod tests {
         let after = serde_json::to_string(&kept.after).unwrap();
         assert!(after.len() < 2_000, "{}", after.len());
         assert!(kept.model.contains("1000000 caracteres"));
+    }
+
+    /// The chain's first form: stored chains were hashed with it and are verified against it.
+    fn chain_hash_as_first_written(prev_hash: &str, id: i64, entry: &Entry) -> String {
+        let body = serde_json::json!({"id": id, "prev": prev_hash, "entry": entry});
+        canonical::sha256_hex(canonical::to_canonical_string(&body).as_bytes())
+    }
+
+    fn entries() -> Vec<Entry> {
+        let full = Entry {
+            at: "2026-12-07T16:00:00.000Z".into(),
+            user_id: Some("u-1".into()),
+            device_id: Some("d-\"1\"".into()),
+            op_id: Some("op\n1".into()),
+            model: "ventas.Venta".into(),
+            entity_id: "e-ñ-😀".into(),
+            result: "applied".into(),
+            before: Some(
+                serde_json::json!({"z": 1, "a": [1.5, -2, null, true], "ñ": {"y": "x\u{1}"}}),
+            ),
+            after: Some(serde_json::json!({"total": 129_900, "lineas": [{"b": 1, "a": "\\"}]})),
+        };
+        let empty = Entry {
+            user_id: None,
+            device_id: None,
+            op_id: None,
+            before: None,
+            after: None,
+            ..full.clone()
+        };
+        let odd = Entry {
+            after: Some(serde_json::json!("solo texto")),
+            before: Some(serde_json::json!([])),
+            ..full.clone()
+        };
+        vec![full, empty, odd]
+    }
+
+    #[test]
+    fn the_streamed_chain_hash_is_the_first_forms_hash_byte_for_byte() {
+        for (i, entry) in entries().iter().enumerate() {
+            for (prev, id) in [("", 1), ("ab12", 42), ("\"", i64::MAX)] {
+                assert_eq!(
+                    chain_hash(prev, id, entry),
+                    chain_hash_as_first_written(prev, id, entry),
+                    "entry {i}, prev {prev:?}, id {id}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_entry_within_bounds_is_chained_as_it_is_and_one_beyond_them_is_cut() {
+        for entry in entries() {
+            assert!(matches!(bounded_cow(&entry), Cow::Borrowed(_)));
+            assert_eq!(bounded(&entry), entry);
+        }
+        let long = Entry {
+            entity_id: "é".repeat(MAX_TEXT + 1),
+            ..entries()[0].clone()
+        };
+        let many = Entry {
+            after: Some(serde_json::json!({"lista": vec![0; MAX_ITEMS + 1]})),
+            ..entries()[0].clone()
+        };
+        let exactly = Entry {
+            entity_id: "é".repeat(MAX_TEXT),
+            after: Some(serde_json::json!({"lista": vec![0; MAX_ITEMS]})),
+            ..entries()[0].clone()
+        };
+        assert!(matches!(bounded_cow(&exactly), Cow::Borrowed(_)));
+        for entry in [long, many] {
+            let kept = bounded_cow(&entry);
+            assert!(matches!(kept, Cow::Owned(_)));
+            assert_eq!(*kept, bounded(&entry));
+            assert_ne!(*kept, entry);
+        }
     }
 }

@@ -3,15 +3,18 @@
 //! whitespace, numbers and strings as serde_json writes them. The checksum is the lower-case
 //! hex SHA-256 of those bytes.
 
+use std::io::{self, Write};
+
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// `value` in canonical form.
 pub fn to_canonical_string(value: &Value) -> String {
-    let mut out = String::new();
-    write(value, &mut out);
-    out
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and serde_json writes UTF-8 only.
+    let _ = write_canonical(value, &mut out);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Canonical JSON of any serialisable value.
@@ -28,34 +31,41 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn write(value: &Value, out: &mut String) {
+/// Writes `value`'s canonical form into `out` as it goes (a hasher, a buffer): no copy of the
+/// value and no string per key or number.
+pub fn write_canonical<W: Write>(value: &Value, out: &mut W) -> io::Result<()> {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
+            out.write_all(b"{")?;
             for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",")?;
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write(item, out);
+                write_str(key, out)?;
+                out.write_all(b":")?;
+                write_canonical(item, out)?;
             }
-            out.push('}');
+            out.write_all(b"}")
         }
         Value::Array(items) => {
-            out.push('[');
+            out.write_all(b"[")?;
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",")?;
                 }
-                write(item, out);
+                write_canonical(item, out)?;
             }
-            out.push(']');
+            out.write_all(b"]")
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => serde_json::to_writer(out, scalar).map_err(io::Error::from),
     }
+}
+
+/// `text` as a JSON string, escaped as serde_json escapes it.
+pub fn write_str<W: Write>(text: &str, out: &mut W) -> io::Result<()> {
+    serde_json::to_writer(out, text).map_err(io::Error::from)
 }
 
 #[cfg(test)]
@@ -88,5 +98,16 @@ mod tests {
             to_canonical_string(&json!({"a\"b": "x\ny"})),
             r#"{"a\"b":"x\ny"}"#
         );
+    }
+
+    #[test]
+    fn the_streamed_form_is_serde_jsons_compact_form_of_sorted_keys() {
+        let value = json!({
+            "z": [1, -2.5, 1e300, null, true, "\u{7f}\u{1f}/é😀"],
+            "a": {"c": {}, "b": [], "\"": "\\"},
+            "M": 18_446_744_073_709_551_615_u64,
+        });
+        // serde_json's maps are sorted by key bytes already (no `preserve_order`).
+        assert_eq!(to_canonical_string(&value), value.to_string());
     }
 }
