@@ -22,9 +22,11 @@ pub fn canonical_json<T: Serialize>(value: &T) -> Result<String, serde_json::Err
     Ok(to_canonical_string(&serde_json::to_value(value)?))
 }
 
-/// Hex SHA-256 of `value`'s canonical JSON.
+/// Hex SHA-256 of `value`'s canonical JSON, streamed into the hasher.
 pub fn checksum<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
-    Ok(sha256_hex(canonical_json(value)?.as_bytes()))
+    let mut hasher = Sha256::new();
+    write_canonical(&serde_json::to_value(value)?, &mut hasher).map_err(serde_json::Error::io)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

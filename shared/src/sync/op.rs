@@ -211,7 +211,8 @@ pub fn signing_message(body: &OpBody) -> Vec<u8> {
         map.remove("seq");
     }
     let mut message = SIGNING_TAG.as_bytes().to_vec();
-    message.extend_from_slice(canonical::to_canonical_string(&value).as_bytes());
+    // Writing into a Vec cannot fail.
+    let _ = canonical::write_canonical(&value, &mut message);
     message
 }
 
