@@ -102,7 +102,15 @@ test("a conflict held for the manager reaches her open dashboard and is counted 
   await m.goto(`${server.url}/sincronizacion/dashboard/`);
   await m.locator('[data-testid="dashboard-live"][data-live="true"]').waitFor({ timeout: 30_000 });
   // Both tills are shown connected.
-  await waitUntil(async () => (await m.locator('[data-testid="device-row"][data-online="true"]').count()) === 2, 15_000);
+  try {
+    await waitUntil(async () => (await m.locator('[data-testid="device-row"][data-online="true"]').count()) === 2, 15_000);
+  } catch (error) {
+    // What the dashboard shows, what the server holds, and what it logged: enough to tell a
+    // socket that closed from a count or a stamp that went wrong.
+    const rows = await m.getByTestId("device-row").evaluateAll((rs) => rs.map((r) => `${r.dataset.online} ${r.innerText}`));
+    const devices = await m.evaluate(async () => (await fetch("/api/devices")).text());
+    throw new Error(`${error.message}: rows ${JSON.stringify(rows)}; devices ${devices}; server log ${server.log().slice(-3000)}`);
+  }
 
   for (const t of [one, two]) {
     await t.context.setOffline(true);
