@@ -82,10 +82,15 @@ impl Database {
                         // `synchronous = FULL`: in WAL, NORMAL may lose the last commits on a
                         // power cut — commits the devices were told are safe, and deleted
                         // from their outboxes. An acknowledged op must be on disk.
+                        // `wal_autocheckpoint` 8,000 pages (≈ 32 MiB, default 1,000): the
+                        // checkpoint runs inside the commit that crosses the mark, with its own
+                        // fsync; a busy push path paid it every few batches (8 % of the
+                        // database thread in the replay profile). Commits stay as durable.
                         Backend::Sqlite => {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                                 PRAGMA wal_autocheckpoint = 8000;",
                             )
                             .await?;
                         }
