@@ -115,7 +115,8 @@ const INSERT_COLUMNS: &[&str] = &[
 /// The customers one push batch creates, written with multi-row INSERTs when the batch closes
 /// or before an op reads one of them: a till's new customers are most of a busy push, and one
 /// statement each was most of applying them. Whether an id is taken is known before anything
-/// is collected (one read for the batch, then the batch's own creates), so a create is
+/// is collected (one read for the batch's ids up front, or one per id that was not in it,
+/// then the batch's own creates), so a create is
 /// answered when it is collected and the INSERT cannot find the id taken — a concurrent
 /// writer that takes it meanwhile (PostgreSQL) fails the whole batch, which the device sends
 /// again and then sees refused.
@@ -124,9 +125,11 @@ pub struct NewCustomers {
     rows: Rows,
     /// Collected, not yet written.
     pending: HashSet<Uuid>,
-    /// Ids of this batch's creates found in the table by [`Self::prefetch`], and every id
-    /// collected since: a create of one of them is refused.
+    /// Ids of this batch's creates found in the table, and every id collected since: a create
+    /// of one of them is refused.
     taken: HashSet<Uuid>,
+    /// Ids looked up in the table.
+    checked: HashSet<Uuid>,
 }
 
 impl Default for NewCustomers {
@@ -135,17 +138,19 @@ impl Default for NewCustomers {
             rows: Rows::new("customers", INSERT_COLUMNS),
             pending: HashSet::new(),
             taken: HashSet::new(),
+            checked: HashSet::new(),
         }
     }
 }
 
 impl NewCustomers {
-    /// Reads which of the batch's create ids exist already (deleted ones too).
+    /// Reads which of the batch's create ids exist already (deleted ones too), all at once.
     pub async fn prefetch(
         &mut self,
         conn: &mut AnyConnection,
         ids: &[Uuid],
     ) -> Result<(), AppError> {
+        self.checked.extend(ids.iter().copied());
         for chunk in ids.chunks(500) {
             let found: Vec<(String,)> =
                 db::in_query(conn, "SELECT id FROM customers WHERE id IN", chunk).await?;
@@ -156,11 +161,21 @@ impl NewCustomers {
         Ok(())
     }
 
-    /// Collects a new customer; `false`, collecting nothing, when the id is taken. Call
-    /// [`Self::prefetch`] with the id first.
-    pub fn add(&mut self, id: Uuid, c: &ValidCustomer, points: i64, w: WriteAt<'_>) -> bool {
+    /// Collects a new customer; `false`, collecting nothing, when the id is taken (looked up
+    /// here unless [`Self::prefetch`] did: an admin's retry of one op does not prefetch).
+    pub async fn add(
+        &mut self,
+        conn: &mut AnyConnection,
+        id: Uuid,
+        c: &ValidCustomer,
+        points: i64,
+        w: WriteAt<'_>,
+    ) -> Result<bool, AppError> {
+        if !self.checked.contains(&id) {
+            self.prefetch(conn, &[id]).await?;
+        }
         if !self.taken.insert(id) {
-            return false;
+            return Ok(false);
         }
         self.pending.insert(id);
         self.rows.push(vec![
@@ -178,7 +193,7 @@ impl NewCustomers {
             Cell::from(w.seq),
             Cell::from(w.at),
         ]);
-        true
+        Ok(true)
     }
 
     /// Whether `id` is collected and not yet in the table.

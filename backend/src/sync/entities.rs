@@ -137,7 +137,7 @@ async fn create(
             .await
             .map(|()| to_json(&p.record(op.entity_id, 1))),
         ValidRecord::Customer(c) => {
-            if new_customers.add(op.entity_id, c, 0, w) {
+            if new_customers.add(conn, op.entity_id, c, 0, w).await? {
                 Ok(to_json(&c.record(op.entity_id, 0, 1)))
             } else {
                 Err(AppError::Conflict(customers::TAKEN.into()))

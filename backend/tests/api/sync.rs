@@ -3,12 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use pronto_backend::{sync::audit, sync::config_store};
+use pronto_backend::{
+    model::{customers::NewCustomers, WriteAt},
+    sync::audit,
+    sync::config_store,
+};
 use pronto_shared::sync::{
     config::{CLIENTE, EXISTENCIA, PRODUCTO, VENTA},
     conflict::Outcome,
     engine::base64url,
     op::{signing_message, PROTOCOL},
+    records::{self, ValidRecord},
     signing::KeySigner,
     Hlc, Op, OpBody, OpKind, OpResult, PullReply, PushReply, Strategy,
 };
@@ -851,6 +856,56 @@ async fn a_customer_created_twice_and_edited_in_one_batch_is_created_once_and_ed
         rows,
         vec![("Berta Ruiz".to_owned(), Some("5512345678".to_owned()), 2)]
     );
+}
+
+/// An admin's retry applies one op without the batch's read ahead: the writer looks the id up
+/// itself, so a taken id is refused instead of failing the INSERT at close.
+#[tokio::test]
+async fn a_customer_create_not_read_ahead_is_still_refused_when_its_id_is_taken() {
+    let app = spawn_app().await;
+    let world = seed(&app.db).await;
+    let fields: BTreeMap<String, Value> = [("nombre".to_owned(), json!("Nueva"))].into();
+    let Ok(ValidRecord::Customer(valid)) = records::validate(CLIENTE, &fields) else {
+        panic!("a valid customer");
+    };
+    let hlc = Hlc {
+        wall_ms: 1,
+        counter: 0,
+        node: "t".into(),
+    };
+    let w = WriteAt {
+        seq: 1_000_000,
+        at: "2026-12-07T18:00:00.000Z",
+        hlc: &hlc,
+    };
+    let fresh = Uuid::now_v7();
+    let mut tx = app.db.begin_write().await.unwrap();
+    let mut new_customers = NewCustomers::default();
+
+    let taken = new_customers
+        .add(&mut tx, world.customer, &valid, 0, w)
+        .await
+        .unwrap();
+    let first = new_customers
+        .add(&mut tx, fresh, &valid, 0, w)
+        .await
+        .unwrap();
+    let again = new_customers
+        .add(&mut tx, fresh, &valid, 0, w)
+        .await
+        .unwrap();
+    new_customers.flush(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!((taken, first, again), (false, true, false));
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM customers WHERE id IN ($1, $2) ORDER BY name")
+            .bind(world.customer.to_string())
+            .bind(fresh.to_string())
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(names, vec!["Ana López".to_owned(), "Nueva".to_owned()]);
 }
 
 #[tokio::test]
