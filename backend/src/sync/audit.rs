@@ -65,13 +65,12 @@ pub fn bounded(entry: &Entry) -> Entry {
 
 /// [`bounded`], without a copy of an entry that is within the bounds (nearly all are).
 fn bounded_cow(entry: &Entry) -> Cow<'_, Entry> {
-    let text_fits = |t: &str| t.len() <= MAX_TEXT || t.chars().nth(MAX_TEXT).is_none();
-    let fits = text_fits(&entry.model)
-        && text_fits(&entry.entity_id)
+    let fits = fits(&entry.model)
+        && fits(&entry.entity_id)
         && [&entry.before, &entry.after]
             .into_iter()
             .flatten()
-            .all(|v| within_bounds(v, &text_fits));
+            .all(within_bounds);
     if fits {
         Cow::Borrowed(entry)
     } else {
@@ -79,20 +78,20 @@ fn bounded_cow(entry: &Entry) -> Cow<'_, Entry> {
     }
 }
 
-fn within_bounds(value: &Value, text_fits: &impl Fn(&str) -> bool) -> bool {
+fn within_bounds(value: &Value) -> bool {
     match value {
-        Value::String(text) => text_fits(text),
-        Value::Array(items) => {
-            items.len() <= MAX_ITEMS && items.iter().all(|v| within_bounds(v, text_fits))
-        }
+        Value::String(text) => fits(text),
+        Value::Array(items) => items.len() <= MAX_ITEMS && items.iter().all(within_bounds),
         Value::Object(map) => {
-            map.len() <= MAX_ITEMS
-                && map
-                    .iter()
-                    .all(|(k, v)| text_fits(k) && within_bounds(v, text_fits))
+            map.len() <= MAX_ITEMS && map.iter().all(|(k, v)| fits(k) && within_bounds(v))
         }
         _ => true,
     }
+}
+
+/// Whether [`cut`] leaves `text` as it is.
+fn fits(text: &str) -> bool {
+    text.len() <= MAX_TEXT || text.chars().nth(MAX_TEXT).is_none()
 }
 
 fn cut(text: &str) -> String {
