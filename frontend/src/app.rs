@@ -38,7 +38,6 @@ use crate::{
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gate {
-    Checking,
     SignedOut,
     SignedIn,
 }
@@ -67,9 +66,11 @@ pub fn App() -> impl IntoView {
     });
 
     // Only a change of gate re-renders the page; a re-confirmed profile does not.
+    // Without a cached profile the sign-in form shows while the server is asked: it is what
+    // `index.html` painted before the app arrived, and what almost every such device needs.
+    // A session the server still knows moves on to the home screen when it answers.
     let gate = Memo::new(move |_| match session.state.get() {
-        SessionState::Checking => Gate::Checking,
-        SessionState::SignedOut => Gate::SignedOut,
+        SessionState::Checking | SessionState::SignedOut => Gate::SignedOut,
         SessionState::SignedIn(_) => Gate::SignedIn,
     });
 
@@ -89,7 +90,6 @@ pub fn App() -> impl IntoView {
             </div>
             <main class="page">
                 {move || match gate.get() {
-                    Gate::Checking => view! { <p class="loading">"Cargando…"</p> }.into_any(),
                     Gate::SignedOut => view! { <Login /> }.into_any(),
                     Gate::SignedIn => {
                         view! {

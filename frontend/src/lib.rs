@@ -31,6 +31,7 @@ pub mod recovery;
 pub mod scanner;
 pub mod screen_change;
 pub mod session;
+pub mod shell;
 pub mod storage;
 pub mod storage_space;
 pub mod sync_service;
@@ -39,8 +40,12 @@ pub mod web_lock;
 pub mod webcrypto;
 pub mod words;
 
-/// Installs the panic hook, then mounts the app on `<body>`.
+/// Installs the panic hook, takes over the plain sign-in screen, then mounts the app on
+/// `<body>`.
 pub fn start() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(app::App);
+    shell::after_paint(|| {
+        shell::take_over();
+        leptos::mount::mount_to_body(app::App);
+    });
 }

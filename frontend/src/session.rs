@@ -85,7 +85,14 @@ impl Session {
         {
             storage::remove(PENDING_LOGOUT_KEY);
         }
-        match api::get::<Profile>("/api/auth/me").await {
+        let asked_in = self.state.get_untracked();
+        let answer = api::get::<Profile>("/api/auth/me").await;
+        // The sign-in form shows while this is asked (no cached profile): a person who signed
+        // in meanwhile has a new session, which this older answer says nothing about.
+        if SIGNING_IN.get() || self.state.get_untracked() != asked_in {
+            return;
+        }
+        match answer {
             Ok(profile) => {
                 save_profile(&profile);
                 self.state.set(SessionState::SignedIn(profile));

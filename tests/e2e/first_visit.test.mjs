@@ -3,7 +3,7 @@
 // Counted at the server, from its request log.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchBrowser, startServer, waitForServiceWorker } from "./support.mjs";
+import { DEMO, launchBrowser, startServer, waitForServiceWorker } from "./support.mjs";
 
 const env = {};
 before(async () => {
@@ -45,5 +45,61 @@ test("a first visit downloads the wasm, its glue and the styles once, service wo
     assert.ok(path, `the page loaded its ${path}`);
     assert.ok(cached.includes(path), `${path} is in the service worker's cache`);
     assert.equal(served(path), 1, `${path} left the server once`);
+  }
+});
+
+/** A fresh browser (no service worker yet, so every request reaches the route) whose wasm
+ *  download waits until `release()` is called. */
+async function heldWasm() {
+  const browser = await launchBrowser();
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  let release;
+  const gate = new Promise((resolve) => (release = resolve));
+  await page.route("**/*.wasm", async (route) => {
+    await gate;
+    await route.continue().catch(() => {});
+  });
+  return { browser, page, release };
+}
+
+test("the sign-in screen shows and takes typing before the wasm arrives, and the app keeps it in place", async () => {
+  const { browser, page, release } = await heldWasm();
+  try {
+    await page.goto(env.server.url);
+    const plain = page.locator("#arranque");
+    await plain.getByText("Entra con el usuario que te dio tu gerente.").waitFor();
+    assert.equal(await plain.getByRole("button", { name: "Cargando…" }).isDisabled(), true);
+    const lead = await page.locator(".lead").boundingBox();
+    const card = await page.locator("section.login").boundingBox();
+    await plain.getByLabel("Usuario").fill(DEMO.cajero.usuario);
+    await plain.getByLabel("Contraseña").fill(DEMO.cajero.contrasena);
+    release();
+    await plain.waitFor({ state: "detached" });
+    const entrar = page.getByRole("button", { name: "Entrar" });
+    await entrar.waitFor();
+    assert.equal(await page.getByLabel("Usuario").inputValue(), DEMO.cajero.usuario);
+    assert.equal(await page.getByLabel("Contraseña").inputValue(), DEMO.cajero.contrasena);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), "contrasena");
+    assert.deepEqual(await page.locator(".lead").boundingBox(), lead, "the lead paragraph did not move");
+    assert.deepEqual(await page.locator("section.login").boundingBox(), card, "the card did not move");
+    await entrar.click();
+    await page.getByTestId("user-name").filter({ hasText: DEMO.cajero.nombre }).waitFor();
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a device with someone signed in shows no sign-in form before the wasm arrives", async () => {
+  const { browser, page, release } = await heldWasm();
+  try {
+    await page.goto(env.server.url);
+    await page.locator("#arranque .lead").waitFor();
+    await page.evaluate(() => localStorage.setItem("pronto.perfil", "{}"));
+    await page.reload();
+    await page.locator("#arranque p.loading").getByText("Cargando…", { exact: true }).waitFor();
+    assert.equal(await page.locator("#arranque-acceso").isVisible(), false);
+    release();
+  } finally {
+    await browser.close();
   }
 });

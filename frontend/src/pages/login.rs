@@ -1,14 +1,29 @@
 //! Sign-in screen: user name, password, one big button.
 
-use leptos::{prelude::*, task::spawn_local};
+use leptos::{html, prelude::*, task::spawn_local};
 
-use crate::session::Session;
+use crate::{session::Session, shell};
 
 #[component]
 pub fn Login() -> impl IntoView {
     let session = expect_context::<Session>();
-    let usuario = RwSignal::new(String::new());
-    let contrasena = RwSignal::new(String::new());
+    // Typed into the plain screen while the app was downloading (`shell`), if anything.
+    let typed = shell::take_typed();
+    let usuario = RwSignal::new(typed.usuario);
+    let contrasena = RwSignal::new(typed.contrasena);
+    let (usuario_input, contrasena_input) =
+        (NodeRef::<html::Input>::new(), NodeRef::<html::Input>::new());
+    let focused = typed.focused;
+    Effect::new(move |_| {
+        let field = match focused.as_deref() {
+            Some("usuario") => usuario_input.get(),
+            Some("contrasena") => contrasena_input.get(),
+            _ => None,
+        };
+        if let Some(input) = field {
+            let _ = input.focus();
+        }
+    });
     let error = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
 
@@ -41,6 +56,7 @@ pub fn Login() -> impl IntoView {
                 <label class="field">
                     <span>"Usuario"</span>
                     <input
+                        node_ref=usuario_input
                         name="usuario"
                         type="text"
                         autocomplete="username"
@@ -54,6 +70,7 @@ pub fn Login() -> impl IntoView {
                 <label class="field">
                     <span>"Contraseña"</span>
                     <input
+                        node_ref=contrasena_input
                         name="contrasena"
                         type="password"
                         autocomplete="current-password"
