@@ -254,8 +254,10 @@ fn the_openapi_description_names_every_served_api_route_and_nothing_else() {
 /// grow past it unnoticed. Issue 21's target for the till's path is 250 KB; until the manager
 /// screens load apart, the budget holds today's size with about 1 % of room, and moves down
 /// as the app shrinks. It moved up once, from 580,000: the in-memory catalog (issue 21) added
-/// 16 KB and took a new tablet's first download of a chain's catalog from 11 s to 1.9 s.
-const FIRST_VISIT_BROTLI_BUDGET: u64 = 592_000;
+/// 16 KB and took a new tablet's first download of a chain's catalog from 11 s to 1.9 s. It
+/// moved down from 592,000 when every crate of the wasm was optimised for size (the `web`
+/// profile): 560,244 B.
+const FIRST_VISIT_BROTLI_BUDGET: u64 = 566_000;
 
 #[test]
 fn the_first_visit_stays_within_its_size_budget() {
