@@ -2,7 +2,7 @@
 // person, role and store, a session that survives a reload, and sign-out.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEMO, serverAndBrowser, signIn, waitUntil } from "./support.mjs";
+import { DEMO, launchBrowser, serverAndBrowser, signIn, waitUntil } from "./support.mjs";
 
 const env = serverAndBrowser();
 
@@ -55,4 +55,36 @@ test("a manager registers this browser as a device of the store; another store's
   await page.getByRole("button", { name: "Salir" }).click();
   await signIn(page, { usuario: "cajero1.polanco", contrasena: "cajero2026", nombre: "Diego Castillo" });
   await card.getByRole("alert").getByText("pertenece a otra tienda", { exact: false }).waitFor();
+});
+
+test("a sign-in made while the first session check is unanswered is not undone by its late 401", async () => {
+  // A fresh browser: no cached profile, so the form shows while /api/auth/me is asked.
+  const browser = await launchBrowser();
+  try {
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    let release;
+    const held = new Promise((resolve) => (release = resolve));
+    let asked = 0;
+    await page.route("**/api/auth/me", async (route) => {
+      asked += 1;
+      if (asked > 1) return route.continue().catch(() => {});
+      // The check the app makes as it starts: answered by the server now (no session yet),
+      // delivered late, as over a slow link.
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response }).catch(() => {});
+    });
+    await page.goto(env.server.url);
+    await page.getByRole("button", { name: "Entrar" }).waitFor();
+    await signIn(page, DEMO.cajero);
+    const late = page.waitForResponse((r) => r.url().endsWith("/api/auth/me"));
+    release();
+    // Had the app believed that late 401, it would sign the cashier out and lock her key.
+    assert.equal((await late).status(), 401);
+    await page.waitForTimeout(500);
+    assert.equal(await page.getByTestId("user-name").innerText(), DEMO.cajero.nombre);
+    assert.equal(await page.evaluate(() => localStorage.getItem("pronto.perfil") !== null), true);
+  } finally {
+    await browser.close();
+  }
 });
