@@ -71,6 +71,9 @@ test("the sign-in screen shows and takes typing before the wasm arrives, and the
     assert.equal(await plain.getByRole("button", { name: "Cargando…" }).isDisabled(), true);
     const lead = await page.locator(".lead").boundingBox();
     const card = await page.locator("section.login").boundingBox();
+    // Everything but the button's word: the plain screen is a copy of the app's.
+    const words = () => page.locator("section.login :is(h1, .lead, label > span)").allInnerTexts();
+    const plainWords = await words();
     await plain.getByLabel("Usuario").fill(DEMO.cajero.usuario);
     await plain.getByLabel("Contraseña").fill(DEMO.cajero.contrasena);
     release();
@@ -82,6 +85,8 @@ test("the sign-in screen shows and takes typing before the wasm arrives, and the
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), "contrasena");
     assert.deepEqual(await page.locator(".lead").boundingBox(), lead, "the lead paragraph did not move");
     assert.deepEqual(await page.locator("section.login").boundingBox(), card, "the card did not move");
+    assert.deepEqual(await words(), plainWords, "the plain screen says what the app's says");
+    assert.equal(plainWords.length, 4);
     await entrar.click();
     await page.getByTestId("user-name").filter({ hasText: DEMO.cajero.nombre }).waitFor();
   } finally {
