@@ -1,12 +1,16 @@
 //! The sign-in screen painted from `index.html` before the app's wasm arrives.
 //!
-//! On a first visit the wasm is most of the download (≈ 570 KB compressed): on a slow store
+//! On a first visit the wasm is most of the download (≈ 545 KB compressed): on a slow store
 //! connection that is seconds of a blank page. `index.html` carries the sign-in screen as
 //! plain HTML (`#arranque`), so the cashier sees it at once and may start typing; its button
 //! waits for the app. When the app starts it takes over what was typed, removes the plain
 //! screen and draws its own in the same place (same markup and classes, so nothing moves).
 
-use std::{cell::RefCell, rc::Rc, time::Duration};
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+    time::Duration,
+};
 
 use leptos::prelude::{request_animation_frame, set_timeout};
 use wasm_bindgen::JsCast;
@@ -39,13 +43,11 @@ pub fn after_paint(start: impl FnOnce() + 'static) {
         start();
         return;
     }
-    let start = Rc::new(RefCell::new(Some(start)));
-    let run = {
-        let start = Rc::clone(&start);
-        move || {
-            if let Some(start) = start.borrow_mut().take() {
-                start();
-            }
+    // Whichever of the two callbacks comes first runs it.
+    let start = Rc::new(Cell::new(Some(start)));
+    let run = move || {
+        if let Some(start) = start.take() {
+            start();
         }
     };
     let after_frame = run.clone();
