@@ -8,6 +8,10 @@
 //! paid in cash, exact. The ops are signed by a fresh key; the output is
 //! `{"key_id", "public_key", "ops"}`, and the key must be registered for (DEVICE, AUTHOR)
 //! (`POST /api/devices/DEVICE/claves` in AUTHOR's session) before the ops are pushed.
+//!
+//! Sale ids and op ids are UUIDv7 of the sale's time, as the till makes them (`Uuid::now_v7`
+//! in the web app): sales one millisecond apart from `START_MS`. The rest of each id comes
+//! from the device id and the sale's number, so one device's backlog is the same every run.
 
 use std::{
     collections::BTreeMap,
@@ -25,6 +29,17 @@ use pronto_shared::sync::{
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
+
+/// The first sale's time (2025-11-28, 03:20 UTC), in Unix milliseconds.
+const START_MS: u64 = 1_764_300_000_000;
+
+/// A UUIDv7 of `millis`, the rest of it filled from `salt` (distinct per id of the backlog).
+fn v7(millis: u64, salt: u128) -> Uuid {
+    let bytes: [u8; 16] = salt.to_le_bytes();
+    let mut rest = [0_u8; 10];
+    rest.copy_from_slice(&bytes[..10]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &rest).into_uuid()
+}
 
 /// The engine is only recorded with here; nothing is sent.
 struct Nowhere;
@@ -71,6 +86,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ))
     .map_err(|e| e.0)?;
     let base = identity.device_id.as_u128();
+    // The engine asks for one op id per recorded change, in order: the n-th is the n-th sale's.
+    let mut op_number = 0_u64;
+    engine.op_ids = Box::new(move || {
+        let id = v7(
+            START_MS + op_number,
+            base ^ (u128::from(op_number) << 1 | 1),
+        );
+        op_number += 1;
+        id
+    });
     let secret: [u8; 32] = (base ^ identity.author_id.as_u128())
         .to_le_bytes()
         .repeat(2)[..32]
@@ -79,8 +104,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for n in 0..count {
         let product = &products[(n as usize) % products.len()];
         let price = product["precio"].as_i64().ok_or("precio")?;
-        let id = uuid::Builder::from_random_bytes((base ^ (u128::from(n) << 1)).to_le_bytes())
-            .into_uuid();
+        let id = v7(START_MS + n, base ^ (u128::from(n) << 1));
         let fields = json!({
             "id": id,
             "lineas": [{"producto_id": product["id"], "cantidad": 1, "precio_unitario": price}],
@@ -97,7 +121,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             fields: map.into_iter().collect::<BTreeMap<_, _>>(),
             priority: 100,
         };
-        ready(engine.record(change, 1_764_300_000_000 + n, &signer)).map_err(|e| e.0)?;
+        ready(engine.record(change, START_MS + n, &signer)).map_err(|e| e.0)?;
     }
     let ops: Vec<_> = engine.storage.outbox.values().collect();
     let out = json!({"key_id": signer.key_id, "public_key": signer.public_key(), "ops": ops});
