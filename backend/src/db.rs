@@ -82,10 +82,11 @@ impl Database {
                         // `synchronous = FULL`: in WAL, NORMAL may lose the last commits on a
                         // power cut — commits the devices were told are safe, and deleted
                         // from their outboxes. An acknowledged op must be on disk.
-                        // `wal_autocheckpoint` 8,000 pages (≈ 32 MiB, default 1,000): the
-                        // checkpoint runs inside the commit that crosses the mark, with its own
-                        // fsync; a busy push path paid it every few batches (8 % of the
-                        // database thread in the replay profile). Commits stay as durable.
+                        // Checkpoints run off the write path ([`Database::checkpoint`], from
+                        // the server's background task). `wal_autocheckpoint` at 8,000 pages
+                        // (≈ 32 MiB, default 1,000) is the backstop for when that task falls
+                        // behind: it runs inside the commit that crosses the mark, with its
+                        // own fsync. Commits stay as durable either way.
                         Backend::Sqlite => {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -166,6 +167,23 @@ impl Database {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// SQLite: copies the pages committed to the write-ahead log into the database file
+    /// (`PRAGMA wal_checkpoint(PASSIVE)`: it waits for no writer and no writer waits for it).
+    /// Left to SQLite, the commit that crosses `wal_autocheckpoint` does this itself, and a
+    /// push batch then waits for tens of milliseconds of copying and an fsync. Returns the
+    /// WAL's frames and how many of them are in the database file now; `None` on PostgreSQL,
+    /// which checkpoints on its own processes.
+    pub async fn checkpoint(&self) -> Result<Option<(i64, i64)>, AppError> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let (_busy, frames, copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Some((frames, copied)))
     }
 
     /// Closes every connection; pending queries finish first.

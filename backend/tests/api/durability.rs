@@ -29,3 +29,35 @@ async fn every_pooled_connection_commits_durably() {
     }
     assert_eq!(held.len() as u32, max);
 }
+
+#[tokio::test]
+async fn a_checkpoint_copies_every_committed_page_of_the_log_into_the_database() {
+    let app = spawn_app().await;
+    let Some(_) = app.db.checkpoint().await.expect("first checkpoint") else {
+        assert_eq!(app.db.backend().as_str(), "postgres");
+        return; // PostgreSQL checkpoints on its own.
+    };
+    let mut tx = app.db.begin_write().await.expect("write");
+    for n in 0..200 {
+        sqlx::query("INSERT INTO sync_config (model, config, updated_at) VALUES ($1, '{}', 'x')")
+            .bind(format!("model-{n}"))
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+    }
+    tx.commit().await.expect("commit");
+    let (frames, copied) = app
+        .db
+        .checkpoint()
+        .await
+        .expect("checkpoint")
+        .expect("sqlite");
+    assert!(frames > 0, "the commit went to the log: {frames} frames");
+    assert_eq!(copied, frames, "nothing holds the log back");
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sync_config WHERE model LIKE 'model-%'")
+            .fetch_one(app.db.pool())
+            .await
+            .expect("count");
+    assert_eq!(kept, 200);
+}
