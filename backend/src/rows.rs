@@ -74,13 +74,24 @@ impl Rows {
         self.rows.is_empty()
     }
 
+    /// The `column`-th text of the `row`-th collected row (tests look at what would be written).
+    #[cfg(test)]
+    pub fn text(&self, row: usize, column: usize) -> Option<&str> {
+        match self.rows.get(row)?.get(column)? {
+            Cell::Text(text) => text.as_deref(),
+            Cell::Int(_) => None,
+        }
+    }
+
     pub fn push(&mut self, row: Vec<Cell>) {
         debug_assert_eq!(row.len(), self.columns.len());
         self.rows.push(row);
     }
 
-    /// Writes every collected row, in order, and forgets them.
-    pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), AppError> {
+    /// Writes every collected row, in order, and forgets them; says how many rows the
+    /// statements wrote (fewer than collected when the suffix skips some, e.g. `ON CONFLICT DO
+    /// NOTHING`).
+    pub async fn flush(&mut self, conn: &mut AnyConnection) -> Result<u64, AppError> {
         let per_statement = ROWS_PER_STATEMENT;
         let rows = std::mem::take(&mut self.rows);
         // SQLite gets anonymous `?` placeholders: sqlx looks up the name of every numbered
@@ -88,6 +99,7 @@ impl Rows {
         // a statement of n numbered placeholders costs n² — measured at an eighth of the
         // server's time in the replay benchmark. PostgreSQL needs `$n`.
         let anonymous = conn.backend_name() == "SQLite";
+        let mut written = 0;
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             // Owned, so each text cell moves into its bind instead of being copied.
@@ -123,8 +135,8 @@ impl Rows {
                     };
                 }
             }
-            query.execute(&mut *conn).await?;
+            written += query.execute(&mut *conn).await?.rows_affected();
         }
-        Ok(())
+        Ok(written)
     }
 }

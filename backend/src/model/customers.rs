@@ -112,6 +112,26 @@ const INSERT_COLUMNS: &[&str] = &[
     "updated_at",
 ];
 
+/// A new customer's row, in [`INSERT_COLUMNS`]' order: version 1, every field stamped with
+/// the write's clock.
+fn new_row(id: Uuid, c: &ValidCustomer, points: i64, w: WriteAt<'_>) -> Vec<Cell> {
+    vec![
+        Cell::from(id.to_string()),
+        Cell::from(c.name.clone()),
+        Cell::from(search::fold(&c.name)),
+        Cell::from(c.phone.as_ref().map(|p| p.as_str().to_owned())),
+        Cell::from(c.email.as_ref().map(|e| e.as_str().to_owned())),
+        Cell::from(c.rfc.as_ref().map(|r| r.as_str().to_owned())),
+        Cell::from(points),
+        Cell::from(c.notes.clone()),
+        Cell::from(1),
+        Cell::from(field_versions::created(FIELDS, w.hlc)),
+        Cell::from(0),
+        Cell::from(w.seq),
+        Cell::from(w.at),
+    ]
+}
+
 /// The customers one push batch creates, written with multi-row INSERTs when the batch closes
 /// or before an op reads one of them: a till's new customers are most of a busy push, and one
 /// statement each was most of applying them. Whether an id is taken is known before anything
@@ -178,21 +198,7 @@ impl NewCustomers {
             return Ok(false);
         }
         self.pending.insert(id);
-        self.rows.push(vec![
-            Cell::from(id.to_string()),
-            Cell::from(c.name.clone()),
-            Cell::from(search::fold(&c.name)),
-            Cell::from(c.phone.as_ref().map(|p| p.as_str().to_owned())),
-            Cell::from(c.email.as_ref().map(|e| e.as_str().to_owned())),
-            Cell::from(c.rfc.as_ref().map(|r| r.as_str().to_owned())),
-            Cell::from(points),
-            Cell::from(c.notes.clone()),
-            Cell::from(1),
-            Cell::from(field_versions::created(FIELDS, w.hlc)),
-            Cell::from(0),
-            Cell::from(w.seq),
-            Cell::from(w.at),
-        ]);
+        self.rows.push(new_row(id, c, points, w));
         Ok(true)
     }
 
@@ -219,28 +225,12 @@ pub async fn insert(
     points: i64,
     w: WriteAt<'_>,
 ) -> Result<(), AppError> {
-    let inserted = sqlx::query(
-        "INSERT INTO customers (id, name, name_folded, phone, email, rfc, points, notes, version, \
-         field_versions, deleted, change_seq, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, 0, $10, $11) ON CONFLICT DO NOTHING",
-    )
-    .bind(id.to_string())
-    .bind(&c.name)
-    .bind(search::fold(&c.name))
-    .bind(c.phone.as_ref().map(|p| p.as_str().to_owned()))
-    .bind(c.email.as_ref().map(|e| e.as_str().to_owned()))
-    .bind(c.rfc.as_ref().map(|r| r.as_str().to_owned()))
-    .bind(points)
-    .bind(&c.notes)
-    .bind(field_versions::created(FIELDS, w.hlc))
-    .bind(w.seq)
-    .bind(w.at)
-    .execute(conn)
-    .await?;
+    let mut row = Rows::with_suffix("customers", INSERT_COLUMNS, "ON CONFLICT DO NOTHING");
+    row.push(new_row(id, c, points, w));
     // A taken id writes nothing instead of failing the statement: on PostgreSQL a failed
     // statement would abort the whole transaction, and a synced create runs without a
     // savepoint of its own.
-    if inserted.rows_affected() == 0 {
+    if row.flush(conn).await? == 0 {
         return Err(AppError::Conflict(TAKEN.into()));
     }
     Ok(())

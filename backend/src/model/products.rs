@@ -224,7 +224,8 @@ async fn replace_words(
     for word in search::product_words(&p.name, &p.brand, &p.model, &p.color) {
         words.push(vec![word.into(), id.to_string().into()]);
     }
-    words.flush(conn).await
+    words.flush(conn).await?;
+    Ok(())
 }
 
 /// The row as the conflict rules see it, deleted or not: `(product, deleted, field stamps,

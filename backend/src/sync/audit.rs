@@ -121,13 +121,42 @@ fn bound_value(value: &Value) -> Value {
 /// order, instead of building that object as a `Value` (a copy of the entry's before and
 /// after) and a string of it; the bytes are the same (a test keeps the first form).
 fn chain_hash(prev_hash: &str, id: i64, entry: &Entry) -> String {
+    let parts = Parts {
+        before: Part::Value(entry.before.as_ref()),
+        after: Part::Value(entry.after.as_ref()),
+    };
+    chain_hash_of(prev_hash, id, entry, parts)
+}
+
+fn chain_hash_of(prev_hash: &str, id: i64, entry: &Entry, parts: Parts<'_>) -> String {
     let mut hasher = Sha256::new();
     // A hasher takes every write.
-    let _ = write_chained(&mut hasher, prev_hash, id, entry);
+    let _ = write_chained(&mut hasher, prev_hash, id, entry, parts);
     hex::encode(hasher.finalize())
 }
 
-fn write_chained(out: &mut impl Write, prev_hash: &str, id: i64, entry: &Entry) -> io::Result<()> {
+/// An entry's `before` or `after` as the hash takes it: the value, written canonically as it
+/// goes (checking a stored chain), or its canonical text already made (appending, where the
+/// same text is stored: one serialisation instead of two).
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    Value(Option<&'a Value>),
+    Text(Option<&'a str>),
+}
+
+#[derive(Clone, Copy)]
+struct Parts<'a> {
+    before: Part<'a>,
+    after: Part<'a>,
+}
+
+fn write_chained(
+    out: &mut impl Write,
+    prev_hash: &str,
+    id: i64,
+    entry: &Entry,
+    parts: Parts<'_>,
+) -> io::Result<()> {
     let text = |out: &mut _, key: &[u8], value: &str| -> io::Result<()> {
         Write::write_all(out, key)?;
         canonical::write_str(value, out)
@@ -139,16 +168,17 @@ fn write_chained(out: &mut impl Write, prev_hash: &str, id: i64, entry: &Entry) 
             None => Write::write_all(out, b"null"),
         }
     };
-    let json = |out: &mut _, key: &[u8], value: Option<&Value>| -> io::Result<()> {
+    let json = |out: &mut _, key: &[u8], part: Part<'_>| -> io::Result<()> {
         Write::write_all(out, key)?;
-        match value {
-            Some(value) => canonical::write_canonical(value, out),
-            None => Write::write_all(out, b"null"),
+        match part {
+            Part::Value(Some(value)) => canonical::write_canonical(value, out),
+            Part::Text(Some(text)) => Write::write_all(out, text.as_bytes()),
+            Part::Value(None) | Part::Text(None) => Write::write_all(out, b"null"),
         }
     };
-    json(out, b"{\"entry\":{\"after\":", entry.after.as_ref())?;
+    json(out, b"{\"entry\":{\"after\":", parts.after)?;
     text(out, b",\"at\":", &entry.at)?;
-    json(out, b",\"before\":", entry.before.as_ref())?;
+    json(out, b",\"before\":", parts.before)?;
     optional(out, b",\"device_id\":", entry.device_id.as_deref())?;
     text(out, b",\"entity_id\":", &entry.entity_id)?;
     text(out, b",\"model\":", &entry.model)?;
@@ -205,8 +235,14 @@ impl Chain {
     pub fn append(&mut self, entry: &Entry) -> i64 {
         let entry = &*bounded_cow(entry);
         let id = self.last_id + 1;
-        let hash = chain_hash(&self.last_hash, id, entry);
-        let json = |v: &Option<Value>| v.as_ref().map(Value::to_string);
+        // Stored as hashed: canonical JSON, made once.
+        let before = entry.before.as_ref().map(canonical::to_canonical_string);
+        let after = entry.after.as_ref().map(canonical::to_canonical_string);
+        let parts = Parts {
+            before: Part::Text(before.as_deref()),
+            after: Part::Text(after.as_deref()),
+        };
+        let hash = chain_hash_of(&self.last_hash, id, entry, parts);
         self.pending.push(vec![
             Cell::from(id),
             Cell::from(entry.at.as_str()),
@@ -216,8 +252,8 @@ impl Chain {
             Cell::from(entry.model.as_str()),
             Cell::from(entry.entity_id.as_str()),
             Cell::from(entry.result.as_str()),
-            Cell::from(json(&entry.before)),
-            Cell::from(json(&entry.after)),
+            Cell::from(before),
+            Cell::from(after),
             Cell::from(self.last_hash.as_str()),
             Cell::from(hash.as_str()),
         ]);
@@ -495,6 +531,27 @@ mod tests {
                     "entry {i}, prev {prev:?}, id {id}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn an_appended_entry_is_stored_as_it_was_hashed_and_checks_against_its_hash() {
+        for entry in entries() {
+            let mut chain = Chain {
+                last_id: 6,
+                last_hash: "ab12".into(),
+                pending: Rows::new("audit_log", COLUMNS),
+            };
+            chain.append(&entry);
+            let stored = |column: usize| chain.pending.text(0, column).map(str::to_owned);
+            // What a check reads back: the stored texts, parsed.
+            let read = Entry {
+                before: stored(8).map(|t| serde_json::from_str(&t).expect("before")),
+                after: stored(9).map(|t| serde_json::from_str(&t).expect("after")),
+                ..entry.clone()
+            };
+            assert_eq!(read, entry);
+            assert_eq!(stored(11), Some(chain_hash("ab12", 7, &read)));
         }
     }
 

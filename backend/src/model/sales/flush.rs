@@ -84,7 +84,8 @@ impl SaleWriter {
                 Cell::from(take.at),
             ]);
         }
-        rows.flush(conn).await
+        rows.flush(conn).await?;
+        Ok(())
     }
 
     /// Writes everything collected; call before committing.
