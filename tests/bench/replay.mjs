@@ -92,6 +92,9 @@ try {
       `${pushes.length} pushes; from the first push to the last answer ${span.toFixed(2)} s = ${Math.round(COUNT / span)} ops/s; ` +
         `waiting for the server (request sent to answer received) ${inServer.toFixed(2)} s in all`,
     );
+    const waits = pushes.map((p) => p.server).sort((a, b) => a - b);
+    const median = waits[Math.floor((waits.length - 1) / 2)];
+    console.log(`one push's wait for the server: median ${median.toFixed(0)} ms, slowest ${waits[waits.length - 1].toFixed(0)} ms`);
   }
   console.log(`server sales today: ${ids.sales} before, ${sales} after (${sales - ids.sales} new)`);
 } finally {
