@@ -2,7 +2,9 @@
 //! browser can show — fetch failures as the heartbeat sees them, and the indicator's DOM.
 
 use leptos::prelude::*;
-use pronto_frontend::{components::connection_indicator::ConnectionIndicator, connection};
+use pronto_frontend::{
+    components::connection_indicator::ConnectionIndicator, connection, sync_service::nudge::Nudge,
+};
 use pronto_shared::{ConnectionState, Heartbeat};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -154,4 +156,44 @@ fn times_show_on_the_stores_clock_and_a_local_day_starts_at_its_midnight() {
     local_time::set_zone("Nowhere/Atlantis");
     assert!(local_time::of("2026-11-19T02:30:00Z").contains("/11/2026"));
     assert_eq!(local_time::of("mañana"), "mañana");
+}
+
+/// Whether a timer of `ms` started now has fired, read later.
+fn timer_of(ms: u32) -> std::rc::Rc<std::cell::Cell<bool>> {
+    let fired = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mark = std::rc::Rc::clone(&fired);
+    // Started here, not when the task first runs.
+    let timer = gloo_timers::future::TimeoutFuture::new(ms);
+    wasm_bindgen_futures::spawn_local(async move {
+        timer.await;
+        mark.set(true);
+    });
+    fired
+}
+
+#[wasm_bindgen_test]
+async fn a_ring_ends_the_push_loops_wait_before_its_timer() {
+    let nudge = Nudge::default();
+    let ringer = nudge.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        gloo_timers::future::TimeoutFuture::new(20).await;
+        ringer.ring();
+    });
+    let same_wait = timer_of(5_000);
+    nudge.wait(5_000).await;
+    assert!(!same_wait.get(), "the wait ran its full length");
+}
+
+#[wasm_bindgen_test]
+async fn a_ring_made_while_the_push_loop_is_busy_ends_its_next_wait() {
+    let nudge = Nudge::default();
+    nudge.ring();
+    let same_wait = timer_of(5_000);
+    nudge.wait(5_000).await;
+    assert!(!same_wait.get(), "the ring was lost");
+    // Taken: the wait after it runs its length.
+    let shorter = timer_of(30);
+    nudge.wait(60).await;
+    gloo_timers::future::TimeoutFuture::new(0).await;
+    assert!(shorter.get(), "a ring is taken once");
 }

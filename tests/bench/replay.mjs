@@ -92,6 +92,11 @@ try {
       `${pushes.length} pushes; from the first push to the last answer ${span.toFixed(2)} s = ${Math.round(COUNT / span)} ops/s; ` +
         `waiting for the server (request sent to answer received) ${inServer.toFixed(2)} s in all`,
     );
+    const ended = started + seconds * 1000;
+    console.log(
+      `the first push left ${(first - started).toFixed(0)} ms after going online; ` +
+        `the outbox was seen empty ${(ended - pushes[pushes.length - 1].at).toFixed(0)} ms after the last answer`,
+    );
     const waits = pushes.map((p) => p.server).sort((a, b) => a - b);
     const median = waits[Math.floor((waits.length - 1) / 2)];
     console.log(`one push's wait for the server: median ${median.toFixed(0)} ms, slowest ${waits[waits.length - 1].toFixed(0)} ms`);

@@ -41,8 +41,10 @@ use crate::{
     web_lock,
 };
 
+pub mod nudge;
 mod pusher;
 
+use nudge::Nudge;
 use pusher::push_loop;
 
 /// How often the pushing tab pulls when nothing is pending (and no realtime poke exists yet).
@@ -117,6 +119,8 @@ pub struct Sync {
 struct Inner {
     store: RefCell<Option<LocalStore>>,
     recorder: RefCell<Option<SyncEngine<LocalStore, FetchTransport>>>,
+    /// Wakes this tab's push loop (if this tab pushes) when a sale is recorded here.
+    nudge: Nudge,
 }
 
 pub(crate) fn now_ms() -> f64 {
@@ -148,8 +152,18 @@ impl Sync {
             inner: SendWrapper::new(Rc::new(Inner {
                 store: RefCell::new(None),
                 recorder: RefCell::new(None),
+                nudge: Nudge::default(),
             })),
         };
+        // The connection coming back wakes the push loop: a backlog starts out at once.
+        let nudge = SendWrapper::new(sync.inner.nudge.clone());
+        Effect::new(move |could: Option<bool>| {
+            let can = connection.state.get().can_sync();
+            if can && could == Some(false) {
+                nudge.ring();
+            }
+            can
+        });
         let this = sync.clone();
         spawn_local(async move {
             match LocalStore::open(DB_NAME).await {
@@ -167,9 +181,10 @@ impl Sync {
                     spawn_local(async move {
                         let _ = warm.with_catalog(|_| ()).await;
                     });
+                    let nudge = this.inner.nudge.clone();
                     let _ = web_lock::with_lock(
                         web_lock::SYNC_LOCK,
-                        push_loop(store, status, connection, device, session),
+                        push_loop(store, status, connection, device, session, nudge),
                     )
                     .await;
                 }
@@ -266,6 +281,7 @@ impl Sync {
                 .set(Some(outbox_copy::copy_failed_message(&err)));
         }
         self.status.pending.update(|n| *n += 1);
+        self.inner.nudge.ring();
         Ok(op)
     }
 }

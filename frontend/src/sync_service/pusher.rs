@@ -4,7 +4,6 @@
 //! what the device's own reset made the server refuse, reports what is stranded, and backs
 //! off after a failure.
 
-use gloo_timers::future::TimeoutFuture;
 use leptos::{prelude::*, task::spawn_local};
 use pronto_shared::{
     api::{
@@ -18,8 +17,8 @@ use pronto_shared::{
 use uuid::Uuid;
 
 use super::{
-    now_ms, recover, Progress, SyncStatus, HELD_KEY, LAST_SYNC_KEY, POKED_PULL_INTERVAL_MS,
-    PULL_INTERVAL_MS, PUSH_BATCH, RECOVERY_EVERY, TICK_MS,
+    now_ms, nudge::Nudge, recover, Progress, SyncStatus, HELD_KEY, LAST_SYNC_KEY,
+    POKED_PULL_INTERVAL_MS, PULL_INTERVAL_MS, PUSH_BATCH, RECOVERY_EVERY, TICK_MS,
 };
 use crate::{
     connection::Connection, device::ThisDevice, local_store::LocalStore, outbox_copy, poke::Pokes,
@@ -61,6 +60,7 @@ pub(super) async fn push_loop(
     connection: Connection,
     device: ThisDevice,
     session: Session,
+    nudge: Nudge,
 ) {
     status.pusher.set(true);
     // The server pokes this tab when there is something to pull.
@@ -83,7 +83,7 @@ pub(super) async fn push_loop(
     };
     let mut ticks = 0_u32;
     loop {
-        TimeoutFuture::new(TICK_MS).await;
+        nudge.wait(TICK_MS).await;
         ticks = ticks.wrapping_add(1);
         if ticks.is_multiple_of(RECOVERY_EVERY) {
             if let Some(registered) = device.device.get_untracked() {
