@@ -1,7 +1,8 @@
 //! Load program for the sync service: push apply throughput (batches of 100 and 1,000 ops,
 //! 5 % of them conflicting, every op signed and its signature verified, audit on) and pull
 //! throughput, next to plain INSERTs of the same number of rows into the same database in the
-//! same run. Prints its figures.
+//! same run; then a crowd: many devices of one store pushing small batches at once (the
+//! wait of one push, p50 / p99 / slowest). Prints its figures.
 //!
 //! On SQLite the physical baseline is raw SQLite (rusqlite, same library, same pragmas, one
 //! prepared INSERT per row in one transaction, no async hand-off), measured before and after
@@ -145,6 +146,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    crowd(&state, &user, &targets).await?;
+
     let mut conn = db.pool().acquire().await?;
     let started = Instant::now();
     let (mut cursor, mut pulled) = (0, 0);
@@ -163,6 +166,95 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     Ok(())
 }
+
+/// Tills of one store pushing at once: every one of [`CROWD_DEVICES`] devices pushes
+/// [`CROWD_PUSHES`] batches of [`CROWD_BATCH`] ops (a few sales each, as a till that was
+/// offline for a moment sends them), all devices concurrently. Prints the ops/s of the whole
+/// crowd and the wait of one push.
+async fn crowd(
+    state: &AppState,
+    user: &CurrentUser,
+    targets: &[(Uuid, i64)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let now = "2026-11-28T00:00:00.000Z";
+    let mut tills = Vec::new();
+    let mut tx = state.db.begin_write().await?;
+    for n in 0..CROWD_DEVICES {
+        let device = devices::register(
+            &mut tx,
+            Uuid::now_v7(),
+            user.store_id(),
+            &format!("Caja {n}"),
+            user.id(),
+            now,
+        )
+        .await?;
+        let signer = KeySigner::from_secret(Uuid::now_v7(), rand::random());
+        keys::register(
+            &mut tx,
+            signer.key_id,
+            device.id,
+            user.id(),
+            &signer.public_key(),
+            now,
+        )
+        .await?;
+        tills.push((device.id, signer));
+    }
+    tx.commit().await?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (device, signer) in tills {
+        let (state, user, targets) = (state.clone(), user.clone(), targets.to_vec());
+        tasks.push(tokio::spawn(async move {
+            let mut seq = 0_u64;
+            let mut waits = Vec::new();
+            for _ in 0..CROWD_PUSHES {
+                let ops = ops(&user, device, &targets, &signer, &mut seq, CROWD_BATCH);
+                let sent = Instant::now();
+                let request = PushRequest {
+                    device_id: device,
+                    ops,
+                    protocolo: Some(PROTOCOL),
+                };
+                let reply = push::push(&state, &user, request)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                waits.push(sent.elapsed().as_secs_f64() * 1000.0);
+                if reply
+                    .results
+                    .iter()
+                    .any(|r| matches!(r, OpResult::Rejected { .. }))
+                {
+                    return Err(format!("refused: {:?}", reply.results.first()));
+                }
+            }
+            Ok::<_, String>(waits)
+        }));
+    }
+    let mut waits = Vec::new();
+    for task in tasks {
+        waits.extend(task.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    waits.sort_by(f64::total_cmp);
+    let at = |q: f64| waits[((waits.len() - 1) as f64 * q) as usize];
+    let ops = CROWD_DEVICES * CROWD_PUSHES * CROWD_BATCH;
+    println!(
+        "crowd: {CROWD_DEVICES} devices at once, {CROWD_PUSHES} pushes of {CROWD_BATCH} ops each: \
+         {:.0} ops/s, {:.0} pushes/s; one push's wait p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        ops as f64 / secs,
+        waits.len() as f64 / secs,
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+    Ok(())
+}
+
+const CROWD_DEVICES: usize = 64;
+const CROWD_PUSHES: usize = 10;
+const CROWD_BATCH: usize = 5;
 
 type Setup = (CurrentUser, Uuid, Vec<(Uuid, i64)>, KeySigner);
 

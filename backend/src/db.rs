@@ -6,7 +6,13 @@
 //! integers on both sides. Where the dialects cannot share SQL (DDL, upserts that differ), the
 //! difference is kept to the migration directories and to [`Backend`]-keyed branches.
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{
+    ops::{Deref, DerefMut},
+    path::Path,
+    str::FromStr,
+    sync::Arc,
+    time::Duration,
+};
 
 use sqlx::{
     any::{install_default_drivers, AnyPoolOptions},
@@ -51,7 +57,9 @@ pub struct Database {
     pool: AnyPool,
     backend: Backend,
     /// The connection URL (the event bus opens its own `LISTEN` connection on PostgreSQL).
-    url: std::sync::Arc<str>,
+    url: Arc<str>,
+    /// SQLite: the one writer's turn ([`Database::begin_write`]).
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Database {
@@ -109,6 +117,7 @@ impl Database {
             pool,
             backend,
             url: url.into(),
+            writer: Arc::default(),
         })
     }
 
@@ -162,10 +171,30 @@ impl Database {
     /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock
     /// up front: a deferred transaction that reads and then writes can fail with
     /// SQLITE_BUSY_SNAPSHOT when another writer committed in between, and no timeout helps.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, AppError> {
+    ///
+    /// SQLite has one writer at a time, and one that finds the lock taken sleeps in SQLite's
+    /// busy handler (1, 2, 5, 10 … 100 ms between tries) while the lock may long be free again:
+    /// with many tills pushing at once, pushes waited up to a second behind that. So the
+    /// server's own writers take turns in its [`WRITER_WAIT`]-bounded queue first, and each
+    /// starts as the one before it ends. What waits longer is told to come back
+    /// ([`AppError::Busy`]).
+    pub async fn begin_write(&self) -> Result<WriteTx, AppError> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let turn = tokio::time::timeout(WRITER_WAIT, Arc::clone(&self.writer).lock_owned())
+                    .await
+                    .map_err(|_| AppError::Busy {
+                        retry_after_secs: 2,
+                    })?;
+                WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                }
+            }
+            Backend::Postgres => WriteTx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            },
         })
     }
 
@@ -189,6 +218,41 @@ impl Database {
     /// Closes every connection; pending queries finish first.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// How long a writer waits for its turn before being told to come back (SQLite's own
+/// `busy_timeout` is as long).
+pub const WRITER_WAIT: Duration = Duration::from_secs(5);
+
+/// A write transaction holding the writer's turn (SQLite) until it commits, rolls back or is
+/// dropped; it is used as the transaction it wraps.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
     }
 }
 

@@ -55,7 +55,7 @@ async fn unknown_api_path(uri: Uri) -> AppError {
 /// tells the devices (of `store`, or all of them) that there is something to pull.
 async fn commit_and_tell(
     state: &AppState,
-    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    mut tx: crate::db::WriteTx,
     entry: Option<&crate::sync::audit::Entry>,
     store: Option<uuid::Uuid>,
 ) -> Result<(), AppError> {

@@ -33,7 +33,7 @@ pub(super) fn same_id(path: Uuid, body: Option<Uuid>) -> Result<(), AppError> {
 
 /// A REST write in progress: its transaction, time and HLC.
 struct Write {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    tx: crate::db::WriteTx,
     seq: i64,
     at: String,
     hlc: Hlc,

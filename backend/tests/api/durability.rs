@@ -61,3 +61,21 @@ async fn a_checkpoint_copies_every_committed_page_of_the_log_into_the_database()
             .expect("count");
     assert_eq!(kept, 200);
 }
+
+#[tokio::test]
+async fn a_writer_kept_waiting_past_its_turn_is_told_to_come_back_and_the_next_gets_in() {
+    let app = spawn_app().await;
+    if app.db.backend() != pronto_backend::db::Backend::Sqlite {
+        return; // PostgreSQL writers do not queue: they wait on the rows they touch.
+    }
+    let first = app.db.begin_write().await.expect("first writer");
+    let second = app.db.begin_write().await;
+    assert!(
+        matches!(second, Err(pronto_backend::AppError::Busy { .. })),
+        "{:?}",
+        second.err()
+    );
+    first.commit().await.expect("commit");
+    let third = app.db.begin_write().await.expect("the turn was given back");
+    third.rollback().await.expect("rollback");
+}
