@@ -3,7 +3,7 @@
 // Counted at the server, from its request log.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { DEMO, launchBrowser, startServer, waitForServiceWorker } from "./support.mjs";
+import { DEMO, launchBrowser, registerDevice, signIn, startServer, waitForCatalog, waitForServiceWorker } from "./support.mjs";
 
 const env = {};
 before(async () => {
@@ -104,6 +104,29 @@ test("a device with someone signed in shows no sign-in form before the wasm arri
     await page.locator("#arranque p.loading").getByText("Cargando…", { exact: true }).waitFor();
     assert.equal(await page.locator("#arranque-acceso").isVisible(), false);
     release();
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a tab that gets no animation frames (a hidden one) still starts the app, and its sync runs", async () => {
+  // Headless Chromium paints every tab; a hidden tab gets no frames at all. The app waits for
+  // a frame before taking over the plain screen, with a timer as the way out: here no frame
+  // ever comes, so only the timer can start it.
+  const browser = await launchBrowser();
+  try {
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    await page.addInitScript(() => {
+      window.framesAsked = 0;
+      window.requestAnimationFrame = () => ++window.framesAsked;
+    });
+    await page.goto(env.server.url);
+    await page.locator("#arranque").waitFor({ state: "detached" });
+    assert.ok((await page.evaluate(() => window.framesAsked)) >= 1, "the app asked for a frame");
+    await signIn(page, DEMO.gerente);
+    await registerDevice(page);
+    const product = await page.evaluate(async () => (await (await fetch("/api/products?q=oxford")).json()).items[0]);
+    await waitForCatalog(page, product.codigo_barras);
   } finally {
     await browser.close();
   }
