@@ -129,10 +129,19 @@ pub struct HttpTransport {
     pub base: String,
     pub cookie: String,
     pub device: Uuid,
+    /// A link too slow for pushes of more ops than this: they time out before their request
+    /// is through (the server never gets them).
+    pub slow_link: Option<usize>,
+    /// Pushes the slow link let time out.
+    pub timed_out: usize,
 }
 
 impl Transport for HttpTransport {
     async fn push(&mut self, request: PushRequest) -> Result<PushReply, TransportError> {
+        if self.slow_link.is_some_and(|most| request.ops.len() > most) {
+            self.timed_out += 1;
+            return Err(TransportError::Unreachable);
+        }
         let request = self
             .http
             .post(format!("{}/api/sync/push", self.base))
@@ -296,6 +305,8 @@ pub async fn register_till(
         base: server.url(""),
         cookie: person.cookie.clone(),
         device,
+        slow_link: None,
+        timed_out: 0,
     };
     let identity = Identity {
         device_id: device,

@@ -58,10 +58,12 @@ pub const POKED_PULL_INTERVAL_MS: f64 = 60_000.0;
 pub(crate) const RECOVERY_EVERY: u32 = 4;
 /// How often every tab re-reads the counters the screens show.
 const REFRESH_MS: u32 = 1_000;
-/// Ops per push: a backlog replays in a few large requests (≈ 0.5 MB each, far below the
-/// server's 8 MiB limit) instead of many small ones, each paying its own round trip and two
-/// durable IndexedDB commits.
-pub(crate) const PUSH_BATCH: usize = 500;
+/// Most ops per push (the server's limit, `MAX_PUSH_OPS`): a backlog replays in a few large
+/// requests (≈ 0.8 MB each, far below the server's 8 MiB limit) instead of many small ones,
+/// each paying its own round trip, durable commit and two durable IndexedDB commits. A push
+/// that gets no answer (a link too slow for it within the request's timeout) makes the engine
+/// send smaller ones (`SyncEngine::push_limit`).
+pub(crate) const PUSH_BATCH: usize = pronto_shared::sync::protocol::MAX_PUSH_OPS;
 pub(crate) const LAST_SYNC_KEY: &str = "pronto.ultima_sincronizacion";
 pub(crate) const HELD_KEY: &str = "pronto.conflictos_en_espera";
 

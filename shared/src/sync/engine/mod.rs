@@ -119,7 +119,11 @@ pub struct SyncEngine<S, T> {
     pub identity: Identity,
     pub backoff: Backoff,
     clock: HlcClock,
+    /// Most ops per push.
     pub batch_size: usize,
+    /// Fewer ops per push after a push that did not get through ([`MIN_PUSH_BATCH`] at the
+    /// least); doubled back after each one that does. `None`: [`Self::batch_size`].
+    push_cap: Option<usize>,
     pub pull_page: i64,
     /// How long acknowledged ops are kept after their answer ([`ACKED_RETENTION_MS`]).
     pub acked_retention_ms: u64,
@@ -150,6 +154,7 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             backoff: Backoff::new(seed),
             clock,
             batch_size: 100,
+            push_cap: None,
             pull_page: 500,
             acked_retention_ms: ACKED_RETENTION_MS,
             acked_keep: ACKED_KEEP,
@@ -306,13 +311,18 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
     /// Pipelined: while a batch is at the server, the previous batch is settled in storage
     /// and the next one read, so the device's storage work hides behind the server's. An op
     /// still leaves the outbox only after the server answered for it.
+    ///
+    /// A push that does not get through (no answer: a timeout, a cut connection; or 413) halves
+    /// the size of the next ones: on a link too slow to carry a whole batch within the
+    /// request's timeout, the same batch would fail the same way forever. Each push that does
+    /// get through doubles it back, up to [`Self::batch_size`].
     async fn push_all(
         &mut self,
         now_ms: u64,
         report: &mut SyncReport,
         observed: &mut bool,
     ) -> Result<bool, StorageError> {
-        let limit = self.batch_size;
+        let mut limit = self.push_limit();
         let mut unsettled: Option<Settlement> = None;
         let mut batch = self.storage.pending(0, limit).await?;
         loop {
@@ -338,8 +348,21 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             .await;
             let next = next?;
             let reply = match reply {
-                Ok(reply) => reply,
+                Ok(reply) => {
+                    self.push_cap = self
+                        .push_cap
+                        .map(|cap| cap.saturating_mul(2))
+                        .filter(|&cap| cap < self.batch_size);
+                    limit = self.push_limit();
+                    reply
+                }
                 Err(err) => {
+                    if matches!(
+                        err,
+                        TransportError::Unreachable | TransportError::Status(413)
+                    ) {
+                        self.push_cap = Some((batch.len() / 2).max(MIN_PUSH_BATCH));
+                    }
                     report.retry_after_ms = Some(self.backoff.next_delay_ms());
                     report.failure = Some(err);
                     return Ok(false);
@@ -367,6 +390,13 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
                 batch = self.storage.pending(0, limit).await?;
             }
         }
+    }
+
+    /// How many ops the next push may carry.
+    pub fn push_limit(&self) -> usize {
+        self.push_cap
+            .map_or(self.batch_size, |cap| cap.min(self.batch_size))
+            .max(1)
     }
 
     /// Pulls pages until the server has nothing newer.
@@ -430,6 +460,11 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
         }
     }
 }
+
+/// The fewest ops a push is cut down to after pushes that did not get through: a sale op is
+/// about a kilobyte, so 25 of them go through a link of a few kilobits per second within a
+/// request's timeout.
+pub const MIN_PUSH_BATCH: usize = 25;
 
 /// How long a device keeps an acknowledged op after its answer, by default: a server
 /// restored to a backup up to this old gets back everything the device sent since.

@@ -1,0 +1,63 @@
+//! A link too slow for a whole batch (issue 21), against the real `pronto` binary: a till's
+//! pushes of many ops never get through within the request's timeout, and sending the same
+//! batch again would fail the same way forever. The engine sends smaller pushes until they
+//! get through, and every sale arrives exactly once.
+
+mod binary;
+
+use binary::{
+    catalog, client, next_change, now_ms, register_till, sign_in, Before, Ledger, Server,
+};
+use pronto_shared::sync::engine::MIN_PUSH_BATCH;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const SALES: usize = 300;
+/// The most ops a push may carry to get through this link.
+const THROUGH: usize = 60;
+
+#[tokio::test]
+async fn a_backlog_gets_through_a_link_too_slow_for_a_whole_batch_in_smaller_pushes() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::new(dir.path(), "slow.db");
+    server.start(true);
+    let http = client();
+    let manager = sign_in(&server, &http, "gerente.centro", "gerente2026").await;
+    let cashier = ("cajero1.centro", "cajero2026");
+    let mut till = register_till(&server, &http, &manager, "Caja lenta", cashier, &mut rng).await;
+    let products = catalog(&till, 30);
+    let pool = sqlx::SqlitePool::connect(&server.db_url).await.expect("db");
+    let before = Before::read(&pool, till.store).await;
+
+    let mut ledger = Ledger::default();
+    for _ in 0..SALES {
+        let change = next_change(&till, manager.id, &products, &mut ledger, &mut rng);
+        let signer = till.signer.clone();
+        till.engine
+            .record(change, now_ms(), &signer)
+            .await
+            .expect("record");
+    }
+    till.engine.batch_size = 1_000;
+    till.engine.transport.slow_link = Some(THROUGH);
+    let mut syncs = 0;
+    while !till.engine.storage.outbox.is_empty() {
+        syncs += 1;
+        assert!(
+            syncs <= 40,
+            "still {} ops waiting",
+            till.engine.storage.outbox.len()
+        );
+        till.engine.sync(now_ms()).await.expect("sync");
+    }
+    assert!(
+        till.engine.transport.timed_out > 0,
+        "the link was too slow for some pushes"
+    );
+    assert!(till.engine.push_limit() >= MIN_PUSH_BATCH);
+    ledger.holds(&pool, &before, till.store).await;
+    assert_eq!(ledger.sales.len(), SALES);
+    pool.close().await;
+    server.kill();
+}
