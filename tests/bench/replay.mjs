@@ -1,6 +1,6 @@
 // Replay benchmark in real Chromium against the local server: a device with a backlog of
 // 10,000 sale ops in its IndexedDB outbox comes back online; the page's own sync loop pushes
-// them (batches of 500 over fetch, PUSH_BATCH; settled ops moved out of the outbox in IndexedDB).
+// them (up to 1,000 ops per push over fetch, PUSH_BATCH; settled ops moved out of the outbox in IndexedDB).
 // Prints ops/s.
 //
 //   cargo build --release -p pronto-backend && cargo build --release -p pronto-shared --example sync_backlog
