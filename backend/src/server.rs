@@ -56,6 +56,8 @@ pub struct AppState {
     /// The database's identity (`pull::instance`), read on the first pull: it changes only by
     /// a restore, which needs every server on the database stopped.
     pub instance: Arc<std::sync::OnceLock<String>>,
+    /// Pushes of one device on their way to the writer, kept in seq order (`push/device_order.rs`).
+    pub push_order: Arc<crate::sync::push::device_order::PushOrder>,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             requests: tokio_util::task::TaskTracker::new(),
             retention: crate::sync::retention::DEFAULT_RETENTION,
             instance: Arc::default(),
+            push_order: Arc::default(),
             db,
             dist: Arc::new(dist),
             clock: Arc::new(SystemClock),

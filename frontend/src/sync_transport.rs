@@ -74,7 +74,7 @@ fn transport_error(err: ApiError) -> TransportError {
 }
 
 impl Transport for FetchTransport {
-    async fn push(&mut self, request: PushRequest) -> Result<PushReply, TransportError> {
+    async fn push(&self, request: PushRequest) -> Result<PushReply, TransportError> {
         api::post(PUSH_URL, &request).await.map_err(transport_error)
     }
 

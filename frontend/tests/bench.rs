@@ -45,7 +45,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 struct Offline;
 
 impl Transport for Offline {
-    async fn push(&mut self, _: PushRequest) -> Result<PushReply, TransportError> {
+    async fn push(&self, _: PushRequest) -> Result<PushReply, TransportError> {
         Err(TransportError::Unreachable)
     }
     async fn pull(&mut self, _: i64, _: i64) -> Result<PullReply, TransportError> {

@@ -57,7 +57,7 @@ struct Server {
 }
 
 impl Transport for Server {
-    async fn push(&mut self, request: PushRequest) -> Result<PushReply, TransportError> {
+    async fn push(&self, request: PushRequest) -> Result<PushReply, TransportError> {
         let mut results = Vec::new();
         for op in &request.ops {
             let mut last = self.last_seq.borrow_mut();

@@ -62,7 +62,7 @@ struct Accepting {
 }
 
 impl Transport for Accepting {
-    async fn push(&mut self, request: PushRequest) -> Result<PushReply, TransportError> {
+    async fn push(&self, request: PushRequest) -> Result<PushReply, TransportError> {
         let mut results = Vec::new();
         for op in &request.ops {
             self.seqs.borrow_mut().push(op.body.seq);

@@ -45,7 +45,7 @@ fn v7(millis: u64, salt: u128) -> Uuid {
 struct Nowhere;
 
 impl Transport for Nowhere {
-    async fn push(&mut self, _: PushRequest) -> Result<PushReply, TransportError> {
+    async fn push(&self, _: PushRequest) -> Result<PushReply, TransportError> {
         Err(TransportError::Unreachable)
     }
     async fn pull(&mut self, _: i64, _: i64) -> Result<PullReply, TransportError> {

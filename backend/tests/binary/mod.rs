@@ -133,19 +133,27 @@ pub struct HttpTransport {
     /// is through (the server never gets them).
     pub slow_link: Option<usize>,
     /// Pushes the slow link let time out.
-    pub timed_out: usize,
+    pub timed_out: std::cell::Cell<usize>,
+    /// Pushes waiting for their answer now, and the most there ever were at once.
+    pub in_flight: std::cell::Cell<usize>,
+    pub most_in_flight: std::cell::Cell<usize>,
 }
 
 impl Transport for HttpTransport {
-    async fn push(&mut self, request: PushRequest) -> Result<PushReply, TransportError> {
+    async fn push(&self, request: PushRequest) -> Result<PushReply, TransportError> {
         if self.slow_link.is_some_and(|most| request.ops.len() > most) {
-            self.timed_out += 1;
+            self.timed_out.set(self.timed_out.get() + 1);
             return Err(TransportError::Unreachable);
         }
         let request = self
             .http
             .post(format!("{}/api/sync/push", self.base))
             .json(&request);
+        self.in_flight.set(self.in_flight.get() + 1);
+        self.most_in_flight
+            .set(self.most_in_flight.get().max(self.in_flight.get()));
+        // Counted out when answered or let go (the future dropped).
+        let _flight = counted_out(&self.in_flight);
         self.answer(request).await
     }
 
@@ -306,7 +314,9 @@ pub async fn register_till(
         cookie: person.cookie.clone(),
         device,
         slow_link: None,
-        timed_out: 0,
+        timed_out: Default::default(),
+        in_flight: Default::default(),
+        most_in_flight: Default::default(),
     };
     let identity = Identity {
         device_id: device,
@@ -436,4 +446,15 @@ pub async fn audit(server: &Server, http: &reqwest::Client) -> Value {
         .json()
         .await
         .expect("integrity json")
+}
+
+/// Takes one off `count` when dropped.
+pub fn counted_out(count: &std::cell::Cell<usize>) -> impl Drop + '_ {
+    struct Off<'a>(&'a std::cell::Cell<usize>);
+    impl Drop for Off<'_> {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() - 1);
+        }
+    }
+    Off(count)
 }

@@ -100,6 +100,12 @@ fn every_seed_converges_with_every_sale_exactly_once() {
         seeds.len(),
         started.elapsed().as_secs_f64()
     );
+    if seeds.len() >= 20 {
+        assert!(
+            totals.net.ahead > 0,
+            "no push was ever sent ahead of an answer: the pipelined push went untested"
+        );
+    }
 }
 
 /// A failing seed is only useful if it fails the same way again: the server runs on the

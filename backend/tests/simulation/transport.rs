@@ -62,6 +62,8 @@ pub struct NetStats {
     pub cut: u64,
     pub cut_after_commit: u64,
     pub dropped: u64,
+    /// Pushes sent while the device's previous push was still unanswered.
+    pub ahead: u64,
 }
 
 impl Net {
@@ -164,6 +166,14 @@ pub struct SimTransport {
     pub cookie: String,
     pub device: Uuid,
     pub online: Rc<RefCell<bool>>,
+    /// This device's pushes waiting for their answer.
+    pub in_flight: std::cell::Cell<usize>,
+    /// A push sent ahead reaches the server only once the one before it is answered: two
+    /// requests at once would interleave on the database's threads, and a seed would no longer
+    /// replay exactly. The engine's side of a push sent ahead (its answer kept, or the push let
+    /// go when the one before fails) is what the seeds test; the server's ordering of two at
+    /// once is tested against the real binary (`tests/slow_link.rs`).
+    pub line: tokio::sync::Mutex<()>,
 }
 
 /// What the network does to one push, decided before anything is sent.
@@ -234,7 +244,48 @@ fn reply<T: serde::de::DeserializeOwned>(answer: Answer) -> Result<T, TransportE
 }
 
 impl Transport for SimTransport {
-    async fn push(&mut self, mut request: PushRequest) -> Result<PushReply, TransportError> {
+    async fn push(&self, request: PushRequest) -> Result<PushReply, TransportError> {
+        if self.in_flight.get() > 0 {
+            self.net.borrow_mut().stats.ahead += 1;
+        }
+        let _flight = Flight::start(&self.in_flight);
+        let _turn = self.line.lock().await;
+        self.push_once(request).await
+    }
+
+    async fn pull(&mut self, cursor: i64, limit: i64) -> Result<PullReply, TransportError> {
+        if !*self.online.borrow() {
+            return Err(TransportError::Unreachable);
+        }
+        let (state, router, lost_request, lost_reply) = {
+            let mut net = self.net.borrow_mut();
+            let request = net.roll(|f| f.loss);
+            let reply = net.roll(|f| f.loss);
+            net.stats.lost += u64::from(request) + u64::from(reply && !request);
+            (net.state.clone(), net.router.clone(), request, reply)
+        };
+        if lost_request {
+            return Err(TransportError::Unreachable);
+        }
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(format!(
+                "/api/sync/pull?dispositivo={}&cursor={cursor}&limit={limit}",
+                self.device
+            ))
+            .header(header::COOKIE, &self.cookie)
+            .body(Body::empty())
+            .expect("request");
+        let pulled = reply::<PullReply>(send(&state, &router, request, None).await)?;
+        if lost_reply {
+            return Err(TransportError::Unreachable);
+        }
+        Ok(pulled)
+    }
+}
+
+impl SimTransport {
+    async fn push_once(&self, mut request: PushRequest) -> Result<PushReply, TransportError> {
         if !*self.online.borrow() {
             return Err(TransportError::Unreachable);
         }
@@ -284,34 +335,20 @@ impl Transport for SimTransport {
         }
         Ok(reply)
     }
+}
 
-    async fn pull(&mut self, cursor: i64, limit: i64) -> Result<PullReply, TransportError> {
-        if !*self.online.borrow() {
-            return Err(TransportError::Unreachable);
-        }
-        let (state, router, lost_request, lost_reply) = {
-            let mut net = self.net.borrow_mut();
-            let request = net.roll(|f| f.loss);
-            let reply = net.roll(|f| f.loss);
-            net.stats.lost += u64::from(request) + u64::from(reply && !request);
-            (net.state.clone(), net.router.clone(), request, reply)
-        };
-        if lost_request {
-            return Err(TransportError::Unreachable);
-        }
-        let request = Request::builder()
-            .method(Method::GET)
-            .uri(format!(
-                "/api/sync/pull?dispositivo={}&cursor={cursor}&limit={limit}",
-                self.device
-            ))
-            .header(header::COOKIE, &self.cookie)
-            .body(Body::empty())
-            .expect("request");
-        let pulled = reply::<PullReply>(send(&state, &router, request, None).await)?;
-        if lost_reply {
-            return Err(TransportError::Unreachable);
-        }
-        Ok(pulled)
+/// Counts a push in flight until it is answered or let go (its future dropped).
+pub struct Flight<'a>(&'a std::cell::Cell<usize>);
+
+impl<'a> Flight<'a> {
+    pub fn start(count: &'a std::cell::Cell<usize>) -> Self {
+        count.set(count.get() + 1);
+        Self(count)
+    }
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
     }
 }

@@ -116,6 +116,7 @@ impl Totals {
         self.net.cut += other.net.cut;
         self.net.cut_after_commit += other.net.cut_after_commit;
         self.net.dropped += other.net.dropped;
+        self.net.ahead += other.net.ahead;
     }
 }
 
@@ -125,7 +126,7 @@ impl std::fmt::Display for Totals {
             f,
             "{} devices, {} ops ({} compacted), {} sales (of them {} returns), {} conflicts, {} dead letters, {} device restarts ({} lost their storage); \
              faults: {} lost, {} duplicated, {} delayed, {} cut, {} connections cut after commit, \
-             {} requests dropped by their client",
+             {} requests dropped by their client; {} pushes sent ahead of an answer",
             self.devices,
             self.ops,
             self.compacted,
@@ -140,7 +141,8 @@ impl std::fmt::Display for Totals {
             self.net.delayed,
             self.net.cut,
             self.net.cut_after_commit,
-            self.net.dropped
+            self.net.dropped,
+            self.net.ahead
         )
     }
 }
@@ -368,14 +370,19 @@ impl Sim {
                 cookie,
                 device: id,
                 online: online.clone(),
+                in_flight: Default::default(),
+                line: Default::default(),
             };
             let identity = Identity {
                 device_id: id,
                 author_id: person.id(),
             };
-            let engine = SyncEngine::open(MemoryStorage::default(), transport, identity, rng.gen())
-                .await
-                .expect("engine");
+            let mut engine =
+                SyncEngine::open(MemoryStorage::default(), transport, identity, rng.gen())
+                    .await
+                    .expect("engine");
+            // Small pushes, so that a backlog goes out in several, two in flight at once.
+            engine.batch_size = rng.gen_range(2..=16);
             devices.push(SimDevice {
                 id,
                 store: person.store_id(),
@@ -511,11 +518,12 @@ impl Sim {
             ..MemoryStorage::default()
         };
         let seed = self.rng.gen();
-        self.devices[i].engine = Some(
-            SyncEngine::open(storage, engine.transport, engine.identity, seed)
-                .await
-                .expect("reopen"),
-        );
+        let batch_size = engine.batch_size;
+        let mut reopened = SyncEngine::open(storage, engine.transport, engine.identity, seed)
+            .await
+            .expect("reopen");
+        reopened.batch_size = batch_size;
+        self.devices[i].engine = Some(reopened);
         self.devices[i].restarts += 1;
         self.devices[i].storage_losses += 1;
     }
@@ -526,12 +534,13 @@ impl Sim {
         let storage = engine.storage;
         let transport = engine.transport;
         let identity = engine.identity;
+        let batch_size = engine.batch_size;
         let seed = self.rng.gen();
-        self.devices[i].engine = Some(
-            SyncEngine::open(storage, transport, identity, seed)
-                .await
-                .expect("reopen"),
-        );
+        let mut reopened = SyncEngine::open(storage, transport, identity, seed)
+            .await
+            .expect("reopen");
+        reopened.batch_size = batch_size;
+        self.devices[i].engine = Some(reopened);
         self.devices[i].restarts += 1;
     }
 

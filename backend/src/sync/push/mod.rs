@@ -52,6 +52,7 @@ use crate::{
 mod admit;
 mod apply;
 mod batch;
+pub mod device_order;
 
 use admit::*;
 use apply::*;
@@ -210,9 +211,17 @@ pub async fn push(
     }
     // Shared with the signature checks on the blocking pool without a copy of each op.
     let ops: Arc<[Op]> = request.ops.into();
+    let turn = ops
+        .first()
+        .map(|op| state.push_order.enter(request.device_id, op.body.seq));
     let verdicts = signatures::check(state, &ops).await?;
+    if let Some(turn) = &turn {
+        turn.wait_for_earlier(device_order::MAX_WAIT).await;
+    }
     let mut tx = state.db.begin_write().await?;
     let device = lock_device(&mut tx, user, request.device_id).await?;
+    // Holding the row keeps the order from here: later pushes of the device may go on.
+    drop(turn);
     let mut batch = Batch::open(&mut tx, device, state.clock.clone()).await?;
     let mut results: Vec<Option<OpResult>> = vec![None; ops.len()];
     let admitted = admit_all(&mut tx, &ops, &verdicts, user, &mut batch, &mut results).await?;

@@ -3,7 +3,7 @@
 
 use std::{
     future::{poll_fn, Future},
-    pin::pin,
+    pin::{pin, Pin},
     task::Poll,
 };
 
@@ -23,8 +23,13 @@ pub(super) fn tally(
         at_ms,
         ..Settlement::default()
     };
-    for op in batch {
-        let Some(result) = results.iter().find(|r| r.op_id() == op.body.op_id) else {
+    for (i, op) in batch.iter().enumerate() {
+        // The server answers in the order sent; a search only if it did not.
+        let result = results
+            .get(i)
+            .filter(|r| r.op_id() == op.body.op_id)
+            .or_else(|| results.iter().find(|r| r.op_id() == op.body.op_id));
+        let Some(result) = result else {
             continue;
         };
         report.pushed += 1;
@@ -92,4 +97,56 @@ pub(super) async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Out
         }
     })
     .await
+}
+
+/// Waits for `current` and `work` on the current task; as soon as `work` is done, `start` may
+/// send another request ahead, which is polled along with them (a native transport only moves
+/// when polled) but not waited for. Returns both outputs and the request sent ahead, still
+/// running or already answered.
+pub(super) async fn with_ahead<'a, T: 'a, W: Future>(
+    current: Pin<Box<dyn Future<Output = T> + 'a>>,
+    work: W,
+    start: impl FnOnce(&W::Output) -> Option<Pin<Box<dyn Future<Output = T> + 'a>>>,
+) -> (T, W::Output, Option<Pin<Box<dyn Future<Output = T> + 'a>>>) {
+    let (mut current, mut work) = (current, pin!(work));
+    let mut start = Some(start);
+    let (mut answer, mut done) = (None, None);
+    let mut ahead: Option<Pin<Box<dyn Future<Output = T> + 'a>>> = None;
+    let mut ahead_answer = None;
+    let (answer, done) = poll_fn(|cx| {
+        if answer.is_none() {
+            if let Poll::Ready(value) = current.as_mut().poll(cx) {
+                answer = Some(value);
+            }
+        }
+        if done.is_none() {
+            if let Poll::Ready(value) = work.as_mut().poll(cx) {
+                if let Some(start) = start.take() {
+                    ahead = start(&value);
+                }
+                done = Some(value);
+            }
+        }
+        if let Some(running) = ahead.as_mut() {
+            if let Poll::Ready(value) = running.as_mut().poll(cx) {
+                ahead = None;
+                ahead_answer = Some(value);
+            }
+        }
+        match (answer.take(), done.take()) {
+            (Some(answer), Some(done)) => Poll::Ready((answer, done)),
+            (a, d) => {
+                answer = a;
+                done = d;
+                Poll::Pending
+            }
+        }
+    })
+    .await;
+    let ahead = match (ahead, ahead_answer) {
+        (Some(running), _) => Some(running),
+        (None, Some(value)) => Some(Box::pin(std::future::ready(value)) as _),
+        (None, None) => None,
+    };
+    (answer, done, ahead)
 }

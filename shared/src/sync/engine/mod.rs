@@ -16,12 +16,12 @@ mod backoff;
 mod ids;
 mod ports;
 
-use answers::{join, tally};
+use answers::{join, tally, with_ahead};
 pub use backoff::Backoff;
 pub use ids::{base64url, base64url_decode, seeded_ids};
 pub use ports::{DeadLetter, Settlement, Signer, Storage, StorageError, Transport, TransportError};
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, future::Future, pin::Pin};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -30,7 +30,7 @@ use uuid::Uuid;
 use super::{
     hlc::HlcClock,
     op::{signing_message, Op, OpBody, OpKind, PROTOCOL},
-    protocol::{PullReply, PushRequest},
+    protocol::{PullReply, PushReply, PushRequest},
 };
 
 /// What one [`SyncEngine::sync`] did.
@@ -309,42 +309,57 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
     /// stopped on a transport failure (`report` says how long to wait).
     ///
     /// Pipelined: while a batch is at the server, the previous batch is settled in storage
-    /// and the next one read, so the device's storage work hides behind the server's. An op
-    /// still leaves the outbox only after the server answered for it.
+    /// and the next one read **and sent**: two pushes are in flight, so the server checks the
+    /// next batch's signatures while it writes this one, and never waits for the device between
+    /// batches. Answers are still taken in seq order, and an op leaves the outbox only after
+    /// the server answered for it. A push sent ahead whose predecessor failed is let go: what
+    /// it may have applied is answered as a duplicate when it is sent again.
     ///
     /// A push that does not get through (no answer: a timeout, a cut connection; or 413) halves
     /// the size of the next ones: on a link too slow to carry a whole batch within the
     /// request's timeout, the same batch would fail the same way forever. Each push that does
-    /// get through doubles it back, up to [`Self::batch_size`].
+    /// get through doubles it back, up to [`Self::batch_size`]; until then pushes go one at a
+    /// time (two would share the slow link).
     async fn push_all(
         &mut self,
         now_ms: u64,
         report: &mut SyncReport,
         observed: &mut bool,
     ) -> Result<bool, StorageError> {
-        let mut limit = self.push_limit();
+        let device_id = self.identity.device_id;
+        let request = move |ops: &[Op]| PushRequest {
+            device_id,
+            ops: ops.to_vec(),
+            protocolo: Some(PROTOCOL),
+        };
+        let transport = &self.transport;
+        let mut limit = push_limit(self.push_cap, self.batch_size);
         let mut unsettled: Option<Settlement> = None;
         let mut batch = self.storage.pending(0, limit).await?;
+        let mut in_flight: PushFuture<'_> = match batch.is_empty() {
+            true => return Ok(true),
+            false => Box::pin(transport.push(request(&batch))),
+        };
         loop {
-            let Some(last) = batch.last().map(|op| op.body.seq) else {
-                if let Some(settled) = unsettled.take() {
-                    self.storage.settle(&settled).await?;
-                }
-                return Ok(true);
-            };
-            let request = PushRequest {
-                device_id: self.identity.device_id,
-                ops: batch.clone(),
-                protocolo: Some(PROTOCOL),
-            };
-            let (storage, transport) = (&mut self.storage, &mut self.transport);
+            let last = batch.last().map_or(0, |op| op.body.seq);
+            let storage = &mut self.storage;
             let previous = unsettled.take();
-            let (reply, next) = join(transport.push(request), async move {
-                if let Some(settled) = previous {
-                    storage.settle(&settled).await?;
-                }
-                storage.pending(last, limit).await
-            })
+            let pipelined = self.push_cap.is_none();
+            let (reply, next, ahead) = with_ahead(
+                in_flight,
+                async move {
+                    if let Some(settled) = previous {
+                        storage.settle(&settled).await?;
+                    }
+                    storage.pending(last, limit).await
+                },
+                |next: &Result<Vec<Op>, StorageError>| match next {
+                    Ok(next) if pipelined && !next.is_empty() => {
+                        Some(Box::pin(transport.push(request(next))) as PushFuture<'_>)
+                    }
+                    _ => None,
+                },
+            )
             .await;
             let next = next?;
             let reply = match reply {
@@ -353,7 +368,7 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
                         .push_cap
                         .map(|cap| cap.saturating_mul(2))
                         .filter(|&cap| cap < self.batch_size);
-                    limit = self.push_limit();
+                    limit = push_limit(self.push_cap, self.batch_size);
                     reply
                 }
                 Err(err) => {
@@ -380,23 +395,37 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
                 report.retry_after_ms = Some(self.backoff.next_delay_ms());
                 return Ok(true);
             }
-            if settled.seqs.len() == batch.len() {
-                unsettled = Some(settled);
-                batch = next;
-            } else {
+            if settled.seqs.len() < batch.len() {
                 // Some ops stay (e.g. a retryable refusal): settle now and start again from
-                // the oldest pending op.
+                // the oldest pending op (a push sent ahead met the same gap).
                 self.storage.settle(&settled).await?;
                 batch = self.storage.pending(0, limit).await?;
+                if batch.is_empty() {
+                    return Ok(true);
+                }
+                in_flight = Box::pin(transport.push(request(&batch)));
+                continue;
             }
+            unsettled = Some(settled);
+            (batch, in_flight) = match ahead {
+                Some(ahead) => (next, ahead),
+                None if next.is_empty() => {
+                    if let Some(settled) = unsettled.take() {
+                        self.storage.settle(&settled).await?;
+                    }
+                    return Ok(true);
+                }
+                None => {
+                    let push = Box::pin(transport.push(request(&next)));
+                    (next, push as PushFuture<'_>)
+                }
+            };
         }
     }
 
     /// How many ops the next push may carry.
     pub fn push_limit(&self) -> usize {
-        self.push_cap
-            .map_or(self.batch_size, |cap| cap.min(self.batch_size))
-            .max(1)
+        push_limit(self.push_cap, self.batch_size)
     }
 
     /// Pulls pages until the server has nothing newer.
@@ -460,6 +489,14 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
         }
     }
 }
+
+fn push_limit(cap: Option<usize>, batch_size: usize) -> usize {
+    cap.map_or(batch_size, |cap| cap.min(batch_size)).max(1)
+}
+
+/// A push on its way: boxed, so that the one sent ahead can take the place of the one
+/// answered.
+type PushFuture<'a> = Pin<Box<dyn Future<Output = Result<PushReply, TransportError>> + 'a>>;
 
 /// The fewest ops a push is cut down to after pushes that did not get through: a sale op is
 /// about a kilobyte, so 25 of them go through a link of a few kilobits per second within a

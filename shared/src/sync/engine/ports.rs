@@ -148,6 +148,8 @@ pub trait Signer {
 /// How the device talks to the server.
 #[allow(async_fn_in_trait)]
 pub trait Transport {
-    async fn push(&mut self, request: PushRequest) -> Result<PushReply, TransportError>;
+    /// Takes `&self`: the engine keeps a second push in flight while it waits for the
+    /// answer to the first (their answers are taken in the order they were sent).
+    async fn push(&self, request: PushRequest) -> Result<PushReply, TransportError>;
     async fn pull(&mut self, cursor: i64, limit: i64) -> Result<PullReply, TransportError>;
 }
