@@ -55,7 +55,7 @@ try {
   page.on("requestfinished", (request) => {
     if (!request.url().includes("/api/sync/push")) return;
     const t = request.timing();
-    pushes.push({ at: Date.now(), server: t.responseEnd - t.requestStart });
+    pushes.push({ at: Date.now(), server: t.responseEnd - t.requestStart, start: t.startTime + t.requestStart, end: t.startTime + t.responseEnd });
   });
   const started = Date.now();
   await context.setOffline(false);
@@ -101,6 +101,7 @@ try {
     const median = waits[Math.floor((waits.length - 1) / 2)];
     console.log(`one push's wait for the server: median ${median.toFixed(0)} ms, slowest ${waits[waits.length - 1].toFixed(0)} ms`);
   }
+  if (process.env.TIMELINE) { const t0 = pushes[0]?.start ?? 0; console.log(pushes.map((p) => `${(p.start - t0).toFixed(0)}-${(p.end - t0).toFixed(0)}`).join(" ")); }
   console.log(`server sales today: ${ids.sales} before, ${sales} after (${sales - ids.sales} new)`);
 } finally {
   await browser.close();

@@ -99,17 +99,17 @@ pub(super) async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Out
     .await
 }
 
-/// Waits for `current` and `work` on the current task; as soon as `work` is done, `start` may
-/// send another request ahead, which is polled along with them (a native transport only moves
-/// when polled) but not waited for. Returns both outputs and the request sent ahead, still
-/// running or already answered.
+/// Waits for `current` and `work` on the current task. After each step of `work`, `start` may
+/// send another request ahead (once it returns one it is not asked again); that request is
+/// polled along with them (a native transport only moves when polled) but not waited for.
+/// Returns both outputs and the request sent ahead, still running or already answered.
 pub(super) async fn with_ahead<'a, T: 'a, W: Future>(
     current: Pin<Box<dyn Future<Output = T> + 'a>>,
     work: W,
-    start: impl FnOnce(&W::Output) -> Option<Pin<Box<dyn Future<Output = T> + 'a>>>,
+    mut start: impl FnMut() -> Option<Pin<Box<dyn Future<Output = T> + 'a>>>,
 ) -> (T, W::Output, Option<Pin<Box<dyn Future<Output = T> + 'a>>>) {
     let (mut current, mut work) = (current, pin!(work));
-    let mut start = Some(start);
+    let mut started = false;
     let (mut answer, mut done) = (None, None);
     let mut ahead: Option<Pin<Box<dyn Future<Output = T> + 'a>>> = None;
     let mut ahead_answer = None;
@@ -121,10 +121,11 @@ pub(super) async fn with_ahead<'a, T: 'a, W: Future>(
         }
         if done.is_none() {
             if let Poll::Ready(value) = work.as_mut().poll(cx) {
-                if let Some(start) = start.take() {
-                    ahead = start(&value);
-                }
                 done = Some(value);
+            }
+            if !started {
+                ahead = start();
+                started = ahead.is_some();
             }
         }
         if let Some(running) = ahead.as_mut() {

@@ -21,7 +21,7 @@ pub use backoff::Backoff;
 pub use ids::{base64url, base64url_decode, seeded_ids};
 pub use ports::{DeadLetter, Settlement, Signer, Storage, StorageError, Transport, TransportError};
 
-use std::{collections::BTreeMap, future::Future, pin::Pin};
+use std::{cell::RefCell, collections::BTreeMap, future::Future, pin::Pin};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -345,23 +345,29 @@ impl<S: Storage, T: Transport> SyncEngine<S, T> {
             let storage = &mut self.storage;
             let previous = unsettled.take();
             let pipelined = self.push_cap.is_none();
-            let (reply, next, ahead) = with_ahead(
+            // The next batch is read first and sent at once; the previous one is settled
+            // while both pushes are out.
+            let read: RefCell<Option<Vec<Op>>> = RefCell::new(None);
+            let (reply, stored, ahead) = with_ahead(
                 in_flight,
-                async move {
+                async {
+                    let next = storage.pending(last, limit).await?;
+                    *read.borrow_mut() = Some(next);
                     if let Some(settled) = previous {
                         storage.settle(&settled).await?;
                     }
-                    storage.pending(last, limit).await
+                    Ok::<_, StorageError>(())
                 },
-                |next: &Result<Vec<Op>, StorageError>| match next {
-                    Ok(next) if pipelined && !next.is_empty() => {
+                || match read.borrow().as_deref() {
+                    Some(next) if pipelined && !next.is_empty() => {
                         Some(Box::pin(transport.push(request(next))) as PushFuture<'_>)
                     }
                     _ => None,
                 },
             )
             .await;
-            let next = next?;
+            stored?;
+            let next = read.into_inner().unwrap_or_default();
             let reply = match reply {
                 Ok(reply) => {
                     self.push_cap = self
