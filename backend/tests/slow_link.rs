@@ -22,22 +22,31 @@ const BATCH: usize = 500;
 /// The most ops a push may carry to get through this link.
 const THROUGH: usize = 60;
 
-#[tokio::test]
-async fn a_backlog_gets_through_a_link_too_slow_for_a_whole_batch_in_smaller_pushes() {
-    let mut rng = ChaCha8Rng::seed_from_u64(21);
+/// A till of the demo's Centro store with `n` sales of its cashier in its outbox, on a server
+/// of its own.
+struct Backlog {
+    server: Server,
+    _dir: tempfile::TempDir,
+    till: binary::Till,
+    pool: sqlx::SqlitePool,
+    before: Before,
+    ledger: Ledger,
+}
+
+async fn backlog(seed: u64, till_name: &str, n: usize) -> Backlog {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::new(dir.path(), "slow.db");
+    let server = Server::new(dir.path(), "backlog.db");
     server.start(true);
     let http = client();
     let manager = sign_in(&server, &http, "gerente.centro", "gerente2026").await;
     let cashier = ("cajero1.centro", "cajero2026");
-    let mut till = register_till(&server, &http, &manager, "Caja lenta", cashier, &mut rng).await;
+    let mut till = register_till(&server, &http, &manager, till_name, cashier, &mut rng).await;
     let products = catalog(&till, 30);
     let pool = sqlx::SqlitePool::connect(&server.db_url).await.expect("db");
     let before = Before::read(&pool, till.store).await;
-
     let mut ledger = Ledger::default();
-    for _ in 0..SALES {
+    for _ in 0..n {
         let change = next_change(&till, manager.id, &products, &mut ledger, &mut rng);
         let signer = till.signer.clone();
         till.engine
@@ -45,6 +54,26 @@ async fn a_backlog_gets_through_a_link_too_slow_for_a_whole_batch_in_smaller_pus
             .await
             .expect("record");
     }
+    Backlog {
+        server,
+        _dir: dir,
+        till,
+        pool,
+        before,
+        ledger,
+    }
+}
+
+#[tokio::test]
+async fn a_backlog_gets_through_a_link_too_slow_for_a_whole_batch_in_smaller_pushes() {
+    let Backlog {
+        server,
+        _dir,
+        mut till,
+        pool,
+        before,
+        ledger,
+    } = backlog(21, "Caja lenta", SALES).await;
     till.engine.batch_size = 1_000;
     till.engine.transport.slow_link = Some(THROUGH);
     let mut syncs = 0;
@@ -70,27 +99,14 @@ async fn a_backlog_gets_through_a_link_too_slow_for_a_whole_batch_in_smaller_pus
 
 #[tokio::test]
 async fn a_backlog_goes_out_in_one_sync_with_two_pushes_in_flight_each_sale_once() {
-    let mut rng = ChaCha8Rng::seed_from_u64(2121);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::new(dir.path(), "pipelined.db");
-    server.start(true);
-    let http = client();
-    let manager = sign_in(&server, &http, "gerente.centro", "gerente2026").await;
-    let cashier = ("cajero1.centro", "cajero2026");
-    let mut till = register_till(&server, &http, &manager, "Caja llena", cashier, &mut rng).await;
-    let products = catalog(&till, 30);
-    let pool = sqlx::SqlitePool::connect(&server.db_url).await.expect("db");
-    let before = Before::read(&pool, till.store).await;
-
-    let mut ledger = Ledger::default();
-    for _ in 0..BACKLOG {
-        let change = next_change(&till, manager.id, &products, &mut ledger, &mut rng);
-        let signer = till.signer.clone();
-        till.engine
-            .record(change, now_ms(), &signer)
-            .await
-            .expect("record");
-    }
+    let Backlog {
+        server,
+        _dir,
+        mut till,
+        pool,
+        before,
+        ledger,
+    } = backlog(2121, "Caja llena", BACKLOG).await;
     till.engine.batch_size = BATCH;
     let report = till.engine.sync(now_ms()).await.expect("sync");
     assert_eq!(report.failure, None);

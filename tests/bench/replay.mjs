@@ -6,6 +6,7 @@
 //   cargo build --release -p pronto-backend && cargo build --release -p pronto-shared --example sync_backlog
 //   bash scripts/run.sh is not needed; dist/ must be built (scripts/test.sh does it)
 //   cd tests && node bench/replay.mjs [COUNT]
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { launchBrowser, repoRoot, startServer, waitForConnection, waitForPending } from "../e2e/support.mjs";
 import { backlog, readyDevice } from "./device.mjs";
@@ -57,6 +58,7 @@ try {
     const t = request.timing();
     pushes.push({ at: Date.now(), server: t.responseEnd - t.requestStart, start: t.startTime + t.requestStart, end: t.startTime + t.responseEnd });
   });
+  const cpuBefore = cpu(server.pid);
   const started = Date.now();
   await context.setOffline(false);
   // The outbox itself, polled every 20 ms (the bar's counter refreshes once a second).
@@ -79,6 +81,7 @@ try {
   const deadline = Date.now() + 600_000;
   while ((await outboxCount()) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const seconds = (Date.now() - started) / 1000;
+  const cpuAfter = cpu(server.pid);
   const sales = await page.evaluate(async () => (await (await fetch("/api/sales")).json()).length);
   console.log(
     `replay of ${COUNT} sale ops from IndexedDB to the server: ${seconds.toFixed(2)} s = ${Math.round(COUNT / seconds)} ops/s ` +
@@ -102,8 +105,58 @@ try {
     console.log(`one push's wait for the server: median ${median.toFixed(0)} ms, slowest ${waits[waits.length - 1].toFixed(0)} ms`);
   }
   if (process.env.TIMELINE) { const t0 = pushes[0]?.start ?? 0; console.log(pushes.map((p) => `${(p.start - t0).toFixed(0)}-${(p.end - t0).toFixed(0)}`).join(" ")); }
+  const used = (side) => cpuAfter[side] - cpuBefore[side];
+  console.log(
+    `CPU from going online to the empty outbox: server ${used("server").toFixed(2)} s, browser ${used("browser").toFixed(2)} s ` +
+      `(${Math.round((used("server") * 1e6) / COUNT)} and ${Math.round((used("browser") * 1e6) / COUNT)} µs per op; ` +
+      `${seconds.toFixed(2)} s of wall time on ${navigatorCores()} cores)`,
+  );
+  console.log(
+    "browser CPU by process: " +
+      Object.keys(cpuAfter.kinds)
+        .map((k) => `${k} ${((cpuAfter.kinds[k] - (cpuBefore.kinds[k] ?? 0))).toFixed(2)} s`)
+        .join(", "),
+  );
   console.log(`server sales today: ${ids.sales} before, ${sales} after (${sales - ids.sales} new)`);
 } finally {
   await browser.close();
   await server.stop();
+}
+
+/** CPU seconds (user + system) so far of the server process and of every Chromium process. */
+function cpu(serverPid) {
+  const ticks = (pid) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return 0;
+    }
+  };
+  let browser = 0;
+  const kinds = {};
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let comm = "";
+    try {
+      comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
+    } catch {
+      continue;
+    }
+    if (!comm.startsWith("chromium") && !comm.startsWith("chrome")) continue;
+    const t = ticks(entry);
+    browser += t;
+    let kind = "browser";
+    try {
+      const type = readFileSync(`/proc/${entry}/cmdline`, "utf8").match(/--type=([a-z-]+)/);
+      const service = readFileSync(`/proc/${entry}/cmdline`, "utf8").match(/--utility-sub-type=([a-zA-Z.]+)/);
+      if (type) kind = service ? `${type[1]}:${service[1]}` : type[1];
+    } catch {}
+    kinds[kind] = (kinds[kind] ?? 0) + t;
+  }
+  return { server: ticks(serverPid), browser, kinds };
+}
+
+function navigatorCores() {
+  return readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length;
 }

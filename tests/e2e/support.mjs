@@ -63,6 +63,8 @@ export async function startServer({ bind = "127.0.0.1:0", dataDir, dist = DIST, 
   return {
     url,
     dataDir: dir,
+    /** The server's process id. */
+    pid: child.pid,
     /** Everything the server wrote to stderr (its log lines) so far. */
     log: () => stderr,
     /** Kills the process outright (SIGKILL), as a crash or power cut would; keeps the data. */
