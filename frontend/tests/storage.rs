@@ -94,15 +94,22 @@ impl Transport for Accepting {
     }
 }
 
+/// Acknowledged ops kept (each record holds a settlement's ops).
 async fn acked_count(store: &LocalStore) -> u32 {
     let request = store
         .db
         .read(&[stores::ACKED], |tx| {
-            tx.object_store(stores::ACKED)?.count()
+            tx.object_store(stores::ACKED)?.get_all()
         })
         .await
-        .expect("count");
-    request.result().expect("result").as_f64().expect("number") as u32
+        .expect("read");
+    js_sys::Array::from(&request.result().expect("result"))
+        .iter()
+        .map(|record| {
+            js_sys::Array::from(&js_sys::Reflect::get(&record, &"ops".into()).expect("ops"))
+                .length()
+        })
+        .sum()
 }
 
 #[wasm_bindgen_test]
@@ -585,5 +592,58 @@ async fn upgrading_to_version_4_files_the_queued_ops_by_kind_for_counts_and_scre
     let customers = upgraded.outbox_of("cliente").await.expect("customers");
     assert_eq!(customers, vec![queued.remove(1)]);
     upgraded.db.close();
+    LocalDb::delete(&name).await.expect("delete");
+}
+
+#[wasm_bindgen_test]
+async fn acknowledged_ops_kept_one_record_each_by_the_previous_version_are_still_sent_again() {
+    let name = db_name("acked-one-each");
+    let store = LocalStore::open(&name).await.expect("open");
+    let server = Accepting::default();
+    let mut engine = SyncEngine::open(store.clone(), server.clone(), identity(), 1)
+        .await
+        .expect("engine");
+    let key = signer().await;
+    for n in 0..2 {
+        engine
+            .record(sale(n), 1_000 + n, &key)
+            .await
+            .expect("record");
+    }
+    engine.sync(2_000).await.expect("sync");
+    let request = store
+        .db
+        .read(&[stores::ACKED], |tx| {
+            tx.object_store(stores::ACKED)?.get_all()
+        })
+        .await
+        .expect("read");
+    let records = js_sys::Array::from(&request.result().expect("result"));
+    assert_eq!(records.length(), 1, "one record for the push");
+    let texts =
+        js_sys::Array::from(&js_sys::Reflect::get(&records.get(0), &"ops".into()).expect("ops"));
+    // As schema 5 kept them before settlements were batched: one record per op.
+    store
+        .db
+        .write(&[stores::ACKED], |tx| {
+            let acked = tx.object_store(stores::ACKED)?;
+            acked.clear()?;
+            for (i, text) in texts.iter().enumerate() {
+                let row = js_sys::Object::new();
+                js_sys::Reflect::set(&row, &"seq".into(), &JsValue::from_f64((i + 1) as f64))?;
+                js_sys::Reflect::set(&row, &"at".into(), &JsValue::from_f64(2_000.0))?;
+                js_sys::Reflect::set(&row, &"op".into(), &text)?;
+                acked.put(&row)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("write");
+    assert_eq!(
+        store.clone().requeue_acked_above(1).await.expect("requeue"),
+        1
+    );
+    assert_eq!(store.outbox().await.expect("outbox")[0].body.seq, 2);
+    store.db.close();
     LocalDb::delete(&name).await.expect("delete");
 }

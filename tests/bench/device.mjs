@@ -2,7 +2,7 @@
 // whose first pull (the catalog) has finished, and a backlog of `count` signed sale ops of
 // that device made by `sync_backlog` (release build).
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DEMO, registerDevice, repoRoot, signIn } from "../e2e/support.mjs";
@@ -36,4 +36,42 @@ export function backlog(ids, count) {
       { maxBuffer: 1 << 30 },
     ).toString(),
   );
+}
+
+/** CPU seconds (user + system) so far of the server process and of every Chromium process. */
+export function cpu(serverPid) {
+  const ticks = (pid) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return 0;
+    }
+  };
+  let browser = 0;
+  const kinds = {};
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let comm = "";
+    try {
+      comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
+    } catch {
+      continue;
+    }
+    if (!comm.startsWith("chromium") && !comm.startsWith("chrome")) continue;
+    const t = ticks(entry);
+    browser += t;
+    let kind = "browser";
+    try {
+      const type = readFileSync(`/proc/${entry}/cmdline`, "utf8").match(/--type=([a-z-]+)/);
+      const service = readFileSync(`/proc/${entry}/cmdline`, "utf8").match(/--utility-sub-type=([a-zA-Z.]+)/);
+      if (type) kind = service ? `${type[1]}:${service[1]}` : type[1];
+    } catch {}
+    kinds[kind] = (kinds[kind] ?? 0) + t;
+  }
+  return { server: ticks(serverPid), browser, kinds };
+}
+
+export function cores() {
+  return readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length;
 }

@@ -6,10 +6,9 @@
 //   cargo build --release -p pronto-backend && cargo build --release -p pronto-shared --example sync_backlog
 //   bash scripts/run.sh is not needed; dist/ must be built (scripts/test.sh does it)
 //   cd tests && node bench/replay.mjs [COUNT]
-import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { launchBrowser, repoRoot, startServer, waitForConnection, waitForPending } from "../e2e/support.mjs";
-import { backlog, readyDevice } from "./device.mjs";
+import { backlog, cpu, cores, readyDevice } from "./device.mjs";
 
 const COUNT = Number(process.argv[2] ?? 10_000);
 process.env.PRONTO_BIN ??= path.join(repoRoot, "target", "release", "pronto");
@@ -109,7 +108,7 @@ try {
   console.log(
     `CPU from going online to the empty outbox: server ${used("server").toFixed(2)} s, browser ${used("browser").toFixed(2)} s ` +
       `(${Math.round((used("server") * 1e6) / COUNT)} and ${Math.round((used("browser") * 1e6) / COUNT)} µs per op; ` +
-      `${seconds.toFixed(2)} s of wall time on ${navigatorCores()} cores)`,
+      `${seconds.toFixed(2)} s of wall time on ${cores()} cores)`,
   );
   console.log(
     "browser CPU by process: " +
@@ -123,40 +122,3 @@ try {
   await server.stop();
 }
 
-/** CPU seconds (user + system) so far of the server process and of every Chromium process. */
-function cpu(serverPid) {
-  const ticks = (pid) => {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return 0;
-    }
-  };
-  let browser = 0;
-  const kinds = {};
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let comm = "";
-    try {
-      comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
-    } catch {
-      continue;
-    }
-    if (!comm.startsWith("chromium") && !comm.startsWith("chrome")) continue;
-    const t = ticks(entry);
-    browser += t;
-    let kind = "browser";
-    try {
-      const type = readFileSync(`/proc/${entry}/cmdline`, "utf8").match(/--type=([a-z-]+)/);
-      const service = readFileSync(`/proc/${entry}/cmdline`, "utf8").match(/--utility-sub-type=([a-zA-Z.]+)/);
-      if (type) kind = service ? `${type[1]}:${service[1]}` : type[1];
-    } catch {}
-    kinds[kind] = (kinds[kind] ?? 0) + t;
-  }
-  return { server: ticks(serverPid), browser, kinds };
-}
-
-function navigatorCores() {
-  return readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length;
-}

@@ -220,7 +220,7 @@ impl Storage for LocalStore {
 
     /// One transaction: each run of consecutive seqs is deleted as one key range (a pushed
     /// batch is usually a single run), the dead letters are put by op id and the acknowledged
-    /// ops by seq.
+    /// ops as one record ([`acked_batch_row`]).
     async fn settle(&mut self, settlement: &Settlement) -> Result<(), StorageError> {
         let Settlement {
             seqs,
@@ -244,11 +244,7 @@ impl Storage for LocalStore {
             })
             .collect::<Result<Vec<_>, JsValue>>()
             .map_err(to_storage)?;
-        let acked_rows = acked
-            .iter()
-            .map(|op| acked_row(op, *at_ms))
-            .collect::<Result<Vec<_>, JsValue>>()
-            .map_err(to_storage)?;
+        let acked_row = acked_batch_row(acked, *at_ms).map_err(to_storage)?;
         self.db
             .write(
                 &[stores::OUTBOX, stores::DEAD_LETTERS, stores::ACKED],
@@ -265,9 +261,8 @@ impl Storage for LocalStore {
                     for row in &letter_rows {
                         dead.put(row)?;
                     }
-                    let kept = tx.object_store(stores::ACKED)?;
-                    for row in &acked_rows {
-                        kept.put(row)?;
+                    if let Some(row) = &acked_row {
+                        tx.object_store(stores::ACKED)?.put(row)?;
                     }
                     Ok(())
                 },
@@ -276,9 +271,11 @@ impl Storage for LocalStore {
         Ok(())
     }
 
-    /// Reads the acknowledged ops above `seq` and what the outbox holds there, then in one
-    /// transaction puts the missing ones back and forgets them as acknowledged. A tab settling
-    /// the same op in between only makes it travel once more: the server answers a duplicate.
+    /// Reads the acknowledged records that hold ops above `seq` (a record's key is its highest
+    /// seq) and what the outbox holds there, then in one transaction puts the missing ops back,
+    /// forgets them as acknowledged and keeps the rest of a record that also held ops up to
+    /// `seq`. A tab settling the same op in between only makes it travel once more: the server
+    /// answers a duplicate.
     async fn requeue_acked_above(&mut self, seq: u64) -> Result<usize, StorageError> {
         let above = || -> Result<JsValue, JsValue> {
             Ok(IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(seq as f64), true)?.into())
@@ -303,15 +300,17 @@ impl Storage for LocalStore {
             .iter()
             .filter_map(|key| key.as_f64().map(|n| n as u64))
             .collect();
-        let mut rows = Vec::new();
+        let to_storage = |e: JsValue| StorageError(DbError::from_js(&e).to_string());
+        let (mut rows, mut rest) = (Vec::new(), Vec::new());
         for stored in &kept {
-            let json = text(stored, "op").unwrap_or_default();
-            let op: Op = serde_json::from_str(&json)
-                .map_err(|e| StorageError(format!("operación confirmada ilegible: {e}")))?;
-            if !queued.contains(&op.body.seq) {
-                let row =
-                    outbox_row(&op).map_err(|e| StorageError(DbError::from_js(&e).to_string()))?;
-                rows.push(row);
+            let (lost, stays): (Vec<Op>, Vec<Op>) = acked_ops(stored)?
+                .into_iter()
+                .partition(|op| op.body.seq > seq);
+            for op in lost.iter().filter(|op| !queued.contains(&op.body.seq)) {
+                rows.push(outbox_row(op).map_err(to_storage)?);
+            }
+            if let Some(row) = acked_batch_row(&stays, acked_at(stored)).map_err(to_storage)? {
+                rest.push(row);
             }
         }
         let requeued = rows.len();
@@ -321,56 +320,85 @@ impl Storage for LocalStore {
                 for row in &rows {
                     outbox.put(row)?;
                 }
-                tx.object_store(stores::ACKED)?.delete(&above()?)?;
+                let acked = tx.object_store(stores::ACKED)?;
+                acked.delete(&above()?)?;
+                for row in &rest {
+                    acked.put(row)?;
+                }
                 Ok(())
             })
             .await?;
         Ok(requeued)
     }
 
-    /// Two reads (how many are kept and which are stale; then, when more than `keep` remain,
-    /// the oldest of them) and one delete.
+    /// Deletes the records settled before `before_ms`; then keeps the acknowledged ops of the
+    /// newest `keep` seqs (below the highest one kept): records wholly older go, and the one
+    /// that straddles the line keeps only its newer ops.
     async fn prune_acked(&mut self, before_ms: u64, keep: usize) -> Result<(), StorageError> {
-        let (count, stale) = self
+        let (keys, stale) = self
             .db
             .read(&[stores::ACKED], |tx| {
                 let acked = tx.object_store(stores::ACKED)?;
                 let old =
                     IdbKeyRange::upper_bound_with_open(&JsValue::from_f64(before_ms as f64), true)?;
                 Ok((
-                    acked.count()?,
+                    acked.get_all_keys()?,
                     acked.index("at")?.get_all_keys_with_key(&old)?,
                 ))
             })
             .await?;
-        let count = count.result().ok().and_then(|n| n.as_f64()).unwrap_or(0.0) as usize;
-        let mut doomed: Vec<JsValue> = results(&stale);
-        let excess = count.saturating_sub(doomed.len()).saturating_sub(keep);
-        if excess > 0 {
-            let stale_seqs: Vec<f64> = doomed.iter().filter_map(JsValue::as_f64).collect();
-            let limit = u32::try_from(excess + doomed.len()).unwrap_or(u32::MAX);
-            let oldest = self
-                .db
-                .read(&[stores::ACKED], |tx| {
-                    tx.object_store(stores::ACKED)?
-                        .get_all_keys_with_key_and_limit(&JsValue::UNDEFINED, limit)
-                })
-                .await?;
-            doomed.extend(
-                results(&oldest)
-                    .into_iter()
-                    .filter(|key| key.as_f64().is_some_and(|k| !stale_seqs.contains(&k)))
-                    .take(excess),
-            );
-        }
-        if doomed.is_empty() {
+        let stale: Vec<u64> = results(&stale)
+            .iter()
+            .filter_map(|key| key.as_f64().map(|n| n as u64))
+            .collect();
+        let fresh: Vec<u64> = results(&keys)
+            .iter()
+            .filter_map(|key| key.as_f64().map(|n| n as u64))
+            .filter(|key| !stale.contains(key))
+            .collect();
+        let line = fresh
+            .iter()
+            .max()
+            .map_or(0, |newest| newest.saturating_sub(keep as u64));
+        let mut doomed = stale;
+        doomed.extend(fresh.iter().filter(|&&key| key <= line));
+        // The oldest record above the line may hold ops at or below it.
+        let straddling = fresh.iter().filter(|&&key| key > line).min().copied();
+        let trimmed = match straddling {
+            Some(key) => {
+                let request = self
+                    .db
+                    .read(&[stores::ACKED], |tx| {
+                        tx.object_store(stores::ACKED)?
+                            .get(&JsValue::from_f64(key as f64))
+                    })
+                    .await?;
+                let stored = request.result().unwrap_or(JsValue::UNDEFINED);
+                let ops = acked_ops(&stored)?;
+                let newer: Vec<Op> = ops
+                    .iter()
+                    .filter(|op| op.body.seq > line)
+                    .cloned()
+                    .collect();
+                (newer.len() < ops.len())
+                    .then(|| acked_batch_row(&newer, acked_at(&stored)))
+                    .transpose()
+                    .map_err(|e| StorageError(DbError::from_js(&e).to_string()))?
+                    .flatten()
+            }
+            None => None,
+        };
+        if doomed.is_empty() && trimmed.is_none() {
             return Ok(());
         }
         self.db
             .write(&[stores::ACKED], |tx| {
                 let acked = tx.object_store(stores::ACKED)?;
                 for key in &doomed {
-                    acked.delete(key)?;
+                    acked.delete(&JsValue::from_f64(*key as f64))?;
+                }
+                if let Some(row) = &trimmed {
+                    acked.put(row)?;
                 }
                 Ok(())
             })
@@ -560,14 +588,52 @@ fn seq_runs(seqs: &[u64]) -> Vec<(u64, u64)> {
     runs
 }
 
-/// An acknowledged op as kept after its answer: by seq, with when it was settled.
-fn acked_row(op: &Op, at_ms: u64) -> Result<js_sys::Object, JsValue> {
-    let json = serde_json::to_string(op).map_err(js_err)?;
-    record(&[
-        ("seq", JsValue::from_f64(op.body.seq as f64)),
+/// The acknowledged ops of one settlement as one record, keyed by their highest seq, with when
+/// they were settled; `None` for none. One IndexedDB put per push instead of one per op: moving
+/// 10,000 ops into the store one record each cost Chromium ≈ 1.2 s more CPU than deleting them
+/// (`tests/bench/idb_settle.mjs`), as much as the server's whole work on them. Only the tab
+/// holding the sync lock settles, and an op is settled again only after a requeue took it out,
+/// so two settlements never share a highest seq.
+fn acked_batch_row(ops: &[Op], at_ms: u64) -> Result<Option<js_sys::Object>, JsValue> {
+    let Some(last) = ops.iter().map(|op| op.body.seq).max() else {
+        return Ok(None);
+    };
+    let texts = js_sys::Array::new();
+    for op in ops {
+        texts.push(&serde_json::to_string(op).map_err(js_err)?.into());
+    }
+    Ok(Some(record(&[
+        ("seq", JsValue::from_f64(last as f64)),
         ("at", JsValue::from_f64(at_ms as f64)),
-        ("op", json.into()),
-    ])
+        ("ops", texts.into()),
+    ])?))
+}
+
+/// The ops of an acknowledged record: a settlement's (`ops`) or, as schema 5 kept them before
+/// batches, one (`op`).
+fn acked_ops(stored: &JsValue) -> Result<Vec<Op>, StorageError> {
+    let texts: Vec<String> = match js_sys::Reflect::get(stored, &"ops".into()) {
+        Ok(list) if js_sys::Array::is_array(&list) => js_sys::Array::from(&list)
+            .iter()
+            .filter_map(|text| text.as_string())
+            .collect(),
+        _ => text(stored, "op").into_iter().collect(),
+    };
+    texts
+        .iter()
+        .map(|json| {
+            serde_json::from_str(json)
+                .map_err(|e| StorageError(format!("operación confirmada ilegible: {e}")))
+        })
+        .collect()
+}
+
+/// When an acknowledged record was settled.
+fn acked_at(stored: &JsValue) -> u64 {
+    js_sys::Reflect::get(stored, &"at".into())
+        .ok()
+        .and_then(|at| at.as_f64())
+        .unwrap_or(0.0) as u64
 }
 
 /// An op as the outbox stores it: by seq, op id and the kind of record it is about.

@@ -112,7 +112,9 @@ pub trait Storage {
     /// signature) and returns how many: the server, restored to an older backup, no longer has
     /// them. Atomic; an op already in the outbox is left as it is.
     async fn requeue_acked_above(&mut self, seq: u64) -> Result<usize, StorageError>;
-    /// Forgets the acknowledged ops settled before `before_ms`, then the oldest beyond `keep`.
+    /// Forgets the acknowledged ops settled before `before_ms`, then keeps at most `keep` of
+    /// the rest, the newest (IndexedDB keeps those of the newest `keep` seqs, settled batches
+    /// being its records).
     async fn prune_acked(&mut self, before_ms: u64, keep: usize) -> Result<(), StorageError>;
     async fn dead_letters(&mut self) -> Result<Vec<DeadLetter>, StorageError>;
     async fn cursor(&mut self) -> Result<i64, StorageError>;
