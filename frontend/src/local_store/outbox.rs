@@ -347,14 +347,17 @@ impl Storage for LocalStore {
                 ))
             })
             .await?;
-        let stale: Vec<u64> = results(&stale)
+        // Sorted and searched: after an upgrade the previous version's records are one per op,
+        // up to 20,000 keys.
+        let mut stale: Vec<u64> = results(&stale)
             .iter()
             .filter_map(|key| key.as_f64().map(|n| n as u64))
             .collect();
+        stale.sort_unstable();
         let fresh: Vec<u64> = results(&keys)
             .iter()
             .filter_map(|key| key.as_f64().map(|n| n as u64))
-            .filter(|key| !stale.contains(key))
+            .filter(|key| stale.binary_search(key).is_err())
             .collect();
         let line = fresh
             .iter()
@@ -362,8 +365,14 @@ impl Storage for LocalStore {
             .map_or(0, |newest| newest.saturating_sub(keep as u64));
         let mut doomed = stale;
         doomed.extend(fresh.iter().filter(|&&key| key <= line));
-        // The oldest record above the line may hold ops at or below it.
-        let straddling = fresh.iter().filter(|&&key| key > line).min().copied();
+        // The oldest record above the line may hold ops at or below it (none when the line is
+        // 0: seqs start at 1), and only then is it read.
+        let straddling = fresh
+            .iter()
+            .filter(|&&key| key > line)
+            .min()
+            .copied()
+            .filter(|_| line > 0);
         let trimmed = match straddling {
             Some(key) => {
                 let request = self
